@@ -1,0 +1,116 @@
+//! The one error type of Roster. Every failure a caller can see has a stable, greppable `code`;
+//! the web layer decides HTTP status and wording from the code in exactly one place.
+
+use crate::password::PasswordRule;
+
+/// A failure reported by a storage backend, classified by kind (never by message text).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was violated (e.g. an App ID or an email already present).
+    #[error("unique constraint violated")]
+    Unique,
+    /// A foreign-key constraint was violated.
+    #[error("foreign key constraint violated")]
+    ForeignKey,
+    /// The database could not be reached or is overloaded (connection refused, pool timeout).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or a corrupt row. Logged, never shown to users in detail.
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+/// One field-level validation problem.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("the password does not meet the policy")]
+    PasswordPolicy(Vec<PasswordRule>),
+    #[error("no seat available: all {total} seats are in use")]
+    SeatUnavailable { total: i64, held: i64 },
+    #[error("this invitation has expired")]
+    InvitationExpired,
+    #[error("this invitation was revoked")]
+    InvitationRevoked,
+    #[error("this invitation has already been used")]
+    InvitationUsed,
+    #[error("this invitation was replaced by a newer one")]
+    InvitationReplaced,
+    #[error("this email is already a member of the app")]
+    AlreadyMember,
+    #[error("an invitation to this email is already pending; resend it instead")]
+    AlreadyInvited,
+    #[error("an ID with this email already exists; log in with it to accept")]
+    IdExists,
+    #[error("no ID exists for this email yet; create one to accept")]
+    NoId,
+    #[error("the terms must be accepted")]
+    TermsRequired,
+    #[error("the last admin of an app cannot be removed, demoted or leave")]
+    LastAdmin,
+    #[error("a member in this state cannot do that")]
+    InvalidTransition(&'static str),
+    #[error("email or password is wrong")]
+    InvalidCredentials,
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("not found")]
+    NotFound,
+    #[error("this invitation is for another ID")]
+    WrongIdentity,
+    #[error("storage failure: {0}")]
+    Store(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The stable machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "invalid_input",
+            Error::PasswordPolicy(_) => "password_policy",
+            Error::SeatUnavailable { .. } => "seat_unavailable",
+            Error::InvitationExpired => "invitation_expired",
+            Error::InvitationRevoked => "invitation_revoked",
+            Error::InvitationUsed => "invitation_used",
+            Error::InvitationReplaced => "invitation_replaced",
+            Error::AlreadyMember => "already_member",
+            Error::AlreadyInvited => "already_invited",
+            Error::IdExists => "id_exists",
+            Error::NoId => "no_id",
+            Error::TermsRequired => "terms_required",
+            Error::LastAdmin => "last_admin",
+            Error::InvalidTransition(_) => "invalid_transition",
+            Error::InvalidCredentials => "invalid_credentials",
+            Error::Unauthenticated => "unauthenticated",
+            Error::NotFound => "not_found",
+            Error::WrongIdentity => "wrong_identity",
+            Error::Store(StoreError::Unavailable(_)) => "unavailable",
+            Error::Store(_) | Error::Internal(_) => "internal",
+        }
+    }
+
+    /// A single invalid field.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid(vec![FieldError {
+            field,
+            message: message.into(),
+        }])
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

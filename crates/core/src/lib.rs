@@ -1,0 +1,15 @@
+//! Roster's core: domain types, rules and the services that run each journey.
+//! No HTTP, no SQL driver: storage and mail are ports ([`store::Store`], [`mailer::Mailer`]).
+
+pub mod error;
+pub mod lockout;
+pub mod mailer;
+pub mod model;
+pub mod password;
+pub mod service;
+pub mod store;
+pub mod token;
+pub mod types;
+
+pub use error::{Error, FieldError, Result, StoreError};
+pub use service::{Ctx, Principal, Services, Settings};

@@ -1,0 +1,405 @@
+//! Entities as the services see them. Backends map rows to these and back.
+
+use crate::error::Error;
+use crate::types::*;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub app_id: AppId,
+    pub name: String,
+    pub seats_purchased: i64,
+    pub seats_complimentary: i64,
+    /// Seats held right now (Active users + pending, unexpired user invitations).
+    pub seats_held: i64,
+    pub created_at: OffsetDateTime,
+}
+
+impl App {
+    pub fn seats_total(&self) -> i64 {
+        self.seats_purchased + self.seats_complimentary
+    }
+    pub fn seats_available(&self) -> i64 {
+        (self.seats_total() - self.seats_held).max(0)
+    }
+    /// Seat accounting: may one more seat be held?
+    pub fn check_seat_free(&self) -> Result<(), Error> {
+        if self.seats_held < self.seats_total() {
+            Ok(())
+        } else {
+            Err(Error::SeatUnavailable {
+                total: self.seats_total(),
+                held: self.seats_held,
+            })
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatSummary {
+    pub purchased: i64,
+    pub complimentary: i64,
+    pub total: i64,
+    pub used: i64,
+    pub available: i64,
+}
+
+impl From<&App> for SeatSummary {
+    fn from(a: &App) -> Self {
+        SeatSummary {
+            purchased: a.seats_purchased,
+            complimentary: a.seats_complimentary,
+            total: a.seats_total(),
+            used: a.seats_held,
+            available: a.seats_available(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeatEntryKind {
+    Initial,
+    Purchase,
+    Complimentary,
+}
+
+impl SeatEntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeatEntryKind::Initial => "initial",
+            SeatEntryKind::Purchase => "purchase",
+            SeatEntryKind::Complimentary => "complimentary",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "initial" => Some(Self::Initial),
+            "purchase" => Some(Self::Purchase),
+            "complimentary" => Some(Self::Complimentary),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatLedgerEntry {
+    pub id: uuid::Uuid,
+    pub app_id: AppId,
+    pub at: OffsetDateTime,
+    pub kind: SeatEntryKind,
+    pub quantity: i64,
+    pub actor: Option<IdentityId>,
+}
+
+/// A person's global ID.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub id: IdentityId,
+    pub email: Email,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub password_hash: String,
+    pub security_question: Option<SecurityQuestion>,
+    pub security_answer_hash: Option<String>,
+    pub terms_version: Option<String>,
+    pub terms_accepted_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub lockout: Lockout,
+}
+
+/// Failed-login bookkeeping of one ID (see `crate::lockout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lockout {
+    pub failed_count: i64,
+    pub window_start: Option<OffsetDateTime>,
+    pub level: i64,
+    pub locked_until: Option<OffsetDateTime>,
+}
+
+/// An ID's place in one app (also an invited email before it has an ID there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub id: MemberId,
+    pub app_id: AppId,
+    pub identity_id: Option<IdentityId>,
+    pub email: Email,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub kind: MemberKind,
+    pub admin: bool,
+    pub status: MemberStatus,
+    pub holds_seat: bool,
+    pub created_at: OffsetDateTime,
+    pub last_login_at: Option<OffsetDateTime>,
+}
+
+impl Member {
+    /// Whether this member, in this status, should hold a seat.
+    pub fn should_hold_seat(kind: MemberKind, status: MemberStatus) -> bool {
+        kind == MemberKind::User && matches!(status, MemberStatus::Invited | MemberStatus::Active)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Revoked,
+    Expired,
+    /// Voided because the invitation was sent again with a new link.
+    Replaced,
+}
+
+impl InvitationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+            Self::Replaced => "replaced",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "accepted" => Some(Self::Accepted),
+            "revoked" => Some(Self::Revoked),
+            "expired" => Some(Self::Expired),
+            "replaced" => Some(Self::Replaced),
+            _ => None,
+        }
+    }
+
+    /// The invitation state machine: Pending → Accepted | Revoked | Expired, nothing else.
+    pub fn transition(self, to: InvitationStatus) -> Result<InvitationStatus, Error> {
+        match (self, to) {
+            (
+                Self::Pending,
+                Self::Accepted | Self::Revoked | Self::Expired | Self::Replaced,
+            ) => Ok(to),
+            (Self::Accepted, _) => Err(Error::InvitationUsed),
+            (Self::Revoked, _) => Err(Error::InvitationRevoked),
+            (Self::Expired, _) => Err(Error::InvitationExpired),
+            (Self::Replaced, _) => Err(Error::InvitationReplaced),
+            (Self::Pending, Self::Pending) => Err(Error::InvalidTransition("pending → pending")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub app_id: AppId,
+    pub member_id: MemberId,
+    pub email: Email,
+    pub kind: MemberKind,
+    pub admin: bool,
+    pub token_hash: Vec<u8>,
+    pub status: InvitationStatus,
+    pub inviter_id: Option<IdentityId>,
+    pub inviter_name: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub ended_at: Option<OffsetDateTime>,
+}
+
+impl Invitation {
+    /// The status as of `now`: a pending invitation past its expiry is Expired.
+    pub fn effective_status(&self, now: OffsetDateTime) -> InvitationStatus {
+        if self.status == InvitationStatus::Pending && now >= self.expires_at {
+            InvitationStatus::Expired
+        } else {
+            self.status
+        }
+    }
+
+    /// Ok when the invitation can still be accepted at `now`, else the error that says why not.
+    pub fn check_usable(&self, now: OffsetDateTime) -> Result<(), Error> {
+        self.effective_status(now)
+            .transition(InvitationStatus::Accepted)
+            .map(|_| ())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: SessionId,
+    pub token_hash: Vec<u8>,
+    pub identity_id: IdentityId,
+    pub app_id: Option<AppId>,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub client_addr: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEvent {
+    pub id: uuid::Uuid,
+    pub at: OffsetDateTime,
+    pub app_id: Option<AppId>,
+    pub actor_id: Option<IdentityId>,
+    pub actor_label: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub client_addr: Option<String>,
+    pub details: serde_json::Value,
+}
+
+/// A typed email waiting in the outbox. Rendered only when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Mail {
+    /// An invitation to join an app as a user (holds a seat) or partner.
+    Invitation {
+        kind: MemberKind,
+        app_name: String,
+        app_id: AppId,
+        inviter_name: String,
+        invitee_first_name: Option<String>,
+        admin: bool,
+        #[serde(with = "time::serde::rfc3339")]
+        expires_at: OffsetDateTime,
+    },
+}
+
+impl Mail {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Mail::Invitation { .. } => "invitation",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxStatus {
+    Pending,
+    Sent,
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "sent" => Some(Self::Sent),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OutboxMessage {
+    pub id: MessageId,
+    pub created_at: OffsetDateTime,
+    pub to: String,
+    pub mail: Mail,
+    /// A secret the rendered mail needs (an invitation token); erased once the mail is sent.
+    pub secret: Option<String>,
+    pub status: OutboxStatus,
+    pub attempts: i64,
+    pub next_attempt_at: OffsetDateTime,
+    pub last_error: Option<String>,
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+impl OutboxMessage {
+    pub fn new(now: OffsetDateTime, to: &Email, mail: Mail, secret: Option<String>) -> Self {
+        OutboxMessage {
+            id: MessageId::new(),
+            created_at: now,
+            to: to.as_str().to_string(),
+            mail,
+            secret,
+            status: OutboxStatus::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            sent_at: None,
+        }
+    }
+
+    /// The stable RFC 5322 Message-ID, the same on every delivery attempt.
+    pub fn message_id_header(&self, domain: &str) -> String {
+        format!("<{}@{}>", self.id.0, domain)
+    }
+}
+
+/// Which members a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberFilter {
+    #[default]
+    ActiveInvited,
+    Inactive,
+    Partners,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemberQuery {
+    pub filter: MemberFilter,
+    pub search: Option<String>,
+    /// Exclusive lower bound on the normalised email (the cursor).
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InvitationQuery {
+    /// Exclusive upper bound on the invitation id (ids are time-ordered; newest first).
+    pub before: Option<InvitationId>,
+    pub limit: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use InvitationStatus::*;
+
+    #[test]
+    fn only_pending_invitations_move() {
+        for to in [Accepted, Revoked, Expired, Replaced] {
+            assert_eq!(Pending.transition(to).unwrap(), to);
+        }
+        assert!(matches!(Accepted.transition(Revoked), Err(Error::InvitationUsed)));
+        assert!(matches!(Revoked.transition(Accepted), Err(Error::InvitationRevoked)));
+        assert!(matches!(Expired.transition(Accepted), Err(Error::InvitationExpired)));
+        assert!(matches!(Replaced.transition(Accepted), Err(Error::InvitationReplaced)));
+        assert!(Pending.transition(Pending).is_err());
+    }
+
+    #[test]
+    fn seats() {
+        let mut a = App {
+            app_id: AppId::parse("ab123").unwrap(),
+            name: "Acme".into(),
+            seats_purchased: 2,
+            seats_complimentary: 1,
+            seats_held: 2,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        assert_eq!(a.seats_available(), 1);
+        assert!(a.check_seat_free().is_ok());
+        a.seats_held = 3;
+        assert!(matches!(
+            a.check_seat_free(),
+            Err(Error::SeatUnavailable { total: 3, held: 3 })
+        ));
+        assert!(Member::should_hold_seat(MemberKind::User, MemberStatus::Invited));
+        assert!(!Member::should_hold_seat(MemberKind::Partner, MemberStatus::Active));
+        assert!(!Member::should_hold_seat(MemberKind::User, MemberStatus::Inactive));
+    }
+}

@@ -1,0 +1,460 @@
+//! Validated value types ("parse, don't validate"): once constructed, a value is known good.
+
+use crate::error::Error;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An email address as the person typed it (trimmed), compared case-insensitively.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "String")]
+pub struct Email {
+    display: String,
+    normalized: String,
+}
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let s = raw.trim();
+        let bad = |m: &str| Error::invalid("email", m.to_string());
+        if s.is_empty() {
+            return Err(bad("Enter an email address."));
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(bad("An email address can have at most 254 characters."));
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("An email address cannot contain spaces."));
+        }
+        let Some((local, domain)) = s.rsplit_once('@') else {
+            return Err(bad("An email address needs an @ and a domain, like name@example.com."));
+        };
+        if local.is_empty() || local.len() > 64 || local.contains('@') {
+            return Err(bad("The part before the @ is not valid."));
+        }
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return Err(bad("The part before the @ is not valid."));
+        }
+        if local
+            .chars()
+            .any(|c| matches!(c, '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | ']' | '\\' | '"'))
+        {
+            return Err(bad("The part before the @ has a character that is not allowed."));
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            })
+            && labels
+                .last()
+                .is_some_and(|tld| tld.chars().all(|c| c.is_alphabetic()) && tld.len() >= 2);
+        if !domain_ok {
+            return Err(bad("The domain after the @ is not valid, like example.com."));
+        }
+        Ok(Email {
+            display: s.to_string(),
+            normalized: s.to_lowercase(),
+        })
+    }
+
+    /// As entered (trimmed); use for display and sending.
+    pub fn as_str(&self) -> &str {
+        &self.display
+    }
+
+    /// Lowercased; use for lookups and uniqueness.
+    pub fn normalized(&self) -> &str {
+        &self.normalized
+    }
+
+    pub fn local_part(&self) -> &str {
+        self.normalized
+            .rsplit_once('@')
+            .map(|(l, _)| l)
+            .unwrap_or(&self.normalized)
+    }
+}
+
+impl From<Email> for String {
+    fn from(e: Email) -> String {
+        e.display
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({})", self.display)
+    }
+}
+
+/// The short public code of an app: two lowercase letters and at least three digits (`ab123`).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AppId(String);
+
+impl AppId {
+    pub const MAX_LEN: usize = 12;
+
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let b = raw.as_bytes();
+        let ok = b.len() >= 5
+            && b.len() <= Self::MAX_LEN
+            && b[..2].iter().all(|c| c.is_ascii_lowercase())
+            && b[2..].iter().all(|c| c.is_ascii_digit());
+        if ok {
+            Ok(AppId(raw.to_string()))
+        } else {
+            Err(Error::invalid(
+                "app_id",
+                "An App ID is two lowercase letters and at least three digits, like ab123.",
+            ))
+        }
+    }
+
+    /// A random App ID with `digits` digits (3 or more).
+    pub fn random(rng: &mut impl Rng, digits: usize) -> Self {
+        let digits = digits.clamp(3, Self::MAX_LEN - 2);
+        let mut s = String::with_capacity(2 + digits);
+        for _ in 0..2 {
+            s.push(char::from(b'a' + rng.random_range(0..26u8)));
+        }
+        for _ in 0..digits {
+            s.push(char::from(b'0' + rng.random_range(0..10u8)));
+        }
+        AppId(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AppId {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        AppId::parse(&s)
+    }
+}
+
+impl From<AppId> for String {
+    fn from(a: AppId) -> String {
+        a.0
+    }
+}
+
+impl fmt::Display for AppId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for AppId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AppId({})", self.0)
+    }
+}
+
+/// A first or last name, an app name: trimmed, 1..=100 characters, no control characters.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug)]
+#[serde(into = "String")]
+pub struct Name(String);
+
+impl Name {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, Error> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(Error::invalid(field, "This cannot be empty."));
+        }
+        if s.chars().count() > Self::MAX_CHARS {
+            return Err(Error::invalid(field, "At most 100 characters."));
+        }
+        if s.chars().any(|c| c.is_control()) {
+            return Err(Error::invalid(field, "Control characters are not allowed."));
+        }
+        Ok(Name(s.to_string()))
+    }
+
+    /// `None` for a missing or blank value, otherwise validated.
+    pub fn parse_optional(field: &'static str, raw: Option<&str>) -> Result<Option<Self>, Error> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => Name::parse(field, s).map(Some),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Trusted construction from storage.
+    pub fn from_trusted(s: String) -> Self {
+        Name(s)
+    }
+}
+
+impl From<Name> for String {
+    fn from(n: Name) -> String {
+        n.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! typed_id {
+    ($name:ident) => {
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub uuid::Uuid);
+
+        impl $name {
+            /// A new, time-ordered id.
+            pub fn new() -> Self {
+                $name(uuid::Uuid::now_v7())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Error> {
+                uuid::Uuid::parse_str(s)
+                    .map($name)
+                    .map_err(|_| Error::NotFound)
+            }
+        }
+    };
+}
+
+typed_id!(IdentityId);
+typed_id!(MemberId);
+typed_id!(InvitationId);
+typed_id!(SessionId);
+typed_id!(MessageId);
+typed_id!(SeatRequestId);
+
+/// Whether a member is a seat-holding user or a seat-free partner.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberKind {
+    User,
+    Partner,
+}
+
+impl MemberKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberKind::User => "user",
+            MemberKind::Partner => "partner",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(MemberKind::User),
+            "partner" => Some(MemberKind::Partner),
+            _ => None,
+        }
+    }
+}
+
+/// A member's status. `Removed` is an invitation revoked before it was ever accepted, or a member
+/// that left; such rows keep history but are hidden from member lists.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    Invited,
+    Active,
+    Inactive,
+    Removed,
+}
+
+impl MemberStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Invited => "invited",
+            MemberStatus::Active => "active",
+            MemberStatus::Inactive => "inactive",
+            MemberStatus::Removed => "removed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "invited" => Some(MemberStatus::Invited),
+            "active" => Some(MemberStatus::Active),
+            "inactive" => Some(MemberStatus::Inactive),
+            "removed" => Some(MemberStatus::Removed),
+            _ => None,
+        }
+    }
+}
+
+/// The seven security questions of the seed product.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecurityQuestion {
+    HighSchoolMascot,
+    FirstChildMiddleName,
+    HoneymoonDestination,
+    FirstCar,
+    FirstPetName,
+    StreetGrewUpOn,
+    MotherMaidenName,
+}
+
+impl SecurityQuestion {
+    pub const ALL: [SecurityQuestion; 7] = [
+        SecurityQuestion::HighSchoolMascot,
+        SecurityQuestion::FirstChildMiddleName,
+        SecurityQuestion::HoneymoonDestination,
+        SecurityQuestion::FirstCar,
+        SecurityQuestion::FirstPetName,
+        SecurityQuestion::StreetGrewUpOn,
+        SecurityQuestion::MotherMaidenName,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            SecurityQuestion::HighSchoolMascot => "high_school_mascot",
+            SecurityQuestion::FirstChildMiddleName => "first_child_middle_name",
+            SecurityQuestion::HoneymoonDestination => "honeymoon_destination",
+            SecurityQuestion::FirstCar => "first_car",
+            SecurityQuestion::FirstPetName => "first_pet_name",
+            SecurityQuestion::StreetGrewUpOn => "street_grew_up_on",
+            SecurityQuestion::MotherMaidenName => "mother_maiden_name",
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            SecurityQuestion::HighSchoolMascot => "What was your high school mascot?",
+            SecurityQuestion::FirstChildMiddleName => "What is your first child's middle name?",
+            SecurityQuestion::HoneymoonDestination => "Where did you go on your honeymoon?",
+            SecurityQuestion::FirstCar => "What was the make of your first car?",
+            SecurityQuestion::FirstPetName => "What was your first pet's name?",
+            SecurityQuestion::StreetGrewUpOn => "What street did you grow up on?",
+            SecurityQuestion::MotherMaidenName => "What is your mother's maiden name?",
+        }
+    }
+
+    pub fn parse(code: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|q| q.code() == code)
+            .ok_or_else(|| Error::invalid("security_question", "Choose one of the questions."))
+    }
+}
+
+/// Normalise a security answer: case-folded, inner whitespace collapsed, trimmed.
+pub fn normalize_security_answer(raw: &str) -> Result<String, Error> {
+    let s = raw.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    if s.is_empty() {
+        return Err(Error::invalid("security_answer", "Enter an answer."));
+    }
+    if s.chars().count() > 200 {
+        return Err(Error::invalid("security_answer", "At most 200 characters."));
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn emails_are_trimmed_and_compared_case_insensitively() {
+        let e = Email::parse("  Rohit.G@ClientEngagementAcademy.com ").unwrap();
+        assert_eq!(e.as_str(), "Rohit.G@ClientEngagementAcademy.com");
+        assert_eq!(e.normalized(), "rohit.g@clientengagementacademy.com");
+        assert_eq!(e.local_part(), "rohit.g");
+    }
+
+    #[test]
+    fn bad_emails_are_refused() {
+        for bad in [
+            "", "plain", "@x.com", "a@", "a@b", "a b@c.com", "a@b..com", "a@-b.com", ".a@b.com",
+            "a@b.c0m", "a@@b.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(Email::parse(&format!("{}@x.com", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn app_ids_follow_the_pattern() {
+        for ok in ["ab123", "zz0001", "qq1234567890"] {
+            assert!(AppId::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["AB123", "a1234", "ab12", "abc123", "ab12a", "ab1234567890x", ""] {
+            assert!(AppId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn security_answers_are_normalised() {
+        assert_eq!(
+            normalize_security_answer("  Elm   STREET ").unwrap(),
+            "elm street"
+        );
+        assert!(normalize_security_answer("   ").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn random_app_ids_always_parse(seed in any::<u64>(), digits in 3usize..9) {
+            use rand::SeedableRng;
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let id = AppId::random(&mut rng, digits);
+            prop_assert!(AppId::parse(id.as_str()).is_ok());
+            prop_assert_eq!(id.as_str().len(), 2 + digits);
+        }
+
+        #[test]
+        fn email_parse_never_panics(s in ".{0,300}") {
+            let _ = Email::parse(&s);
+        }
+
+        #[test]
+        fn parsed_emails_roundtrip(local in "[a-z0-9._%+-]{1,20}", dom in "[a-z]{1,10}\\.[a-z]{2,5}") {
+            prop_assume!(!local.starts_with('.') && !local.ends_with('.') && !local.contains(".."));
+            let raw = format!("{local}@{dom}");
+            let e = Email::parse(&raw).unwrap();
+            prop_assert_eq!(Email::parse(e.as_str()).unwrap(), e);
+        }
+    }
+}
