@@ -1,1 +1,10 @@
+//! Roster email: templates (text + HTML, rendered at send time), the outbox worker, and the
+//! transports (SMTP via lettre with optional DKIM, and a local mailbox of `.eml` files).
 
+pub mod render;
+pub mod transport;
+pub mod worker;
+
+pub use render::Renderer;
+pub use transport::{LocalMailbox, SmtpConfig, SmtpMailer};
+pub use worker::{OutboxWorker, RetryPolicy};

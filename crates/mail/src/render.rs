@@ -1,0 +1,195 @@
+//! Typed outbox messages → text and HTML bodies with a subject.
+
+use askama::Template;
+use roster_core::mailer::OutgoingEmail;
+use roster_core::model::{Mail, OutboxMessage};
+use roster_core::types::MemberKind;
+use time::macros::format_description;
+
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    pub product_name: String,
+    /// Public base URL without trailing slash, e.g. `https://roster.example.com`.
+    pub base_url: String,
+    /// The From header, e.g. `Roster <no-reply@example.com>`.
+    pub from: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("message has no secret to build its link (already sent?)")]
+    MissingSecret,
+    #[error("template: {0}")]
+    Template(#[from] askama::Error),
+}
+
+#[derive(Template)]
+#[template(path = "invitation.txt")]
+struct InvitationText<'a> {
+    first_name: Option<&'a str>,
+    inviter: &'a str,
+    app_name: &'a str,
+    app_id: &'a str,
+    product: &'a str,
+    partner: bool,
+    admin: bool,
+    link: &'a str,
+    expires: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "invitation.html")]
+struct InvitationHtml<'a> {
+    subject: &'a str,
+    first_name: Option<&'a str>,
+    inviter: &'a str,
+    app_name: &'a str,
+    app_id: &'a str,
+    product: &'a str,
+    partner: bool,
+    admin: bool,
+    link: &'a str,
+    expires: &'a str,
+}
+
+impl Renderer {
+    /// The domain used in Message-IDs.
+    pub fn domain(&self) -> String {
+        let from = self.from.trim_end_matches('>');
+        from.rsplit_once('@')
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_else(|| "roster.invalid".to_string())
+    }
+
+    pub fn render(&self, m: &OutboxMessage) -> Result<OutgoingEmail, RenderError> {
+        let (subject, text, html) = match &m.mail {
+            Mail::Invitation {
+                kind,
+                app_name,
+                app_id,
+                inviter_name,
+                invitee_first_name,
+                admin,
+                expires_at,
+            } => {
+                let token = m.secret.as_deref().ok_or(RenderError::MissingSecret)?;
+                let link = format!("{}/invite/{}", self.base_url.trim_end_matches('/'), token);
+                let expires = expires_at
+                    .format(format_description!(
+                        "[weekday repr:short], [day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"
+                    ))
+                    .unwrap_or_else(|_| expires_at.to_string());
+                let partner = *kind == MemberKind::Partner;
+                let subject = format!(
+                    "{inviter_name} invited you to {app_name} ({app_id}) on {}",
+                    self.product_name
+                );
+                let text = InvitationText {
+                    first_name: invitee_first_name.as_deref(),
+                    inviter: inviter_name,
+                    app_name,
+                    app_id: app_id.as_str(),
+                    product: &self.product_name,
+                    partner,
+                    admin: *admin,
+                    link: &link,
+                    expires: &expires,
+                }
+                .render()?;
+                let html = InvitationHtml {
+                    subject: &subject,
+                    first_name: invitee_first_name.as_deref(),
+                    inviter: inviter_name,
+                    app_name,
+                    app_id: app_id.as_str(),
+                    product: &self.product_name,
+                    partner,
+                    admin: *admin,
+                    link: &link,
+                    expires: &expires,
+                }
+                .render()?;
+                (subject, text, html)
+            }
+        };
+        Ok(OutgoingEmail {
+            message_id: m.message_id_header(&self.domain()),
+            from: self.from.clone(),
+            to: m.to.clone(),
+            subject,
+            text,
+            html,
+            date: m.created_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roster_core::types::{AppId, Email};
+    use time::OffsetDateTime;
+
+    fn renderer() -> Renderer {
+        Renderer {
+            product_name: "Roster".into(),
+            base_url: "http://localhost:8080/".into(),
+            from: "Roster <no-reply@roster.example>".into(),
+        }
+    }
+
+    fn invitation(kind: MemberKind, name: &str) -> OutboxMessage {
+        OutboxMessage::new(
+            OffsetDateTime::UNIX_EPOCH,
+            &Email::parse("rohit@example.com").unwrap(),
+            Mail::Invitation {
+                kind,
+                app_name: name.into(),
+                app_id: AppId::parse("ab123").unwrap(),
+                inviter_name: "Mike <Weiss>".into(),
+                invitee_first_name: Some("Rohit".into()),
+                admin: true,
+                expires_at: OffsetDateTime::UNIX_EPOCH,
+            },
+            Some("tok".into()),
+        )
+    }
+
+    #[test]
+    fn invitation_names_app_inviter_link_and_expiry() {
+        let e = renderer()
+            .render(&invitation(MemberKind::User, "Acme & Co"))
+            .unwrap();
+        assert_eq!(
+            e.subject,
+            "Mike <Weiss> invited you to Acme & Co (ab123) on Roster"
+        );
+        assert!(e.text.contains("http://localhost:8080/invite/tok"));
+        assert!(e.text.contains("App ID ab123"));
+        assert!(e.text.contains("with administrator rights"));
+        assert!(e.text.contains("1 January 1970"));
+        // HTML is escaped
+        assert!(e.html.contains("Acme &#38; Co") || e.html.contains("Acme &amp; Co"));
+        assert!(e.html.contains("Mike &#60;Weiss&#62;") || e.html.contains("Mike &lt;Weiss&gt;"));
+        assert!(e.message_id.ends_with("@roster.example>"));
+    }
+
+    #[test]
+    fn partner_invitation_says_no_seat() {
+        let e = renderer()
+            .render(&invitation(MemberKind::Partner, "Acme"))
+            .unwrap();
+        assert!(e.text.contains("as a partner"));
+        assert!(e.text.contains("no paid seat"));
+    }
+
+    #[test]
+    fn a_sent_message_without_secret_does_not_render() {
+        let mut m = invitation(MemberKind::User, "Acme");
+        m.secret = None;
+        assert!(matches!(
+            renderer().render(&m),
+            Err(RenderError::MissingSecret)
+        ));
+    }
+}

@@ -1,0 +1,233 @@
+//! Transports: SMTP (lettre, optional DKIM) and a local mailbox of `.eml` files.
+
+use async_trait::async_trait;
+use lettre::message::dkim::{DkimConfig, DkimSigningAlgorithm, DkimSigningKey};
+use lettre::message::{MultiPart, header};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use roster_core::mailer::{MailError, Mailer, OutgoingEmail};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// Build the RFC 5322 message: multipart/alternative text + HTML, with Message-ID and Date.
+pub fn build_message(e: &OutgoingEmail) -> Result<Message, MailError> {
+    let from = e
+        .from
+        .parse()
+        .map_err(|err| MailError(format!("bad From address {:?}: {err}", e.from)))?;
+    let to = e
+        .to
+        .parse()
+        .map_err(|err| MailError(format!("bad To address {:?}: {err}", e.to)))?;
+    let date: SystemTime = e.date.into();
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(e.subject.clone())
+        .message_id(Some(e.message_id.clone()))
+        .date(date)
+        .header(header::MIME_VERSION_1_0)
+        .multipart(MultiPart::alternative_plain_html(
+            e.text.clone(),
+            e.html.clone(),
+        ))
+        .map_err(|err| MailError(format!("cannot build message: {err}")))
+}
+
+/// Writes each message as `<dir>/<unix-ms>-<message-id>.eml`, readable by a person or any
+/// mail client. The default transport of a fresh install.
+#[derive(Debug, Clone)]
+pub struct LocalMailbox {
+    dir: PathBuf,
+}
+
+impl LocalMailbox {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        LocalMailbox { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The `.eml` files, oldest first.
+    pub fn list(&self) -> std::io::Result<Vec<PathBuf>> {
+        let mut v = Vec::new();
+        match std::fs::read_dir(&self.dir) {
+            Ok(rd) => {
+                for entry in rd {
+                    let p = entry?.path();
+                    if p.extension().is_some_and(|x| x == "eml") {
+                        v.push(p);
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        v.sort();
+        Ok(v)
+    }
+
+    /// Find a message by (a unique prefix of) its file name or Message-ID.
+    pub fn find(&self, key: &str) -> std::io::Result<Option<PathBuf>> {
+        let key = key.trim_matches(|c| c == '<' || c == '>');
+        Ok(self.list()?.into_iter().find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(key) || n.contains(key))
+        }))
+    }
+}
+
+fn file_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Mailer for LocalMailbox {
+    async fn send(&self, e: &OutgoingEmail) -> Result<(), MailError> {
+        let msg = build_message(e)?;
+        let id = e.message_id.trim_matches(|c| c == '<' || c == '>');
+        let id = id.split('@').next().unwrap_or(id);
+        let name = format!(
+            "{}-{}.eml",
+            e.date.unix_timestamp_nanos() / 1_000_000,
+            file_safe(id)
+        );
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|err| MailError(format!("mailbox {}: {err}", self.dir.display())))?;
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        tokio::fs::write(&tmp, msg.formatted())
+            .await
+            .map_err(|err| MailError(format!("mailbox write: {err}")))?;
+        tokio::fs::rename(&tmp, self.dir.join(&name))
+            .await
+            .map_err(|err| MailError(format!("mailbox rename: {err}")))?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://host:465` (implicit TLS),
+    /// or `smtp://host:25` (plain, for a local relay).
+    pub url: String,
+    pub dkim: Option<DkimSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DkimSettings {
+    pub selector: String,
+    pub domain: String,
+    /// RSA key as PKCS#1 PEM, or an Ed25519 key as base64 of its 32 secret bytes.
+    pub private_key: String,
+    pub ed25519: bool,
+}
+
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    dkim: Option<DkimConfig>,
+}
+
+impl SmtpMailer {
+    pub fn new(cfg: &SmtpConfig) -> Result<Self, MailError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.url)
+            .map_err(|e| MailError(format!("bad SMTP URL: {e}")))?
+            .timeout(Some(std::time::Duration::from_secs(30)))
+            .build();
+        let dkim = match &cfg.dkim {
+            None => None,
+            Some(d) => {
+                let alg = if d.ed25519 {
+                    DkimSigningAlgorithm::Ed25519
+                } else {
+                    DkimSigningAlgorithm::Rsa
+                };
+                let key = DkimSigningKey::new(&d.private_key, alg)
+                    .map_err(|e| MailError(format!("bad DKIM key: {e}")))?;
+                Some(DkimConfig::default_config(
+                    d.selector.clone(),
+                    d.domain.clone(),
+                    key,
+                ))
+            }
+        };
+        Ok(SmtpMailer { transport, dkim })
+    }
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, e: &OutgoingEmail) -> Result<(), MailError> {
+        let mut msg = build_message(e)?;
+        if let Some(d) = &self.dkim {
+            msg.sign(d);
+        }
+        self.transport
+            .send(msg)
+            .await
+            .map(|_| ())
+            .map_err(|err| MailError(format!("SMTP: {err}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::OffsetDateTime;
+
+    fn email() -> OutgoingEmail {
+        OutgoingEmail {
+            message_id: "<0190-abc@roster.example>".into(),
+            from: "Roster <no-reply@roster.example>".into(),
+            to: "rohit@example.com".into(),
+            subject: "Hello".into(),
+            text: "plain body".into(),
+            html: "<p>html body</p>".into(),
+            date: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn messages_are_multipart_with_message_id_and_date() {
+        let raw = String::from_utf8(build_message(&email()).unwrap().formatted()).unwrap();
+        assert!(raw.contains("Message-ID: <0190-abc@roster.example>"));
+        assert!(raw.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000"));
+        assert!(raw.contains("multipart/alternative"));
+        assert!(raw.contains("plain body"));
+        assert!(raw.contains("<p>html body</p>"));
+    }
+
+    #[tokio::test]
+    async fn the_local_mailbox_writes_readable_files() {
+        let dir = tempfile_dir();
+        let mb = LocalMailbox::new(&dir);
+        mb.send(&email()).await.unwrap();
+        let files = mb.list().unwrap();
+        assert_eq!(files.len(), 1);
+        let raw = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(raw.contains("Subject: Hello"));
+        assert!(mb.find("0190-abc").unwrap().is_some());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn bad_addresses_are_errors_not_panics() {
+        let mut e = email();
+        e.to = "not an address".into();
+        assert!(build_message(&e).is_err());
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        std::env::temp_dir().join(format!("roster-mailbox-{}", uuid::Uuid::new_v4()))
+    }
+}

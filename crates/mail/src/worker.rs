@@ -1,0 +1,169 @@
+//! The outbox worker: claims due messages (with a lease), renders them, sends them with no
+//! transaction open, then records the outcome. Failures are retried with exponential backoff.
+
+use crate::render::Renderer;
+use roster_core::mailer::Mailer;
+use roster_core::store::Store;
+use roster_core::{Error, Result};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Notify;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts before a message is given up as Failed.
+    pub max_attempts: i64,
+    /// Delay before the 2nd attempt; doubles each time.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// How long a claimed message is reserved for the worker that claimed it.
+    pub lease: Duration,
+    pub batch: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::seconds(30),
+            max_delay: Duration::hours(2),
+            lease: Duration::minutes(5),
+            batch: 50,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// When to try again after `attempts` failed attempts, or `None` to give up.
+    pub fn next_retry(&self, now: OffsetDateTime, attempts: i64) -> Option<OffsetDateTime> {
+        if attempts >= self.max_attempts {
+            return None;
+        }
+        let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+        let delay = self.base_delay * 2i32.saturating_pow(exp);
+        Some(now + delay.min(self.max_delay))
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+#[derive(Clone)]
+pub struct OutboxWorker {
+    store: Arc<dyn Store>,
+    mailer: Arc<dyn Mailer>,
+    renderer: Renderer,
+    policy: RetryPolicy,
+}
+
+impl OutboxWorker {
+    pub fn new(
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        renderer: Renderer,
+        policy: RetryPolicy,
+    ) -> Self {
+        OutboxWorker {
+            store,
+            mailer,
+            renderer,
+            policy,
+        }
+    }
+
+    /// One pass: deliver what is due at `now`.
+    pub async fn run_once(&self, now: OffsetDateTime) -> Result<Report> {
+        let mut tx = self.store.begin().await?;
+        let batch = tx
+            .claim_outbox(now, now + self.policy.lease, self.policy.batch)
+            .await?;
+        tx.commit().await?;
+
+        let mut report = Report::default();
+        for msg in batch {
+            let outcome = match self.renderer.render(&msg) {
+                Ok(email) => self
+                    .mailer
+                    .send(&email)
+                    .await
+                    .map_err(|e| (e.to_string(), true)),
+                Err(e) => Err((e.to_string(), false)),
+            };
+            let mut tx = self.store.begin().await?;
+            match outcome {
+                Ok(()) => {
+                    tx.complete_outbox(msg.id, now).await?;
+                    report.sent += 1;
+                }
+                Err((err, retryable)) => {
+                    let retry = if retryable {
+                        self.policy.next_retry(now, msg.attempts)
+                    } else {
+                        None
+                    };
+                    tracing::warn!(message = %msg.id, attempts = msg.attempts, retry = ?retry, error = %err, "mail delivery failed");
+                    if retry.is_some() {
+                        report.retrying += 1;
+                    } else {
+                        report.failed += 1;
+                    }
+                    tx.fail_outbox(msg.id, &err, retry).await?;
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok(report)
+    }
+
+    /// Deliver until the batch is empty.
+    pub async fn drain(&self, now: OffsetDateTime) -> Result<Report> {
+        let mut total = Report::default();
+        loop {
+            let r = self.run_once(now).await?;
+            total.sent += r.sent;
+            total.retrying += r.retrying;
+            total.failed += r.failed;
+            if r.sent + r.retrying + r.failed == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Run forever: after every kick (a commit that queued mail) and at least every `tick`.
+    pub async fn run(self, kick: Arc<Notify>, tick: std::time::Duration) {
+        loop {
+            match self.drain(OffsetDateTime::now_utc()).await {
+                Ok(r) if r.sent + r.failed + r.retrying > 0 => {
+                    tracing::info!(sent = r.sent, retrying = r.retrying, failed = r.failed, "outbox pass");
+                }
+                Ok(_) => {}
+                Err(Error::Store(e)) => tracing::error!(error = %e, "outbox pass failed"),
+                Err(e) => tracing::error!(error = %e, "outbox pass failed"),
+            }
+            tokio::select! {
+                _ = kick.notified() => {}
+                _ = tokio::time::sleep(tick) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_gives_up() {
+        let p = RetryPolicy::default();
+        let t = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(p.next_retry(t, 1), Some(t + Duration::seconds(30)));
+        assert_eq!(p.next_retry(t, 2), Some(t + Duration::seconds(60)));
+        assert_eq!(p.next_retry(t, 3), Some(t + Duration::seconds(120)));
+        assert_eq!(p.next_retry(t, 9), Some(t + Duration::hours(2)));
+        assert_eq!(p.next_retry(t, 10), None);
+    }
+}
