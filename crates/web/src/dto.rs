@@ -1,0 +1,227 @@
+//! JSON shapes of the API (documented in the OpenAPI document).
+
+use roster_core::model::{Invitation, InvitationStatus, Member, SeatSummary};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+fn ts(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    /// Log straight into this app (the session is then bound to it).
+    pub app_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionResponse {
+    /// The session token: send it as `Authorization: Bearer <token>` (the cookie carries it too).
+    pub token: String,
+    pub expires_at: String,
+    pub app_id: Option<String>,
+    /// Where the browser goes next.
+    pub location: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AppSummary {
+    pub app_id: String,
+    pub name: String,
+    pub admin: bool,
+    pub kind: String,
+    pub url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub apps: Vec<AppSummary>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberDto {
+    pub id: String,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// "user" or "partner" (partners show a "P" badge and take no seat).
+    pub kind: String,
+    pub admin: bool,
+    /// "invited", "active" or "inactive".
+    pub status: String,
+    pub holds_seat: bool,
+    pub last_login_at: Option<String>,
+}
+
+impl From<Member> for MemberDto {
+    fn from(m: Member) -> Self {
+        MemberDto {
+            id: m.id.to_string(),
+            email: m.email.to_string(),
+            first_name: m.first_name,
+            last_name: m.last_name,
+            kind: m.kind.as_str().into(),
+            admin: m.admin,
+            status: m.status.as_str().into(),
+            holds_seat: m.holds_seat,
+            last_login_at: m.last_login_at.map(ts),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MembersPage {
+    pub items: Vec<MemberDto>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchMember {
+    pub admin: Option<bool>,
+    /// "active" (reactivate) or "inactive" (deactivate).
+    pub status: Option<String>,
+    /// On deactivation: the member who receives the deactivated member's records.
+    pub records_to: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteBody {
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub admin: bool,
+    /// "user" (default; holds a seat) or "partner" (no seat).
+    #[serde(default = "default_kind")]
+    pub kind: String,
+}
+
+fn default_kind() -> String {
+    "user".into()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitationDto {
+    pub id: String,
+    pub member_id: String,
+    pub email: String,
+    pub kind: String,
+    pub admin: bool,
+    /// "pending", "accepted", "revoked", "expired" or "replaced" (as of now).
+    pub status: String,
+    pub inviter_name: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub ended_at: Option<String>,
+    /// The accept link: only in the answer to create and resend (the token is not stored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_url: Option<String>,
+}
+
+impl InvitationDto {
+    pub fn new(i: Invitation, now: OffsetDateTime, accept_url: Option<String>) -> Self {
+        let status: InvitationStatus = i.effective_status(now);
+        InvitationDto {
+            id: i.id.to_string(),
+            member_id: i.member_id.to_string(),
+            email: i.email.to_string(),
+            kind: i.kind.as_str().into(),
+            admin: i.admin,
+            status: status.as_str().into(),
+            inviter_name: i.inviter_name,
+            created_at: ts(i.created_at),
+            expires_at: ts(i.expires_at),
+            ended_at: i.ended_at.map(ts),
+            accept_url,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitationsPage {
+    pub items: Vec<InvitationDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicInvitation {
+    pub app_name: String,
+    pub app_id: String,
+    pub inviter_name: String,
+    pub email: String,
+    pub kind: String,
+    pub admin: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Whether an ID already exists for the invited email ("log in" rather than "create").
+    pub id_exists: bool,
+    pub expires_at: String,
+}
+
+/// Either a new ID (first_name, password, security question and answer, accept_terms) or an
+/// existing one (password only, or an existing session for the invited ID).
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptBody {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password: Option<String>,
+    pub security_question: Option<String>,
+    pub security_answer: Option<String>,
+    pub accept_terms: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SeatsDto {
+    pub purchased: i64,
+    pub complimentary: i64,
+    pub total: i64,
+    pub used: i64,
+    pub available: i64,
+}
+
+impl From<SeatSummary> for SeatsDto {
+    fn from(s: SeatSummary) -> Self {
+        SeatsDto {
+            purchased: s.purchased,
+            complimentary: s.complimentary,
+            total: s.total,
+            used: s.used,
+            available: s.available,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuySeats {
+    pub quantity: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditDto {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub client_addr: Option<String>,
+    pub details: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub backend: String,
+}

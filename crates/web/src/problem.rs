@@ -1,0 +1,192 @@
+//! One core error, rendered as `application/problem+json` (RFC 9457). Status codes and wording
+//! are decided here and nowhere else.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use roster_core::Error;
+use serde_json::{Value, json};
+
+/// The HTTP status of each error code.
+pub fn status_of(e: &Error) -> StatusCode {
+    match e {
+        Error::Invalid(_) | Error::PasswordPolicy(_) | Error::TermsRequired => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Error::SeatUnavailable { .. }
+        | Error::AlreadyMember
+        | Error::AlreadyInvited
+        | Error::IdExists
+        | Error::NoId
+        | Error::LastAdmin
+        | Error::InvalidTransition(_)
+        | Error::WrongIdentity => StatusCode::CONFLICT,
+        Error::InvitationExpired
+        | Error::InvitationRevoked
+        | Error::InvitationUsed
+        | Error::InvitationReplaced => StatusCode::GONE,
+        Error::InvalidCredentials | Error::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Error::NotFound => StatusCode::NOT_FOUND,
+        Error::Store(roster_core::StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A problem document.
+#[derive(Debug)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub code: String,
+    pub title: String,
+    pub detail: String,
+    pub extra: Value,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            status,
+            code: code.to_string(),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            detail: detail.into(),
+            extra: Value::Null,
+        }
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(e: Error) -> Self {
+        let status = status_of(&e);
+        let code = e.code();
+        let mut extra = json!({});
+        let detail = match &e {
+            Error::Invalid(errors) => {
+                extra["errors"] = json!(errors);
+                errors
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+            Error::PasswordPolicy(rules) => {
+                let policy = roster_core::password::PasswordPolicy::from_preset(
+                    roster_core::password::PasswordPreset::Seed,
+                );
+                extra["rules"] = json!(rules);
+                extra["errors"] = json!(
+                    rules
+                        .iter()
+                        .map(|r| json!({"field": "password", "rule": r, "message": r.describe(&policy)}))
+                        .collect::<Vec<_>>()
+                );
+                format!(
+                    "The password breaks {} rule(s): {}.",
+                    rules.len(),
+                    rules
+                        .iter()
+                        .map(|r| serde_json::to_value(r)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+            Error::SeatUnavailable { total, held } => {
+                extra["seats"] = json!({"total": total, "used": held});
+                format!(
+                    "No seat available: all {total} seats are in use ({held} held). Buy another \
+                     seat (POST /api/v1/apps/{{app_id}}/seats with {{\"quantity\": 1}}) or ask \
+                     support for a complimentary seat, then send the invitation again."
+                )
+            }
+            Error::InvitationExpired => {
+                "This invitation has expired. Ask an administrator of the app to resend it.".into()
+            }
+            Error::InvitationRevoked => {
+                "This invitation was revoked. Ask an administrator of the app to send a new one."
+                    .into()
+            }
+            Error::InvitationUsed => {
+                "This invitation has already been used. Log in with your ID instead.".into()
+            }
+            Error::InvitationReplaced => {
+                "This invitation link was replaced by a newer one. Use the link in the most \
+                 recent email, or ask an administrator to resend it."
+                    .into()
+            }
+            Error::Store(err) => {
+                tracing::error!(error = %err, "storage failure");
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    "The service is temporarily unavailable. Try again shortly.".into()
+                } else {
+                    "Something went wrong on our side. It has been logged.".into()
+                }
+            }
+            Error::Internal(err) => {
+                tracing::error!(error = %err, "internal error");
+                "Something went wrong on our side. It has been logged.".into()
+            }
+            other => {
+                let mut s = other.to_string();
+                if let Some(first) = s.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                s.push('.');
+                s
+            }
+        };
+        Problem {
+            status,
+            code: code.to_string(),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            detail,
+            extra,
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": format!("/problems/{}", self.code),
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+            "code": self.code,
+        });
+        if let (Some(obj), Value::Object(extra)) = (body.as_object_mut(), self.extra) {
+            for (k, v) in extra {
+                obj.insert(k, v);
+            }
+        }
+        let mut res = (self.status, body.to_string()).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        res
+    }
+}
+
+/// Handlers return this; `?` on a core error becomes a problem response.
+pub struct ApiError(pub Problem);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(Problem::from(e))
+    }
+}
+
+impl From<Problem> for ApiError {
+    fn from(p: Problem) -> Self {
+        ApiError(p)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0.into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
