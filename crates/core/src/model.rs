@@ -177,10 +177,9 @@ impl InvitationStatus {
     /// The invitation state machine: Pending → Accepted | Revoked | Expired, nothing else.
     pub fn transition(self, to: InvitationStatus) -> Result<InvitationStatus, Error> {
         match (self, to) {
-            (
-                Self::Pending,
-                Self::Accepted | Self::Revoked | Self::Expired | Self::Replaced,
-            ) => Ok(to),
+            (Self::Pending, Self::Accepted | Self::Revoked | Self::Expired | Self::Replaced) => {
+                Ok(to)
+            }
             (Self::Accepted, _) => Err(Error::InvitationUsed),
             (Self::Revoked, _) => Err(Error::InvitationRevoked),
             (Self::Expired, _) => Err(Error::InvitationExpired),
@@ -374,10 +373,22 @@ mod tests {
         for to in [Accepted, Revoked, Expired, Replaced] {
             assert_eq!(Pending.transition(to).unwrap(), to);
         }
-        assert!(matches!(Accepted.transition(Revoked), Err(Error::InvitationUsed)));
-        assert!(matches!(Revoked.transition(Accepted), Err(Error::InvitationRevoked)));
-        assert!(matches!(Expired.transition(Accepted), Err(Error::InvitationExpired)));
-        assert!(matches!(Replaced.transition(Accepted), Err(Error::InvitationReplaced)));
+        assert!(matches!(
+            Accepted.transition(Revoked),
+            Err(Error::InvitationUsed)
+        ));
+        assert!(matches!(
+            Revoked.transition(Accepted),
+            Err(Error::InvitationRevoked)
+        ));
+        assert!(matches!(
+            Expired.transition(Accepted),
+            Err(Error::InvitationExpired)
+        ));
+        assert!(matches!(
+            Replaced.transition(Accepted),
+            Err(Error::InvitationReplaced)
+        ));
         assert!(Pending.transition(Pending).is_err());
     }
 
@@ -398,8 +409,17 @@ mod tests {
             a.check_seat_free(),
             Err(Error::SeatUnavailable { total: 3, held: 3 })
         ));
-        assert!(Member::should_hold_seat(MemberKind::User, MemberStatus::Invited));
-        assert!(!Member::should_hold_seat(MemberKind::Partner, MemberStatus::Active));
-        assert!(!Member::should_hold_seat(MemberKind::User, MemberStatus::Inactive));
+        assert!(Member::should_hold_seat(
+            MemberKind::User,
+            MemberStatus::Invited
+        ));
+        assert!(!Member::should_hold_seat(
+            MemberKind::Partner,
+            MemberStatus::Active
+        ));
+        assert!(!Member::should_hold_seat(
+            MemberKind::User,
+            MemberStatus::Inactive
+        ));
     }
 }

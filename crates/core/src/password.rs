@@ -243,8 +243,14 @@ mod tests {
         let p = PasswordPolicy::from_preset(PasswordPreset::Seed);
         assert_eq!(rules(&p, "Tr8fulX", "rohit"), vec![]);
         assert_eq!(rules(&p, "Tr8fuX", "rohit"), vec![PasswordRule::MinLength]);
-        assert_eq!(rules(&p, "tr8fulxq", "rohit"), vec![PasswordRule::Uppercase]);
-        assert_eq!(rules(&p, "TR8FULXQ", "rohit"), vec![PasswordRule::Lowercase]);
+        assert_eq!(
+            rules(&p, "tr8fulxq", "rohit"),
+            vec![PasswordRule::Uppercase]
+        );
+        assert_eq!(
+            rules(&p, "TR8FULXQ", "rohit"),
+            vec![PasswordRule::Lowercase]
+        );
         assert_eq!(rules(&p, "TrpfulXq", "rohit"), vec![PasswordRule::Digit]);
         assert_eq!(
             rules(&p, &format!("Tr8{}", "x".repeat(130)), "rohit"),
@@ -298,7 +304,11 @@ mod tests {
         .unwrap();
         let hash = h.hash("Tr8fulX".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(h.verify("Tr8fulX".into(), Some(hash.clone())).await.unwrap());
+        assert!(
+            h.verify("Tr8fulX".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!h.verify("wrong".into(), Some(hash)).await.unwrap());
         assert!(!h.verify("Tr8fulX".into(), None).await.unwrap());
     }

@@ -666,7 +666,10 @@ impl Services {
         let mut app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
         let released = tx.expire_due_invitations(app_id, ctx.now).await?;
         app.seats_held -= released;
-        let old = tx.get_invitation(app_id, id).await?.ok_or(Error::NotFound)?;
+        let old = tx
+            .get_invitation(app_id, id)
+            .await?
+            .ok_or(Error::NotFound)?;
         let member = tx
             .get_member(app_id, old.member_id)
             .await?
@@ -742,7 +745,10 @@ impl Services {
         self.require_admin(p, app_id).await?;
         let mut tx = self.begin().await?;
         let mut app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
-        let inv = tx.get_invitation(app_id, id).await?.ok_or(Error::NotFound)?;
+        let inv = tx
+            .get_invitation(app_id, id)
+            .await?
+            .ok_or(Error::NotFound)?;
         inv.effective_status(ctx.now)
             .transition(InvitationStatus::Revoked)
             .or_else(|e| match e {
@@ -905,9 +911,7 @@ impl Services {
             serde_json::json!({"terms_version": identity.terms_version}),
         )
         .await?;
-        let logged_in = self
-            .join_app(&mut *tx, ctx, &token_hash, &identity)
-            .await?;
+        let logged_in = self.join_app(&mut *tx, ctx, &token_hash, &identity).await?;
         tx.commit().await?;
         Ok(logged_in)
     }
@@ -957,9 +961,7 @@ impl Services {
             (None, None) => return Err(Error::invalid("password", "Enter your password.")),
         };
         let mut tx = self.begin().await?;
-        let logged_in = self
-            .join_app(&mut *tx, ctx, &token_hash, &identity)
-            .await?;
+        let logged_in = self.join_app(&mut *tx, ctx, &token_hash, &identity).await?;
         tx.commit().await?;
         Ok(logged_in)
     }
@@ -1031,7 +1033,12 @@ impl Services {
 
     /// Verify a password under the lockout rules. Unknown IDs cost a dummy verification and get
     /// the same error as a wrong password.
-    async fn check_password(&self, ctx: &Ctx, email_norm: &str, password: &str) -> Result<Identity> {
+    async fn check_password(
+        &self,
+        ctx: &Ctx,
+        email_norm: &str,
+        password: &str,
+    ) -> Result<Identity> {
         // 1. reserve the attempt (serialised on the ID's row)
         let mut tx = self.begin().await?;
         let found = tx.lock_identity_by_email(email_norm).await?;
@@ -1188,10 +1195,7 @@ impl Services {
         }
         let hash = hash_token(token);
         let mut r = self.read().await?;
-        let s = r
-            .find_session(&hash)
-            .await?
-            .ok_or(Error::Unauthenticated)?;
+        let s = r.find_session(&hash).await?.ok_or(Error::Unauthenticated)?;
         if ctx.now >= s.expires_at || ctx.now - s.last_seen_at > self.settings.session_idle {
             drop(r);
             let _ = self.logout(token).await;
@@ -1250,12 +1254,7 @@ impl Services {
         Ok(self.read().await?.list_members(app_id, &q).await?)
     }
 
-    pub async fn get_member(
-        &self,
-        p: &Principal,
-        app_id: &AppId,
-        id: MemberId,
-    ) -> Result<Member> {
+    pub async fn get_member(&self, p: &Principal, app_id: &AppId, id: MemberId) -> Result<Member> {
         self.require_admin(p, app_id).await?;
         self.read()
             .await?

@@ -34,6 +34,7 @@ pub trait Tx: Queries {
 pub trait Queries: Send {
     // ---- apps and seats
     async fn insert_app(&mut self, app: &App) -> StoreResult<()>;
+    async fn count_apps(&mut self) -> StoreResult<i64>;
     async fn get_app(&mut self, app_id: &AppId) -> StoreResult<Option<App>>;
     /// Like `get_app`, and locks the app's row until the transaction ends.
     async fn lock_app(&mut self, app_id: &AppId) -> StoreResult<Option<App>>;
@@ -56,8 +57,7 @@ pub trait Queries: Send {
     async fn get_identity(&mut self, id: IdentityId) -> StoreResult<Option<Identity>>;
     async fn find_identity_by_email(&mut self, email_norm: &str) -> StoreResult<Option<Identity>>;
     /// Like `find_identity_by_email`, and locks the row until the transaction ends.
-    async fn lock_identity_by_email(&mut self, email_norm: &str)
-    -> StoreResult<Option<Identity>>;
+    async fn lock_identity_by_email(&mut self, email_norm: &str) -> StoreResult<Option<Identity>>;
     async fn update_lockout(&mut self, id: IdentityId, l: &Lockout) -> StoreResult<()>;
 
     // ---- members
@@ -89,11 +89,15 @@ pub trait Queries: Send {
         app_id: &AppId,
         id: InvitationId,
     ) -> StoreResult<Option<Invitation>>;
-    async fn find_invitation_by_token(&mut self, token_hash: &[u8])
-    -> StoreResult<Option<Invitation>>;
+    async fn find_invitation_by_token(
+        &mut self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<Invitation>>;
     /// The member's pending invitation, if any.
-    async fn find_pending_invitation(&mut self, member: MemberId)
-    -> StoreResult<Option<Invitation>>;
+    async fn find_pending_invitation(
+        &mut self,
+        member: MemberId,
+    ) -> StoreResult<Option<Invitation>>;
     /// Move an invitation from `from` to `to` (guarded: false if it was no longer `from`).
     async fn set_invitation_status(
         &mut self,
@@ -119,11 +123,7 @@ pub trait Queries: Send {
         identity: IdentityId,
         app_id: &AppId,
     ) -> StoreResult<u64>;
-    async fn set_last_login(
-        &mut self,
-        member: MemberId,
-        at: OffsetDateTime,
-    ) -> StoreResult<()>;
+    async fn set_last_login(&mut self, member: MemberId, at: OffsetDateTime) -> StoreResult<()>;
 
     // ---- audit
     async fn insert_audit(&mut self, e: &AuditEvent) -> StoreResult<()>;

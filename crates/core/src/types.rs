@@ -29,7 +29,9 @@ impl Email {
             return Err(bad("An email address cannot contain spaces."));
         }
         let Some((local, domain)) = s.rsplit_once('@') else {
-            return Err(bad("An email address needs an @ and a domain, like name@example.com."));
+            return Err(bad(
+                "An email address needs an @ and a domain, like name@example.com.",
+            ));
         };
         if local.is_empty() || local.len() > 64 || local.contains('@') {
             return Err(bad("The part before the @ is not valid."));
@@ -37,11 +39,15 @@ impl Email {
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
             return Err(bad("The part before the @ is not valid."));
         }
-        if local
-            .chars()
-            .any(|c| matches!(c, '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | ']' | '\\' | '"'))
-        {
-            return Err(bad("The part before the @ has a character that is not allowed."));
+        if local.chars().any(|c| {
+            matches!(
+                c,
+                '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | ']' | '\\' | '"'
+            )
+        }) {
+            return Err(bad(
+                "The part before the @ has a character that is not allowed.",
+            ));
         }
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
@@ -56,7 +62,9 @@ impl Email {
                 .last()
                 .is_some_and(|tld| tld.chars().all(|c| c.is_alphabetic()) && tld.len() >= 2);
         if !domain_ok {
-            return Err(bad("The domain after the @ is not valid, like example.com."));
+            return Err(bad(
+                "The domain after the @ is not valid, like example.com.",
+            ));
         }
         Ok(Email {
             display: s.to_string(),
@@ -381,7 +389,11 @@ impl SecurityQuestion {
 
 /// Normalise a security answer: case-folded, inner whitespace collapsed, trimmed.
 pub fn normalize_security_answer(raw: &str) -> Result<String, Error> {
-    let s = raw.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let s = raw
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
     if s.is_empty() {
         return Err(Error::invalid("security_answer", "Enter an answer."));
     }
@@ -407,8 +419,17 @@ mod tests {
     #[test]
     fn bad_emails_are_refused() {
         for bad in [
-            "", "plain", "@x.com", "a@", "a@b", "a b@c.com", "a@b..com", "a@-b.com", ".a@b.com",
-            "a@b.c0m", "a@@b.com",
+            "",
+            "plain",
+            "@x.com",
+            "a@",
+            "a@b",
+            "a b@c.com",
+            "a@b..com",
+            "a@-b.com",
+            ".a@b.com",
+            "a@b.c0m",
+            "a@@b.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
@@ -420,7 +441,15 @@ mod tests {
         for ok in ["ab123", "zz0001", "qq1234567890"] {
             assert!(AppId::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["AB123", "a1234", "ab12", "abc123", "ab12a", "ab1234567890x", ""] {
+        for bad in [
+            "AB123",
+            "a1234",
+            "ab12",
+            "abc123",
+            "ab12a",
+            "ab1234567890x",
+            "",
+        ] {
             assert!(AppId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -14,10 +14,9 @@ pub fn build_message(e: &OutgoingEmail) -> Result<Message, MailError> {
         .from
         .parse()
         .map_err(|err| MailError(format!("bad From address {:?}: {err}", e.from)))?;
-    let to = e
-        .to
-        .parse()
-        .map_err(|err| MailError(format!("bad To address {:?}: {err}", e.to)))?;
+    let to =
+        e.to.parse()
+            .map_err(|err| MailError(format!("bad To address {:?}: {err}", e.to)))?;
     let date: SystemTime = e.date.into();
     Message::builder()
         .from(from)

@@ -138,7 +138,12 @@ impl OutboxWorker {
         loop {
             match self.drain(OffsetDateTime::now_utc()).await {
                 Ok(r) if r.sent + r.failed + r.retrying > 0 => {
-                    tracing::info!(sent = r.sent, retrying = r.retrying, failed = r.failed, "outbox pass");
+                    tracing::info!(
+                        sent = r.sent,
+                        retrying = r.retrying,
+                        failed = r.failed,
+                        "outbox pass"
+                    );
                 }
                 Ok(_) => {}
                 Err(Error::Store(e)) => tracing::error!(error = %e, "outbox pass failed"),

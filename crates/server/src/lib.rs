@@ -1,1 +1,79 @@
+//! The `roster` binary's library half: configuration and wiring (store, services, mail, web).
 
+pub mod config;
+
+use config::Config;
+use roster_core::mailer::Mailer;
+use roster_core::store::Store;
+use roster_core::{Error, Services, StoreError};
+use roster_mail::transport::DkimSettings;
+use roster_mail::{LocalMailbox, OutboxWorker, Renderer, RetryPolicy, SmtpConfig, SmtpMailer};
+use std::sync::Arc;
+
+/// Open the store named by the URL scheme and apply migrations.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(roster_store_sqlite::SqliteStore::connect(url).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(StoreError::Unavailable(
+            "PostgreSQL support is not built yet (see the PostgreSQL issue); use a sqlite: URL"
+                .into(),
+        ));
+    } else {
+        return Err(StoreError::Unavailable(format!(
+            "unsupported database URL scheme in {url:?}"
+        )));
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+pub fn renderer(cfg: &Config) -> Renderer {
+    Renderer {
+        product_name: cfg.product_name.clone(),
+        base_url: cfg.base_url(),
+        from: cfg.mail_from.clone(),
+    }
+}
+
+/// The configured transport: SMTP when `smtp_url` is set, the local mailbox otherwise.
+pub fn mailer(cfg: &Config) -> Result<Arc<dyn Mailer>, Error> {
+    match &cfg.smtp_url {
+        None => Ok(Arc::new(LocalMailbox::new(cfg.mailbox_dir()))),
+        Some(url) => {
+            let dkim = match (&cfg.dkim_selector, &cfg.dkim_domain, &cfg.dkim_key_file) {
+                (Some(sel), Some(dom), Some(file)) => {
+                    let key = std::fs::read_to_string(file).map_err(|e| {
+                        Error::Internal(format!("cannot read DKIM key {}: {e}", file.display()))
+                    })?;
+                    Some(DkimSettings {
+                        selector: sel.clone(),
+                        domain: dom.clone(),
+                        ed25519: !key.contains("BEGIN"),
+                        private_key: key.trim().to_string(),
+                    })
+                }
+                _ => None,
+            };
+            let m = SmtpMailer::new(&SmtpConfig {
+                url: url.clone(),
+                dkim,
+            })
+            .map_err(|e| Error::Internal(e.0))?;
+            Ok(Arc::new(m))
+        }
+    }
+}
+
+pub struct Wired {
+    pub services: Arc<Services>,
+    pub worker: OutboxWorker,
+}
+
+/// Everything but the listener.
+pub async fn wire(cfg: &Config) -> Result<Wired, Error> {
+    let store = open_store(&cfg.database_url()).await?;
+    let services = Arc::new(Services::new(store.clone(), cfg.settings())?);
+    let worker = OutboxWorker::new(store, mailer(cfg)?, renderer(cfg), RetryPolicy::default());
+    Ok(Wired { services, worker })
+}

@@ -1,1 +1,344 @@
-fn main(){}
+//! `roster`: runs the server and does operator tasks.
+
+use clap::{Parser, Subcommand};
+use roster::config::Config;
+use roster_core::model::SeatEntryKind;
+use roster_core::service::CreateApp;
+use roster_core::types::AppId;
+use roster_core::{Ctx, Error};
+use roster_mail::LocalMailbox;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use time::OffsetDateTime;
+
+#[derive(Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "Roster: user administration, invitations, seats and IDs"
+)]
+struct Cli {
+    /// Configuration file (default: ./roster.toml if present). ROSTER_* variables override it.
+    #[arg(long, global = true, env = "ROSTER_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the web server and the mail worker.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Apps (tenants).
+    App {
+        #[command(subcommand)]
+        cmd: AppCmd,
+    },
+    /// Seats of an app.
+    Seats {
+        #[command(subcommand)]
+        cmd: SeatsCmd,
+    },
+    /// The local mailbox (where mail goes when no SMTP server is configured).
+    Mail {
+        #[command(subcommand)]
+        cmd: MailCmd,
+    },
+    /// The outbox of queued and sent messages.
+    Outbox {
+        #[command(subcommand)]
+        cmd: OutboxCmd,
+    },
+    /// Copy the SQLite database to FILE while the server runs.
+    Backup { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum AppCmd {
+    /// Create an app and invite its first admin.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value_t = 5)]
+        seats: i64,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long)]
+        admin_first_name: String,
+        #[arg(long)]
+        admin_last_name: Option<String>,
+    },
+    /// Show an app by App ID: seats, ledger.
+    Show { app_id: String },
+}
+
+#[derive(Subcommand)]
+enum SeatsCmd {
+    /// Add seats to an app (complimentary unless --purchased).
+    Grant {
+        app_id: String,
+        #[arg(long, default_value_t = 1)]
+        quantity: i64,
+        #[arg(long)]
+        purchased: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCmd {
+    /// List the messages in the local mailbox.
+    List,
+    /// Print one message (file name prefix or Message-ID).
+    Show { id: String },
+}
+
+#[derive(Subcommand)]
+enum OutboxCmd {
+    /// Show the newest outbox entries and their delivery state.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("roster: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli.cmd, cfg).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("roster: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+async fn run(cmd: Cmd, cfg: Config) -> Result<(), Error> {
+    match cmd {
+        Cmd::Serve => serve(cfg).await,
+        Cmd::Migrate => {
+            roster::open_store(&cfg.database_url()).await?;
+            println!("migrations applied to {}", cfg.database_url());
+            Ok(())
+        }
+        Cmd::App { cmd } => match cmd {
+            AppCmd::Create {
+                name,
+                seats,
+                admin_email,
+                admin_first_name,
+                admin_last_name,
+            } => {
+                let w = roster::wire(&cfg).await?;
+                let (app, issued) = w
+                    .services
+                    .create_app(
+                        &Ctx::at(now()),
+                        CreateApp {
+                            name,
+                            seats,
+                            admin_email,
+                            admin_first_name,
+                            admin_last_name,
+                        },
+                    )
+                    .await?;
+                let report = w.worker.drain(now()).await?;
+                println!("Created app {:?} with App ID {}", app.name, app.app_id);
+                println!("Seats: {}", app.seats_total());
+                println!(
+                    "First admin {} invited (email {}).",
+                    issued.invitation.email,
+                    if report.sent > 0 { "sent" } else { "queued" }
+                );
+                println!("Accept link: {}/invite/{}", cfg.base_url(), issued.token);
+                Ok(())
+            }
+            AppCmd::Show { app_id } => {
+                let app_id = AppId::parse(&app_id)?;
+                let w = roster::wire(&cfg).await?;
+                let (app, seats, ledger) =
+                    w.services.app_overview(&Ctx::at(now()), &app_id).await?;
+                println!("{} ({})", app.name, app.app_id);
+                println!(
+                    "seats: {} used of {} ({} purchased + {} complimentary), {} available",
+                    seats.used, seats.total, seats.purchased, seats.complimentary, seats.available
+                );
+                for e in ledger {
+                    println!("  {}  {:>14}  {:+}", e.at, e.kind.as_str(), e.quantity);
+                }
+                Ok(())
+            }
+        },
+        Cmd::Seats {
+            cmd:
+                SeatsCmd::Grant {
+                    app_id,
+                    quantity,
+                    purchased,
+                },
+        } => {
+            let app_id = AppId::parse(&app_id)?;
+            let w = roster::wire(&cfg).await?;
+            let kind = if purchased {
+                SeatEntryKind::Purchase
+            } else {
+                SeatEntryKind::Complimentary
+            };
+            let app = w
+                .services
+                .grant_seats(&Ctx::at(now()), &app_id, quantity, kind)
+                .await?;
+            println!(
+                "{}: {} seats ({} purchased + {} complimentary), {} held",
+                app.app_id,
+                app.seats_total(),
+                app.seats_purchased,
+                app.seats_complimentary,
+                app.seats_held
+            );
+            Ok(())
+        }
+        Cmd::Mail { cmd } => {
+            let mb = LocalMailbox::new(cfg.mailbox_dir());
+            let io = |e: std::io::Error| Error::Internal(format!("mailbox: {e}"));
+            match cmd {
+                MailCmd::List => {
+                    let files = mb.list().map_err(io)?;
+                    if files.is_empty() {
+                        println!("The mailbox {} is empty.", mb.dir().display());
+                    }
+                    for f in files {
+                        let raw = std::fs::read_to_string(&f).unwrap_or_default();
+                        let header = |name: &str| {
+                            raw.lines()
+                                .find_map(|l| l.strip_prefix(name))
+                                .unwrap_or("")
+                                .trim()
+                                .to_string()
+                        };
+                        let name = f.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+                        println!(
+                            "{name}  To: {}  Subject: {}",
+                            header("To:"),
+                            header("Subject:")
+                        );
+                    }
+                    Ok(())
+                }
+                MailCmd::Show { id } => match mb.find(&id).map_err(io)? {
+                    Some(f) => {
+                        let raw = std::fs::read_to_string(&f).map_err(io)?;
+                        println!("{raw}");
+                        Ok(())
+                    }
+                    None => Err(Error::NotFound),
+                },
+            }
+        }
+        Cmd::Outbox {
+            cmd: OutboxCmd::List { limit },
+        } => {
+            let store = roster::open_store(&cfg.database_url()).await?;
+            let mut r = store.read().await?;
+            for m in r.list_outbox(limit.clamp(1, 1000)).await? {
+                println!(
+                    "{}  {:<8} attempts={} to={} kind={} {}",
+                    m.id,
+                    m.status.as_str(),
+                    m.attempts,
+                    m.to,
+                    m.mail.kind_name(),
+                    m.last_error.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Cmd::Backup { file } => {
+            let url = cfg.database_url();
+            if !url.starts_with("sqlite:") {
+                return Err(Error::Internal(
+                    "backup copies SQLite databases; use pg_dump for PostgreSQL".into(),
+                ));
+            }
+            if file.exists() {
+                return Err(Error::Internal(format!(
+                    "{} already exists",
+                    file.display()
+                )));
+            }
+            let store = roster_store_sqlite::SqliteStore::connect(&url).await?;
+            store.backup(&file.to_string_lossy()).await?;
+            println!("backed up {url} to {}", file.display());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(cfg: Config) -> Result<(), Error> {
+    let w = roster::wire(&cfg).await?;
+    let state = roster_web::AppState::new(w.services.clone(), &cfg.base_url());
+    let app = roster_web::router(state);
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| Error::Internal(format!("cannot listen on {}: {e}", cfg.listen)))?;
+    let kick = w.services.mail_kick();
+    tokio::spawn(
+        w.worker
+            .clone()
+            .run(kick, std::time::Duration::from_secs(5)),
+    );
+
+    println!("Roster is running at {}", cfg.base_url());
+    println!("  database: {}", cfg.database_url());
+    match &cfg.smtp_url {
+        Some(_) => println!("  mail: SMTP"),
+        None => println!(
+            "  mail: local mailbox {} (read it with `roster mail list` / `roster mail show ID`)",
+            cfg.mailbox_dir().display()
+        ),
+    }
+    if !has_apps(&w.services).await {
+        println!();
+        println!("No apps yet. Create the first one and invite its admin:");
+        println!(
+            "  roster app create --name \"Acme\" --seats 5 --admin-email you@example.com --admin-first-name You"
+        );
+        println!("It prints the admin's accept link (also in the mailbox).");
+    }
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("server: {e}")))
+}
+
+async fn has_apps(services: &roster_core::Services) -> bool {
+    match services.store().read().await {
+        Ok(mut r) => r.count_apps().await.map(|n| n > 0).unwrap_or(true),
+        Err(_) => true,
+    }
+}

@@ -182,14 +182,25 @@ where
         Ok(())
     }
 
-    async fn get_app(&mut self, app_id: &AppId) -> StoreResult<Option<App>> {
-        sqlx::query(concat!("SELECT ", app_cols!(), " FROM apps WHERE app_id = ?1"))
-            .bind(app_id.as_str())
-            .fetch_optional(self.c())
+    async fn count_apps(&mut self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM apps")
+            .fetch_one(self.c())
             .await
-            .map_err(map_err)?
-            .map(|r| app_row(&r))
-            .transpose()
+            .map_err(map_err)
+    }
+
+    async fn get_app(&mut self, app_id: &AppId) -> StoreResult<Option<App>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            app_cols!(),
+            " FROM apps WHERE app_id = ?1"
+        ))
+        .bind(app_id.as_str())
+        .fetch_optional(self.c())
+        .await
+        .map_err(map_err)?
+        .map(|r| app_row(&r))
+        .transpose()
     }
 
     async fn lock_app(&mut self, app_id: &AppId) -> StoreResult<Option<App>> {
@@ -311,13 +322,17 @@ where
     }
 
     async fn get_identity(&mut self, id: IdentityId) -> StoreResult<Option<Identity>> {
-        sqlx::query(concat!("SELECT ", identity_cols!(), " FROM identities WHERE id = ?1"))
-            .bind(id.0)
-            .fetch_optional(self.c())
-            .await
-            .map_err(map_err)?
-            .map(|r| identity_row(&r))
-            .transpose()
+        sqlx::query(concat!(
+            "SELECT ",
+            identity_cols!(),
+            " FROM identities WHERE id = ?1"
+        ))
+        .bind(id.0)
+        .fetch_optional(self.c())
+        .await
+        .map_err(map_err)?
+        .map(|r| identity_row(&r))
+        .transpose()
     }
 
     async fn find_identity_by_email(&mut self, email_norm: &str) -> StoreResult<Option<Identity>> {
@@ -334,10 +349,7 @@ where
         .transpose()
     }
 
-    async fn lock_identity_by_email(
-        &mut self,
-        email_norm: &str,
-    ) -> StoreResult<Option<Identity>> {
+    async fn lock_identity_by_email(&mut self, email_norm: &str) -> StoreResult<Option<Identity>> {
         self.find_identity_by_email(email_norm).await
     }
 
@@ -753,7 +765,8 @@ where
     }
 
     async fn enqueue(&mut self, m: &OutboxMessage) -> StoreResult<()> {
-        let payload = serde_json::to_string(&m.mail).map_err(|e| StoreError::Other(e.to_string()))?;
+        let payload =
+            serde_json::to_string(&m.mail).map_err(|e| StoreError::Other(e.to_string()))?;
         sqlx::query(concat!(
             "INSERT INTO outbox (",
             outbox_cols!(),
@@ -817,12 +830,12 @@ where
         retry_at: Option<OffsetDateTime>,
     ) -> StoreResult<()> {
         let q = match retry_at {
-            Some(t) => sqlx::query(
-                "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
-            )
-            .bind(id.0)
-            .bind(error)
-            .bind(ms(t)),
+            Some(t) => {
+                sqlx::query("UPDATE outbox SET last_error = ?2, next_attempt_at = ?3 WHERE id = ?1")
+                    .bind(id.0)
+                    .bind(error)
+                    .bind(ms(t))
+            }
             None => sqlx::query(
                 "UPDATE outbox SET last_error = ?2, status = 'failed', secret = NULL WHERE id = ?1",
             )
@@ -847,17 +860,22 @@ where
     }
 
     async fn get_outbox(&mut self, id: MessageId) -> StoreResult<Option<OutboxMessage>> {
-        sqlx::query(concat!("SELECT ", outbox_cols!(), " FROM outbox WHERE id = ?1"))
-            .bind(id.0)
-            .fetch_optional(self.c())
-            .await
-            .map_err(map_err)?
-            .map(|r| outbox_row(&r))
-            .transpose()
+        sqlx::query(concat!(
+            "SELECT ",
+            outbox_cols!(),
+            " FROM outbox WHERE id = ?1"
+        ))
+        .bind(id.0)
+        .fetch_optional(self.c())
+        .await
+        .map_err(map_err)?
+        .map(|r| outbox_row(&r))
+        .transpose()
     }
 }
 
 fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
-

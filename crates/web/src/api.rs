@@ -24,7 +24,12 @@ fn hex_encode(s: &str) -> String {
 }
 
 fn hex_decode(s: &str) -> Result<String, Error> {
-    let bad = || Error::invalid("cursor", "The cursor is not valid; start from the first page.");
+    let bad = || {
+        Error::invalid(
+            "cursor",
+            "The cursor is not valid; start from the first page.",
+        )
+    };
     if s.len() % 2 != 0 || s.len() > 1024 {
         return Err(bad());
     }
@@ -164,11 +169,9 @@ pub async fn list_members(
         Some("inactive") => MemberFilter::Inactive,
         Some("partners") => MemberFilter::Partners,
         Some(_) => {
-            return Err(Error::invalid(
-                "filter",
-                "Use active_invited, inactive or partners.",
-            )
-            .into());
+            return Err(
+                Error::invalid("filter", "Use active_invited, inactive or partners.").into(),
+            );
         }
     };
     let limit = params.limit.unwrap_or(50).clamp(1, 200);
@@ -224,7 +227,10 @@ pub async fn patch_member(
     let records_to = match body.records_to.as_deref() {
         None => None,
         Some(r) => Some(r.parse::<MemberId>().map_err(|_| {
-            Error::invalid("records_to", "Choose an active member to receive the records.")
+            Error::invalid(
+                "records_to",
+                "Choose an active member to receive the records.",
+            )
         })?),
     };
     if body.admin.is_none() && change.is_none() {
@@ -300,7 +306,10 @@ pub async fn list_invitations(
     let limit = params.limit.unwrap_or(50).clamp(1, 200);
     let before = match params.cursor.as_deref() {
         Some(c) => Some(c.parse::<InvitationId>().map_err(|_| {
-            Error::invalid("cursor", "The cursor is not valid; start from the first page.")
+            Error::invalid(
+                "cursor",
+                "The cursor is not valid; start from the first page.",
+            )
         })?),
         None => None,
     };
@@ -429,7 +438,9 @@ pub async fn seats(
     Path(app): Path<String>,
 ) -> ApiResult<Json<SeatsDto>> {
     let app = app_id(&app)?;
-    Ok(Json(state.services.seat_summary(&ctx, &p, &app).await?.into()))
+    Ok(Json(
+        state.services.seat_summary(&ctx, &p, &app).await?.into(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/apps/{app_id}/seats", tag = "seats",

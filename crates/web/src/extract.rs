@@ -28,7 +28,9 @@ where
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(rej) => {
                 let (code, status) = match &rej {
-                    JsonRejection::JsonSyntaxError(_) => ("malformed_json", StatusCode::BAD_REQUEST),
+                    JsonRejection::JsonSyntaxError(_) => {
+                        ("malformed_json", StatusCode::BAD_REQUEST)
+                    }
                     JsonRejection::JsonDataError(_) => {
                         ("invalid_input", StatusCode::UNPROCESSABLE_ENTITY)
                     }

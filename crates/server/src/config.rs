@@ -1,0 +1,208 @@
+//! Configuration: defaults < `roster.toml` (or `--config FILE`) < `ROSTER_*` environment.
+//! Unknown keys and bad values stop start-up with a message naming them.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use roster_core::Settings;
+use roster_core::password::{HashCost, PasswordPreset};
+use roster_core::service::QuestionMode;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite:./data/roster.db` (default, derived from data_dir) or `postgres://…`.
+    pub database_url: Option<String>,
+    pub listen: SocketAddr,
+    /// Public base URL used in links; defaults to `http://<listen>`.
+    pub base_url: Option<String>,
+    /// Holds the SQLite file and the local mailbox.
+    pub data_dir: PathBuf,
+    /// Unset → mail goes to the local mailbox `<data_dir>/mailbox`.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub product_name: String,
+    pub invitation_ttl_days: i64,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub terms_version: String,
+    pub password_policy: PasswordPreset,
+    pub security_question: QuestionMode,
+    pub dkim_selector: Option<String>,
+    pub dkim_domain: Option<String>,
+    pub dkim_key_file: Option<PathBuf>,
+    /// Argon2id memory in KiB (minimum 19456) and iterations (minimum 2).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let s = Settings::default();
+        Config {
+            database_url: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_url: None,
+            data_dir: PathBuf::from("./data"),
+            smtp_url: None,
+            mail_from: "Roster <no-reply@roster.localhost>".into(),
+            product_name: s.product_name,
+            invitation_ttl_days: 7,
+            session_idle_minutes: s.session_idle.whole_minutes(),
+            session_absolute_hours: s.session_absolute.whole_hours(),
+            terms_version: s.terms_version,
+            password_policy: PasswordPreset::Seed,
+            security_question: QuestionMode::Required,
+            dkim_selector: None,
+            dkim_domain: None,
+            dkim_key_file: None,
+            argon2_memory_kib: s.hash_cost.memory_kib,
+            argon2_iterations: s.hash_cost.iterations,
+            log: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(String),
+    #[error("configuration: {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl Config {
+    /// Load from defaults, the file (`explicit` or `./roster.toml` if present) and `ROSTER_*`.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match explicit {
+            Some(p) => {
+                if !p.exists() {
+                    return Err(ConfigError::Load(format!(
+                        "config file {} does not exist",
+                        p.display()
+                    )));
+                }
+                fig = fig.merge(Toml::file_exact(p));
+            }
+            None => fig = fig.merge(Toml::file("roster.toml")),
+        }
+        // ROSTER_TEST_* variables belong to the test suite, ROSTER_CONFIG to the CLI.
+        fig = fig.merge(Env::prefixed("ROSTER_").filter(|k| {
+            let k = k.as_str().to_ascii_lowercase();
+            !k.starts_with("test_") && k != "config"
+        }));
+        let cfg: Config = fig
+            .extract()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key, message: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                message: message.to_string(),
+            })
+        };
+        let url = self.database_url();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return bad(
+                "database_url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            );
+        }
+        let base = self.base_url();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return bad("base_url", "must start with http:// or https://");
+        }
+        if url::Url::parse(&base).is_err() {
+            return bad("base_url", "is not a valid URL");
+        }
+        if !(1..=90).contains(&self.invitation_ttl_days) {
+            return bad("invitation_ttl_days", "must be between 1 and 90");
+        }
+        if self.session_idle_minutes < 5 || self.session_absolute_hours < 1 {
+            return bad(
+                "session_idle_minutes",
+                "idle timeout must be at least 5 minutes and absolute at least 1 hour",
+            );
+        }
+        if self.argon2_memory_kib < 19 * 1024 || self.argon2_iterations < 2 {
+            return bad(
+                "argon2_memory_kib",
+                "Argon2id needs at least 19456 KiB and 2 iterations (OWASP minimum)",
+            );
+        }
+        if let Some(u) = &self.smtp_url
+            && !(u.starts_with("smtp://") || u.starts_with("smtps://"))
+        {
+            return bad("smtp_url", "must start with smtp:// or smtps://");
+        }
+        if self.dkim_selector.is_some() != self.dkim_key_file.is_some() {
+            return bad(
+                "dkim_selector",
+                "DKIM needs dkim_selector, dkim_domain and dkim_key_file together",
+            );
+        }
+        if !valid_mailbox(&self.mail_from) {
+            return bad(
+                "mail_from",
+                "must be an address like Roster <no-reply@example.com>",
+            );
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("roster.db").display()))
+    }
+
+    pub fn base_url(&self) -> String {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn mailbox_dir(&self) -> PathBuf {
+        self.data_dir.join("mailbox")
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings {
+            product_name: self.product_name.clone(),
+            invitation_ttl: time::Duration::days(self.invitation_ttl_days),
+            session_idle: time::Duration::minutes(self.session_idle_minutes),
+            session_absolute: time::Duration::hours(self.session_absolute_hours),
+            terms_version: self.terms_version.clone(),
+            password_preset: self.password_policy,
+            security_question: self.security_question,
+            hash_cost: HashCost {
+                memory_kib: self.argon2_memory_kib,
+                iterations: self.argon2_iterations,
+                lanes: 1,
+            },
+        }
+    }
+}
+
+/// `Name <a@b.c>` or `a@b.c`: something a mail transport can use as From.
+fn valid_mailbox(s: &str) -> bool {
+    let addr = match (s.rfind('<'), s.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &s[a + 1..b],
+        _ => s,
+    };
+    let addr = addr.trim();
+    matches!(addr.rsplit_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !addr.contains(' '))
+}
