@@ -1,1 +1,388 @@
+//! Test harness: `spawn_app(backend)` runs a real Roster on port 0 against a fresh database,
+//! with a capturing mailer and a controllable clock. Also the store conformance suite.
 
+pub mod conformance;
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+use roster_core::Services;
+use roster_core::mailer::{MailError, Mailer, OutgoingEmail};
+use roster_core::service::CreateApp;
+use roster_core::store::Store;
+use roster_core::types::AppId;
+use roster_core::{Ctx, Settings};
+use roster_mail::{OutboxWorker, Renderer, RetryPolicy};
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use time::{Duration, OffsetDateTime};
+
+/// A password that meets the default policy.
+pub const GOOD_PASSWORD: &str = "Blue-Kettle-42";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+}
+
+/// Records every email; can be told to fail the next N sends.
+#[derive(Default)]
+pub struct CapturingMailer {
+    sent: Mutex<Vec<OutgoingEmail>>,
+    fail_next: AtomicUsize,
+}
+
+impl CapturingMailer {
+    pub fn fail_next(&self, n: usize) {
+        self.fail_next.store(n, Ordering::SeqCst);
+    }
+    pub fn sent(&self) -> Vec<OutgoingEmail> {
+        self.sent.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Mailer for CapturingMailer {
+    async fn send(&self, e: &OutgoingEmail) -> Result<(), MailError> {
+        if self
+            .fail_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(MailError(
+                "simulated SMTP failure: 451 try again later".into(),
+            ));
+        }
+        self.sent
+            .lock()
+            .map_err(|_| MailError("poisoned".into()))?
+            .push(e.clone());
+        Ok(())
+    }
+}
+
+/// A clock that starts at the real time and moves only when told.
+#[derive(Clone)]
+pub struct TestClock {
+    start: OffsetDateTime,
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl TestClock {
+    pub fn new() -> Self {
+        TestClock {
+            start: OffsetDateTime::now_utc(),
+            offset_ms: Arc::new(AtomicI64::new(0)),
+        }
+    }
+    pub fn now(&self) -> OffsetDateTime {
+        self.start + Duration::milliseconds(self.offset_ms.load(Ordering::SeqCst))
+    }
+    pub fn advance(&self, d: Duration) {
+        self.offset_ms
+            .fetch_add(d.whole_milliseconds() as i64, Ordering::SeqCst);
+    }
+}
+
+impl Default for TestClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub struct TestApp {
+    pub addr: String,
+    pub services: Arc<Services>,
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<CapturingMailer>,
+    pub worker: OutboxWorker,
+    pub clock: TestClock,
+    pub client: reqwest::Client,
+    pub db_url: String,
+    delivered: AtomicUsize,
+    _dir: tempfile::TempDir,
+}
+
+/// A response as tests want it.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub set_cookie: Option<String>,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+pub async fn fresh_store(backend: Backend) -> (Arc<dyn Store>, String, tempfile::TempDir) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite:{}", dir.path().join("roster.db").display());
+            let store = roster::open_store(&url).await.expect("open sqlite");
+            (store, url, dir)
+        }
+    }
+}
+
+pub fn test_renderer(base_url: &str) -> Renderer {
+    Renderer {
+        product_name: "Roster".into(),
+        base_url: base_url.into(),
+        from: "Roster <no-reply@roster.test>".into(),
+    }
+}
+
+/// Start a Roster server on 127.0.0.1:0 against a fresh database.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let (store, db_url, dir) = fresh_store(backend).await;
+    spawn_on(store, db_url, dir).await
+}
+
+pub async fn spawn_on(store: Arc<dyn Store>, db_url: String, dir: tempfile::TempDir) -> TestApp {
+    let services = Arc::new(Services::new(store.clone(), Settings::default()).expect("services"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = format!("http://{}", listener.local_addr().expect("addr"));
+    let clock = TestClock::new();
+    let mut state = roster_web::AppState::new(services.clone(), &addr);
+    let c = clock.clone();
+    state.clock = Arc::new(move || c.now());
+    let router = roster_web::router(state);
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    let mailer = Arc::new(CapturingMailer::default());
+    let worker = OutboxWorker::new(
+        store.clone(),
+        mailer.clone(),
+        test_renderer(&addr),
+        RetryPolicy::default(),
+    );
+    TestApp {
+        addr,
+        services,
+        store,
+        mailer,
+        worker,
+        clock,
+        client: reqwest::Client::new(),
+        db_url,
+        delivered: AtomicUsize::new(0),
+        _dir: dir,
+    }
+}
+
+/// The accept token inside an invitation email.
+pub fn token_from(email: &OutgoingEmail) -> String {
+    let i = email.text.find("/invite/").expect("link in email") + "/invite/".len();
+    email.text[i..]
+        .split_whitespace()
+        .next()
+        .expect("token")
+        .to_string()
+}
+
+impl TestApp {
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub fn ctx(&self) -> Ctx {
+        Ctx::at(self.now())
+    }
+
+    /// Run the outbox worker and return the emails delivered by this call.
+    pub async fn deliver_mail(&self) -> Vec<OutgoingEmail> {
+        self.worker.drain(self.now()).await.expect("drain outbox");
+        let all = self.mailer.sent();
+        let seen = self.delivered.swap(all.len(), Ordering::SeqCst);
+        all[seen..].to_vec()
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut rb = self
+            .client
+            .request(method, format!("{}{}", self.addr, path));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let res = rb.send().await.expect("request");
+        Self::resp(res).await
+    }
+
+    pub async fn resp(res: reqwest::Response) -> Resp {
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let set_cookie = res
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Resp {
+            status,
+            content_type,
+            set_cookie,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(Method::GET, path, token, None).await
+    }
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(Method::PATCH, path, token, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
+    /// Operator creates an app; returns its App ID and the first admin's accept token.
+    pub async fn create_app(
+        &self,
+        name: &str,
+        seats: i64,
+        admin_email: &str,
+        first: &str,
+    ) -> (AppId, String) {
+        let (app, issued) = self
+            .services
+            .create_app(
+                &self.ctx(),
+                CreateApp {
+                    name: name.into(),
+                    seats,
+                    admin_email: admin_email.into(),
+                    admin_first_name: first.into(),
+                    admin_last_name: None,
+                },
+            )
+            .await
+            .expect("create app");
+        (app.app_id, issued.token)
+    }
+
+    /// Accept with a new ID through the API; returns the response.
+    pub async fn accept_new(&self, token: &str, first: &str, password: &str) -> Resp {
+        self.post(
+            &format!("/api/v1/invitations/{token}/accept"),
+            None,
+            json!({
+                "first_name": first,
+                "last_name": "Tester",
+                "password": password,
+                "security_question": "first_pet_name",
+                "security_answer": "  Rex ",
+                "accept_terms": true
+            }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Resp {
+        self.post(
+            "/api/v1/session",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// A session token for `email`, or a panic.
+    pub async fn login_token(&self, email: &str, password: &str) -> String {
+        let r = self.login(email, password).await;
+        assert_eq!(r.status, StatusCode::OK, "login failed: {:?}", r.body);
+        r.body["token"].as_str().expect("token").to_string()
+    }
+
+    /// An app with `seats` seats whose admin (`admin@<name>.test`) has accepted; returns the
+    /// App ID and the admin's session token.
+    pub async fn app_with_admin(&self, name: &str, seats: i64) -> (AppId, String) {
+        let email = format!("admin@{}.test", name.to_lowercase());
+        let (app, token) = self.create_app(name, seats, &email, "Ada").await;
+        let r = self.accept_new(&token, "Ada", GOOD_PASSWORD).await;
+        assert_eq!(r.status, StatusCode::CREATED, "accept failed: {:?}", r.body);
+        let session = r.body["token"].as_str().expect("token").to_string();
+        self.deliver_mail().await;
+        (app, session)
+    }
+
+    /// Invite through the API.
+    pub async fn invite(
+        &self,
+        app: &AppId,
+        admin: &str,
+        email: &str,
+        kind: &str,
+        is_admin: bool,
+    ) -> Resp {
+        self.post(
+            &format!("/api/v1/apps/{app}/invitations"),
+            Some(admin),
+            json!({"email": email, "first_name": "Someone", "kind": kind, "admin": is_admin}),
+        )
+        .await
+    }
+
+    /// Invite a user and have them accept with a new ID; returns their member id and session.
+    pub async fn add_user(&self, app: &AppId, admin: &str, email: &str) -> (String, String) {
+        let r = self.invite(app, admin, email, "user", false).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let member = r.body["member_id"].as_str().expect("member").to_string();
+        let url = r.body["accept_url"].as_str().expect("url");
+        let token = url.rsplit('/').next().expect("token").to_string();
+        let a = self.accept_new(&token, "Una", GOOD_PASSWORD).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+        (member, a.body["token"].as_str().expect("token").to_string())
+    }
+
+    pub async fn seats(&self, app: &AppId, admin: &str) -> Value {
+        self.get(&format!("/api/v1/apps/{app}/seats"), Some(admin))
+            .await
+            .body
+    }
+
+    /// The held-seat counter equals a recount from member rows.
+    pub async fn assert_seats_consistent(&self, app: &AppId) {
+        let mut r = self.store.read().await.expect("read");
+        let a = r.get_app(app).await.expect("get").expect("app");
+        let recount = r.recount_seats_held(app).await.expect("recount");
+        assert_eq!(a.seats_held, recount, "seat counter drifted");
+        assert!(a.seats_held <= a.seats_total(), "seat invariant broken");
+    }
+}
+
+/// A fresh store, or `None` (with a printed reason) when the backend is not available here.
+pub async fn fresh_store_or_skip(
+    backend: Backend,
+) -> Option<(Arc<dyn Store>, String, tempfile::TempDir)> {
+    Some(fresh_store(backend).await)
+}
