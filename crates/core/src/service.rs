@@ -228,6 +228,7 @@ impl Services {
         Ok(self.store.read().await?)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn audit(
         &self,
         tx: &mut dyn Queries,
@@ -417,7 +418,7 @@ impl Services {
         let app = self
             .add_seats(ctx, app_id, quantity, SeatEntryKind::Purchase, Some(p))
             .await?;
-        Ok(self.summary_of(app, ctx.now).await?)
+        self.summary_of(app, ctx.now).await
     }
 
     async fn summary_of(&self, mut app: App, now: OffsetDateTime) -> Result<SeatSummary> {
@@ -955,8 +956,13 @@ impl Services {
                 if !exists {
                     return Err(Error::NoId);
                 }
-                self.check_password(ctx, inv.email.normalized(), &pw)
-                    .await?
+                let identity = self
+                    .check_password(ctx, inv.email.normalized(), &pw)
+                    .await?;
+                let mut tx = self.begin().await?;
+                tx.update_lockout(identity.id, &Lockout::default()).await?;
+                tx.commit().await?;
+                identity
             }
             (None, None) => return Err(Error::invalid("password", "Enter your password.")),
         };
@@ -1084,35 +1090,30 @@ impl Services {
             .hasher
             .verify(password.to_string(), Some(identity.password_hash.clone()))
             .await?;
-        // 3. record the outcome
+        // 3. a success is recorded by the caller, in the transaction that starts the session
+        //    (`Lockout::default()`); a failure is recorded here
+        if ok {
+            return Ok(identity);
+        }
         let mut tx = self.begin().await?;
         let mut current = tx
             .lock_identity_by_email(email_norm)
             .await?
             .ok_or(Error::InvalidCredentials)?;
-        if ok {
-            current.lockout.record_success();
-        } else {
-            current.lockout.record_failure(ctx.now);
-            self.audit(
-                &mut *tx,
-                ctx,
-                None,
-                Actor::Identity(&current),
-                "login.failed",
-                None,
-                serde_json::json!({"reason": "wrong_password", "locked": current.lockout.is_locked(ctx.now)}),
-            )
-            .await?;
-        }
+        current.lockout.record_failure(ctx.now);
+        self.audit(
+            &mut *tx,
+            ctx,
+            None,
+            Actor::Identity(&current),
+            "login.failed",
+            None,
+            serde_json::json!({"reason": "wrong_password", "locked": current.lockout.is_locked(ctx.now)}),
+        )
+        .await?;
         tx.update_lockout(current.id, &current.lockout).await?;
         tx.commit().await?;
-        identity.lockout = current.lockout;
-        if ok {
-            Ok(identity)
-        } else {
-            Err(Error::InvalidCredentials)
-        }
+        Err(Error::InvalidCredentials)
     }
 
     async fn start_session(
@@ -1168,6 +1169,7 @@ impl Services {
         }
         let identity = self.check_password(ctx, &email_norm, password).await?;
         let mut tx = self.begin().await?;
+        tx.update_lockout(identity.id, &Lockout::default()).await?;
         let mut bound = None;
         if let Some(app_id) = app_id
             && let Some(m) = tx.find_member_by_identity(app_id, identity.id).await?

@@ -1,23 +1,33 @@
-//! Row mapping, kept inside the backend: SQLite rows ↔ core entities.
+//! Row mapping, kept inside the backend: SQLite rows ↔ core entities, and error classification.
 
 use roster_core::StoreError;
 use roster_core::model::*;
 use roster_core::types::*;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use rusqlite::Row;
+use rusqlite::types::FromSql;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+/// Classify by SQLite's extended result code, never by message text.
+pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ffi;
     match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Unique,
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::ForeignKey,
-        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5") | Some("6")) => {
-            StoreError::Unavailable(format!("database busy: {db}"))
-        }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(e.to_string())
-        }
+        rusqlite::Error::SqliteFailure(f, _) => match f.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => StoreError::Unique,
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::ForeignKey,
+            _ if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::CannotOpen
+                    | rusqlite::ErrorCode::DiskFull
+                    | rusqlite::ErrorCode::SystemIoFailure
+            ) =>
+            {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Other(e.to_string()),
+        },
         _ => StoreError::Other(e.to_string()),
     }
 }
@@ -35,74 +45,81 @@ fn bad(what: &str, v: &str) -> StoreError {
     StoreError::Other(format!("bad {what} in row: {v:?}"))
 }
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
-    r: &'r SqliteRow,
-    col: &str,
-) -> Result<T, StoreError> {
-    r.try_get(col).map_err(map_err)
+fn get<T: FromSql>(r: &Row<'_>, col: &str) -> Result<T, StoreError> {
+    r.get(col).map_err(map_err)
 }
 
-fn time(r: &SqliteRow, col: &str) -> Result<OffsetDateTime, StoreError> {
+fn uuid(r: &Row<'_>, col: &str) -> Result<Uuid, StoreError> {
+    let b: Vec<u8> = get(r, col)?;
+    Uuid::from_slice(&b).map_err(|_| bad("uuid", col))
+}
+
+fn opt_uuid(r: &Row<'_>, col: &str) -> Result<Option<Uuid>, StoreError> {
+    get::<Option<Vec<u8>>>(r, col)?
+        .map(|b| Uuid::from_slice(&b).map_err(|_| bad("uuid", col)))
+        .transpose()
+}
+
+fn time(r: &Row<'_>, col: &str) -> Result<OffsetDateTime, StoreError> {
     from_ms(get(r, col)?)
 }
 
-fn opt_time(r: &SqliteRow, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+fn opt_time(r: &Row<'_>, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
     get::<Option<i64>>(r, col)?.map(from_ms).transpose()
 }
 
-fn app_id(r: &SqliteRow, col: &str) -> Result<AppId, StoreError> {
+fn app_id(r: &Row<'_>, col: &str) -> Result<AppId, StoreError> {
     let s: String = get(r, col)?;
     AppId::parse(&s).map_err(|_| bad("app id", &s))
 }
 
-fn email(r: &SqliteRow, col: &str) -> Result<Email, StoreError> {
+fn opt_app_id(r: &Row<'_>, col: &str) -> Result<Option<AppId>, StoreError> {
+    get::<Option<String>>(r, col)?
+        .map(|a| AppId::parse(&a).map_err(|_| bad("app id", &a)))
+        .transpose()
+}
+
+fn email(r: &Row<'_>, col: &str) -> Result<Email, StoreError> {
     let s: String = get(r, col)?;
     Email::parse(&s).map_err(|_| bad("email", &s))
 }
 
-fn kind(r: &SqliteRow) -> Result<MemberKind, StoreError> {
+fn kind(r: &Row<'_>) -> Result<MemberKind, StoreError> {
     let s: String = get(r, "kind")?;
     MemberKind::parse(&s).ok_or_else(|| bad("kind", &s))
 }
 
-pub(crate) fn app_row(r: &SqliteRow) -> Result<App, StoreError> {
+pub(crate) fn app_row(r: &Row<'_>) -> Result<App, StoreError> {
+    prefixed_app(r, "")
+}
+
+pub(crate) fn prefixed_app(r: &Row<'_>, p: &str) -> Result<App, StoreError> {
     Ok(App {
-        app_id: app_id(r, "app_id")?,
-        name: get(r, "name")?,
-        seats_purchased: get(r, "seats_purchased")?,
-        seats_complimentary: get(r, "seats_complimentary")?,
-        seats_held: get(r, "seats_held")?,
-        created_at: time(r, "created_at")?,
+        app_id: app_id(r, &format!("{p}app_id"))?,
+        name: get(r, &format!("{p}name"))?,
+        seats_purchased: get(r, &format!("{p}seats_purchased"))?,
+        seats_complimentary: get(r, &format!("{p}seats_complimentary"))?,
+        seats_held: get(r, &format!("{p}seats_held"))?,
+        created_at: time(r, &format!("{p}created_at"))?,
     })
 }
 
-pub(crate) fn prefixed_app_row(r: &SqliteRow) -> Result<App, StoreError> {
-    Ok(App {
-        app_id: app_id(r, "a_app_id")?,
-        name: get(r, "a_name")?,
-        seats_purchased: get(r, "a_seats_purchased")?,
-        seats_complimentary: get(r, "a_seats_complimentary")?,
-        seats_held: get(r, "a_seats_held")?,
-        created_at: time(r, "a_created_at")?,
-    })
-}
-
-pub(crate) fn seat_row(r: &SqliteRow) -> Result<SeatLedgerEntry, StoreError> {
+pub(crate) fn seat_row(r: &Row<'_>) -> Result<SeatLedgerEntry, StoreError> {
     let k: String = get(r, "kind")?;
     Ok(SeatLedgerEntry {
-        id: get(r, "id")?,
+        id: uuid(r, "id")?,
         app_id: app_id(r, "app_id")?,
         at: time(r, "at")?,
         kind: SeatEntryKind::parse(&k).ok_or_else(|| bad("seat kind", &k))?,
         quantity: get(r, "quantity")?,
-        actor: get::<Option<Uuid>>(r, "actor")?.map(IdentityId),
+        actor: opt_uuid(r, "actor")?.map(IdentityId),
     })
 }
 
-pub(crate) fn identity_row(r: &SqliteRow) -> Result<Identity, StoreError> {
+pub(crate) fn identity_row(r: &Row<'_>) -> Result<Identity, StoreError> {
     let q: Option<String> = get(r, "security_question")?;
     Ok(Identity {
-        id: IdentityId(get(r, "id")?),
+        id: IdentityId(uuid(r, "id")?),
         email: email(r, "email")?,
         first_name: get(r, "first_name")?,
         last_name: get(r, "last_name")?,
@@ -123,12 +140,12 @@ pub(crate) fn identity_row(r: &SqliteRow) -> Result<Identity, StoreError> {
     })
 }
 
-pub(crate) fn member_row(r: &SqliteRow) -> Result<Member, StoreError> {
+pub(crate) fn member_row(r: &Row<'_>) -> Result<Member, StoreError> {
     let st: String = get(r, "status")?;
     Ok(Member {
-        id: MemberId(get(r, "id")?),
+        id: MemberId(uuid(r, "id")?),
         app_id: app_id(r, "app_id")?,
-        identity_id: get::<Option<Uuid>>(r, "identity_id")?.map(IdentityId),
+        identity_id: opt_uuid(r, "identity_id")?.map(IdentityId),
         email: email(r, "email")?,
         first_name: get(r, "first_name")?,
         last_name: get(r, "last_name")?,
@@ -141,18 +158,18 @@ pub(crate) fn member_row(r: &SqliteRow) -> Result<Member, StoreError> {
     })
 }
 
-pub(crate) fn invitation_row(r: &SqliteRow) -> Result<Invitation, StoreError> {
+pub(crate) fn invitation_row(r: &Row<'_>) -> Result<Invitation, StoreError> {
     let st: String = get(r, "status")?;
     Ok(Invitation {
-        id: InvitationId(get(r, "id")?),
+        id: InvitationId(uuid(r, "id")?),
         app_id: app_id(r, "app_id")?,
-        member_id: MemberId(get(r, "member_id")?),
+        member_id: MemberId(uuid(r, "member_id")?),
         email: email(r, "email")?,
         kind: kind(r)?,
         admin: get(r, "admin")?,
         token_hash: get(r, "token_hash")?,
         status: InvitationStatus::parse(&st).ok_or_else(|| bad("status", &st))?,
-        inviter_id: get::<Option<Uuid>>(r, "inviter_id")?.map(IdentityId),
+        inviter_id: opt_uuid(r, "inviter_id")?.map(IdentityId),
         inviter_name: get(r, "inviter_name")?,
         created_at: time(r, "created_at")?,
         expires_at: time(r, "expires_at")?,
@@ -160,15 +177,12 @@ pub(crate) fn invitation_row(r: &SqliteRow) -> Result<Invitation, StoreError> {
     })
 }
 
-pub(crate) fn session_row(r: &SqliteRow) -> Result<Session, StoreError> {
-    let app: Option<String> = get(r, "app_id")?;
+pub(crate) fn session_row(r: &Row<'_>) -> Result<Session, StoreError> {
     Ok(Session {
-        id: SessionId(get(r, "id")?),
+        id: SessionId(uuid(r, "id")?),
         token_hash: get(r, "token_hash")?,
-        identity_id: IdentityId(get(r, "identity_id")?),
-        app_id: app
-            .map(|a| AppId::parse(&a).map_err(|_| bad("app id", &a)))
-            .transpose()?,
+        identity_id: IdentityId(uuid(r, "identity_id")?),
+        app_id: opt_app_id(r, "app_id")?,
         created_at: time(r, "created_at")?,
         last_seen_at: time(r, "last_seen_at")?,
         expires_at: time(r, "expires_at")?,
@@ -176,16 +190,13 @@ pub(crate) fn session_row(r: &SqliteRow) -> Result<Session, StoreError> {
     })
 }
 
-pub(crate) fn audit_row(r: &SqliteRow) -> Result<AuditEvent, StoreError> {
-    let app: Option<String> = get(r, "app_id")?;
+pub(crate) fn audit_row(r: &Row<'_>) -> Result<AuditEvent, StoreError> {
     let details: String = get(r, "details")?;
     Ok(AuditEvent {
-        id: get(r, "id")?,
+        id: uuid(r, "id")?,
         at: time(r, "at")?,
-        app_id: app
-            .map(|a| AppId::parse(&a).map_err(|_| bad("app id", &a)))
-            .transpose()?,
-        actor_id: get::<Option<Uuid>>(r, "actor_id")?.map(IdentityId),
+        app_id: opt_app_id(r, "app_id")?,
+        actor_id: opt_uuid(r, "actor_id")?.map(IdentityId),
         actor_label: get(r, "actor_label")?,
         action: get(r, "action")?,
         target: get(r, "target")?,
@@ -194,11 +205,11 @@ pub(crate) fn audit_row(r: &SqliteRow) -> Result<AuditEvent, StoreError> {
     })
 }
 
-pub(crate) fn outbox_row(r: &SqliteRow) -> Result<OutboxMessage, StoreError> {
+pub(crate) fn outbox_row(r: &Row<'_>) -> Result<OutboxMessage, StoreError> {
     let st: String = get(r, "status")?;
     let payload: String = get(r, "payload")?;
     Ok(OutboxMessage {
-        id: MessageId(get(r, "id")?),
+        id: MessageId(uuid(r, "id")?),
         created_at: time(r, "created_at")?,
         to: get(r, "to_addr")?,
         mail: serde_json::from_str(&payload).map_err(|_| bad("payload", &payload))?,

@@ -856,7 +856,7 @@ async fn bad_input_gets_4xx_problem_json_never_500() {
         StatusCode::UNAUTHORIZED
     );
     let r = t.login("nobody@example.com", "whatever").await;
-    let r2 = t.login(&format!("admin@alpha.test"), "wrong").await;
+    let r2 = t.login("admin@alpha.test", "wrong").await;
     assert_eq!(
         (r.status, r.code()),
         (r2.status, r2.code()),

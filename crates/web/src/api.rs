@@ -30,7 +30,7 @@ fn hex_decode(s: &str) -> Result<String, Error> {
             "The cursor is not valid; start from the first page.",
         )
     };
-    if s.len() % 2 != 0 || s.len() > 1024 {
+    if !s.len().is_multiple_of(2) || s.len() > 1024 {
         return Err(bad());
     }
     let bytes = (0..s.len())
