@@ -643,10 +643,15 @@ impl<C: HasConn> Queries for Handle<C> {
     }
 
     async fn list_memberships(&mut self, identity: IdentityId) -> StoreResult<Vec<(App, Member)>> {
-        self.all("SELECT a.app_id AS a_app_id, a.name AS a_name, a.seats_purchased AS a_seats_purchased, \
-             a.seats_complimentary AS a_seats_complimentary, a.seats_held AS a_seats_held, \
-             a.created_at AS a_created_at, m.* FROM members m JOIN apps a ON a.app_id = m.app_id \
-             WHERE m.identity_id = ?1 AND m.status = 'active' ORDER BY a.name, a.app_id", rusqlite::params![identity.0], |r| Ok((prefixed_app(r, "a_")?, member_row(r)?)))
+        self.all(
+            "SELECT a.app_id, a.name, a.seats_purchased, a.seats_complimentary, a.seats_held, \
+             a.created_at, m.id, m.app_id, m.identity_id, m.email, m.first_name, m.last_name, \
+             m.kind, m.admin, m.status, m.holds_seat, m.created_at, m.last_login_at \
+             FROM members m JOIN apps a ON a.app_id = m.app_id \
+             WHERE m.identity_id = ?1 AND m.status = 'active' ORDER BY a.name, a.app_id",
+            rusqlite::params![identity.0],
+            |r| Ok((app_at(r, 0)?, member_at(r, 6)?)),
+        )
     }
 
     async fn recount_seats_held(&mut self, app_id: &AppId) -> StoreResult<i64> {

@@ -45,179 +45,183 @@ fn bad(what: &str, v: &str) -> StoreError {
     StoreError::Other(format!("bad {what} in row: {v:?}"))
 }
 
-fn get<T: FromSql>(r: &Row<'_>, col: &str) -> Result<T, StoreError> {
+fn get<T: FromSql>(r: &Row<'_>, col: usize) -> Result<T, StoreError> {
     r.get(col).map_err(map_err)
 }
 
-fn uuid(r: &Row<'_>, col: &str) -> Result<Uuid, StoreError> {
+fn uuid(r: &Row<'_>, col: usize) -> Result<Uuid, StoreError> {
     let b: Vec<u8> = get(r, col)?;
-    Uuid::from_slice(&b).map_err(|_| bad("uuid", col))
+    Uuid::from_slice(&b).map_err(|_| bad("uuid", &col.to_string()))
 }
 
-fn opt_uuid(r: &Row<'_>, col: &str) -> Result<Option<Uuid>, StoreError> {
+fn opt_uuid(r: &Row<'_>, col: usize) -> Result<Option<Uuid>, StoreError> {
     get::<Option<Vec<u8>>>(r, col)?
-        .map(|b| Uuid::from_slice(&b).map_err(|_| bad("uuid", col)))
+        .map(|b| Uuid::from_slice(&b).map_err(|_| bad("uuid", &col.to_string())))
         .transpose()
 }
 
-fn time(r: &Row<'_>, col: &str) -> Result<OffsetDateTime, StoreError> {
+fn time(r: &Row<'_>, col: usize) -> Result<OffsetDateTime, StoreError> {
     from_ms(get(r, col)?)
 }
 
-fn opt_time(r: &Row<'_>, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+fn opt_time(r: &Row<'_>, col: usize) -> Result<Option<OffsetDateTime>, StoreError> {
     get::<Option<i64>>(r, col)?.map(from_ms).transpose()
 }
 
-fn app_id(r: &Row<'_>, col: &str) -> Result<AppId, StoreError> {
+fn app_id(r: &Row<'_>, col: usize) -> Result<AppId, StoreError> {
     let s: String = get(r, col)?;
     AppId::parse(&s).map_err(|_| bad("app id", &s))
 }
 
-fn opt_app_id(r: &Row<'_>, col: &str) -> Result<Option<AppId>, StoreError> {
+fn opt_app_id(r: &Row<'_>, col: usize) -> Result<Option<AppId>, StoreError> {
     get::<Option<String>>(r, col)?
         .map(|a| AppId::parse(&a).map_err(|_| bad("app id", &a)))
         .transpose()
 }
 
-fn email(r: &Row<'_>, col: &str) -> Result<Email, StoreError> {
+fn email(r: &Row<'_>, col: usize) -> Result<Email, StoreError> {
     let s: String = get(r, col)?;
     Email::parse(&s).map_err(|_| bad("email", &s))
 }
 
-fn kind(r: &Row<'_>) -> Result<MemberKind, StoreError> {
-    let s: String = get(r, "kind")?;
+fn kind(r: &Row<'_>, col: usize) -> Result<MemberKind, StoreError> {
+    let s: String = get(r, col)?;
     MemberKind::parse(&s).ok_or_else(|| bad("kind", &s))
 }
 
 pub(crate) fn app_row(r: &Row<'_>) -> Result<App, StoreError> {
-    prefixed_app(r, "")
+    app_at(r, 0)
 }
 
-pub(crate) fn prefixed_app(r: &Row<'_>, p: &str) -> Result<App, StoreError> {
+pub(crate) fn app_at(r: &Row<'_>, b: usize) -> Result<App, StoreError> {
     Ok(App {
-        app_id: app_id(r, &format!("{p}app_id"))?,
-        name: get(r, &format!("{p}name"))?,
-        seats_purchased: get(r, &format!("{p}seats_purchased"))?,
-        seats_complimentary: get(r, &format!("{p}seats_complimentary"))?,
-        seats_held: get(r, &format!("{p}seats_held"))?,
-        created_at: time(r, &format!("{p}created_at"))?,
+        app_id: app_id(r, b + 0)?,
+        name: get(r, b + 1)?,
+        seats_purchased: get(r, b + 2)?,
+        seats_complimentary: get(r, b + 3)?,
+        seats_held: get(r, b + 4)?,
+        created_at: time(r, b + 5)?,
     })
 }
 
 pub(crate) fn seat_row(r: &Row<'_>) -> Result<SeatLedgerEntry, StoreError> {
-    let k: String = get(r, "kind")?;
+    let k: String = get(r, 3)?;
     Ok(SeatLedgerEntry {
-        id: uuid(r, "id")?,
-        app_id: app_id(r, "app_id")?,
-        at: time(r, "at")?,
+        id: uuid(r, 0)?,
+        app_id: app_id(r, 1)?,
+        at: time(r, 2)?,
         kind: SeatEntryKind::parse(&k).ok_or_else(|| bad("seat kind", &k))?,
-        quantity: get(r, "quantity")?,
-        actor: opt_uuid(r, "actor")?.map(IdentityId),
+        quantity: get(r, 4)?,
+        actor: opt_uuid(r, 5)?.map(IdentityId),
     })
 }
 
 pub(crate) fn identity_row(r: &Row<'_>) -> Result<Identity, StoreError> {
-    let q: Option<String> = get(r, "security_question")?;
+    let q: Option<String> = get(r, 5)?;
     Ok(Identity {
-        id: IdentityId(uuid(r, "id")?),
-        email: email(r, "email")?,
-        first_name: get(r, "first_name")?,
-        last_name: get(r, "last_name")?,
-        password_hash: get(r, "password_hash")?,
+        id: IdentityId(uuid(r, 0)?),
+        email: email(r, 1)?,
+        first_name: get(r, 2)?,
+        last_name: get(r, 3)?,
+        password_hash: get(r, 4)?,
         security_question: q
             .map(|q| SecurityQuestion::parse(&q).map_err(|_| bad("question", &q)))
             .transpose()?,
-        security_answer_hash: get(r, "security_answer_hash")?,
-        terms_version: get(r, "terms_version")?,
-        terms_accepted_at: opt_time(r, "terms_accepted_at")?,
-        created_at: time(r, "created_at")?,
+        security_answer_hash: get(r, 6)?,
+        terms_version: get(r, 7)?,
+        terms_accepted_at: opt_time(r, 8)?,
+        created_at: time(r, 9)?,
         lockout: Lockout {
-            failed_count: get(r, "failed_count")?,
-            window_start: opt_time(r, "window_start")?,
-            level: get(r, "lock_level")?,
-            locked_until: opt_time(r, "locked_until")?,
+            failed_count: get(r, 10)?,
+            window_start: opt_time(r, 11)?,
+            level: get(r, 12)?,
+            locked_until: opt_time(r, 13)?,
         },
     })
 }
 
 pub(crate) fn member_row(r: &Row<'_>) -> Result<Member, StoreError> {
-    let st: String = get(r, "status")?;
+    member_at(r, 0)
+}
+
+pub(crate) fn member_at(r: &Row<'_>, b: usize) -> Result<Member, StoreError> {
+    let st: String = get(r, b + 8)?;
     Ok(Member {
-        id: MemberId(uuid(r, "id")?),
-        app_id: app_id(r, "app_id")?,
-        identity_id: opt_uuid(r, "identity_id")?.map(IdentityId),
-        email: email(r, "email")?,
-        first_name: get(r, "first_name")?,
-        last_name: get(r, "last_name")?,
-        kind: kind(r)?,
-        admin: get(r, "admin")?,
+        id: MemberId(uuid(r, b + 0)?),
+        app_id: app_id(r, b + 1)?,
+        identity_id: opt_uuid(r, b + 2)?.map(IdentityId),
+        email: email(r, b + 3)?,
+        first_name: get(r, b + 4)?,
+        last_name: get(r, b + 5)?,
+        kind: kind(r, b + 6)?,
+        admin: get(r, b + 7)?,
         status: MemberStatus::parse(&st).ok_or_else(|| bad("status", &st))?,
-        holds_seat: get(r, "holds_seat")?,
-        created_at: time(r, "created_at")?,
-        last_login_at: opt_time(r, "last_login_at")?,
+        holds_seat: get(r, b + 9)?,
+        created_at: time(r, b + 10)?,
+        last_login_at: opt_time(r, b + 11)?,
     })
 }
 
 pub(crate) fn invitation_row(r: &Row<'_>) -> Result<Invitation, StoreError> {
-    let st: String = get(r, "status")?;
+    let st: String = get(r, 7)?;
     Ok(Invitation {
-        id: InvitationId(uuid(r, "id")?),
-        app_id: app_id(r, "app_id")?,
-        member_id: MemberId(uuid(r, "member_id")?),
-        email: email(r, "email")?,
-        kind: kind(r)?,
-        admin: get(r, "admin")?,
-        token_hash: get(r, "token_hash")?,
+        id: InvitationId(uuid(r, 0)?),
+        app_id: app_id(r, 1)?,
+        member_id: MemberId(uuid(r, 2)?),
+        email: email(r, 3)?,
+        kind: kind(r, 4)?,
+        admin: get(r, 5)?,
+        token_hash: get(r, 6)?,
         status: InvitationStatus::parse(&st).ok_or_else(|| bad("status", &st))?,
-        inviter_id: opt_uuid(r, "inviter_id")?.map(IdentityId),
-        inviter_name: get(r, "inviter_name")?,
-        created_at: time(r, "created_at")?,
-        expires_at: time(r, "expires_at")?,
-        ended_at: opt_time(r, "ended_at")?,
+        inviter_id: opt_uuid(r, 8)?.map(IdentityId),
+        inviter_name: get(r, 9)?,
+        created_at: time(r, 10)?,
+        expires_at: time(r, 11)?,
+        ended_at: opt_time(r, 12)?,
     })
 }
 
 pub(crate) fn session_row(r: &Row<'_>) -> Result<Session, StoreError> {
     Ok(Session {
-        id: SessionId(uuid(r, "id")?),
-        token_hash: get(r, "token_hash")?,
-        identity_id: IdentityId(uuid(r, "identity_id")?),
-        app_id: opt_app_id(r, "app_id")?,
-        created_at: time(r, "created_at")?,
-        last_seen_at: time(r, "last_seen_at")?,
-        expires_at: time(r, "expires_at")?,
-        client_addr: get(r, "client_addr")?,
+        id: SessionId(uuid(r, 0)?),
+        token_hash: get(r, 1)?,
+        identity_id: IdentityId(uuid(r, 2)?),
+        app_id: opt_app_id(r, 3)?,
+        created_at: time(r, 4)?,
+        last_seen_at: time(r, 5)?,
+        expires_at: time(r, 6)?,
+        client_addr: get(r, 7)?,
     })
 }
 
 pub(crate) fn audit_row(r: &Row<'_>) -> Result<AuditEvent, StoreError> {
-    let details: String = get(r, "details")?;
+    let details: String = get(r, 8)?;
     Ok(AuditEvent {
-        id: uuid(r, "id")?,
-        at: time(r, "at")?,
-        app_id: opt_app_id(r, "app_id")?,
-        actor_id: opt_uuid(r, "actor_id")?.map(IdentityId),
-        actor_label: get(r, "actor_label")?,
-        action: get(r, "action")?,
-        target: get(r, "target")?,
-        client_addr: get(r, "client_addr")?,
+        id: uuid(r, 0)?,
+        at: time(r, 1)?,
+        app_id: opt_app_id(r, 2)?,
+        actor_id: opt_uuid(r, 3)?.map(IdentityId),
+        actor_label: get(r, 4)?,
+        action: get(r, 5)?,
+        target: get(r, 6)?,
+        client_addr: get(r, 7)?,
         details: serde_json::from_str(&details).map_err(|_| bad("details", &details))?,
     })
 }
 
 pub(crate) fn outbox_row(r: &Row<'_>) -> Result<OutboxMessage, StoreError> {
-    let st: String = get(r, "status")?;
-    let payload: String = get(r, "payload")?;
+    let st: String = get(r, 5)?;
+    let payload: String = get(r, 3)?;
     Ok(OutboxMessage {
-        id: MessageId(uuid(r, "id")?),
-        created_at: time(r, "created_at")?,
-        to: get(r, "to_addr")?,
+        id: MessageId(uuid(r, 0)?),
+        created_at: time(r, 1)?,
+        to: get(r, 2)?,
         mail: serde_json::from_str(&payload).map_err(|_| bad("payload", &payload))?,
-        secret: get(r, "secret")?,
+        secret: get(r, 4)?,
         status: OutboxStatus::parse(&st).ok_or_else(|| bad("status", &st))?,
-        attempts: get(r, "attempts")?,
-        next_attempt_at: time(r, "next_attempt_at")?,
-        last_error: get(r, "last_error")?,
-        sent_at: opt_time(r, "sent_at")?,
+        attempts: get(r, 6)?,
+        next_attempt_at: time(r, 7)?,
+        last_error: get(r, 8)?,
+        sent_at: opt_time(r, 9)?,
     })
 }
