@@ -19,7 +19,8 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Apply pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
-    /// A write transaction. Dropped without `commit` → rolled back.
+    /// A write transaction. Dropped without `commit` → rolled back. After any error the
+    /// transaction is unusable on some backends (PostgreSQL aborts it): drop it.
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
     /// A read-only handle (no transaction) for queries.
     async fn read(&self) -> StoreResult<Box<dyn Queries>>;

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// `sqlite:./data/roster.db` (default, derived from data_dir) or `postgres://…`.
     pub database_url: Option<String>,
+    /// PostgreSQL: connections per node, statement timeout.
+    pub database_max_connections: u32,
+    pub database_statement_timeout_ms: u64,
     pub listen: SocketAddr,
     /// Public base URL used in links; defaults to `http://<listen>`.
     pub base_url: Option<String>,
@@ -44,6 +47,8 @@ impl Default for Config {
         let s = Settings::default();
         Config {
             database_url: None,
+            database_max_connections: 16,
+            database_statement_timeout_ms: 30_000,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             base_url: None,
             data_dir: PathBuf::from("./data"),
@@ -119,6 +124,12 @@ impl Config {
                 "must start with sqlite:, postgres:// or postgresql://",
             );
         }
+        if !(1..=1000).contains(&self.database_max_connections) {
+            return bad("database_max_connections", "must be between 1 and 1000");
+        }
+        if self.database_statement_timeout_ms < 100 {
+            return bad("database_statement_timeout_ms", "must be at least 100");
+        }
         let base = self.base_url();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return bad("base_url", "must start with http:// or https://");
@@ -161,10 +172,30 @@ impl Config {
         Ok(())
     }
 
+    pub fn pg_settings(&self) -> roster_store_postgres::PgSettings {
+        roster_store_postgres::PgSettings {
+            max_connections: self.database_max_connections,
+            statement_timeout: std::time::Duration::from_millis(self.database_statement_timeout_ms),
+            ..Default::default()
+        }
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("roster.db").display()))
+    }
+
+    /// The database URL without its password, for printing.
+    pub fn database_url_redacted(&self) -> String {
+        let raw = self.database_url();
+        match url::Url::parse(&raw) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            _ => raw,
+        }
     }
 
     pub fn base_url(&self) -> String {

@@ -10,15 +10,18 @@ use roster_mail::transport::DkimSettings;
 use roster_mail::{LocalMailbox, OutboxWorker, Renderer, RetryPolicy, SmtpConfig, SmtpMailer};
 use std::sync::Arc;
 
-/// Open the store named by the URL scheme and apply migrations.
+pub use roster_store_postgres::PgSettings;
+
+/// Open the store named by the URL scheme (`sqlite:` or `postgres://`) and apply migrations.
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_store_with(url, &PgSettings::default()).await
+}
+
+pub async fn open_store_with(url: &str, pg: &PgSettings) -> Result<Arc<dyn Store>, StoreError> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
         Arc::new(roster_store_sqlite::SqliteStore::connect(url).await?)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::Unavailable(
-            "PostgreSQL support is not built yet (see the PostgreSQL issue); use a sqlite: URL"
-                .into(),
-        ));
+        Arc::new(roster_store_postgres::PgStore::connect(url, pg).await?)
     } else {
         return Err(StoreError::Unavailable(format!(
             "unsupported database URL scheme in {url:?}"
@@ -72,7 +75,7 @@ pub struct Wired {
 
 /// Everything but the listener.
 pub async fn wire(cfg: &Config) -> Result<Wired, Error> {
-    let store = open_store(&cfg.database_url()).await?;
+    let store = open_store_with(&cfg.database_url(), &cfg.pg_settings()).await?;
     let services = Arc::new(Services::new(store.clone(), cfg.settings())?);
     let worker = OutboxWorker::new(store, mailer(cfg)?, renderer(cfg), RetryPolicy::default());
     Ok(Wired { services, worker })

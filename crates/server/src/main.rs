@@ -136,8 +136,8 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), Error> {
     match cmd {
         Cmd::Serve => serve(cfg).await,
         Cmd::Migrate => {
-            roster::open_store(&cfg.database_url()).await?;
-            println!("migrations applied to {}", cfg.database_url());
+            roster::open_store_with(&cfg.database_url(), &cfg.pg_settings()).await?;
+            println!("migrations applied to {}", cfg.database_url_redacted());
             Ok(())
         }
         Cmd::App { cmd } => match cmd {
@@ -258,7 +258,7 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), Error> {
         Cmd::Outbox {
             cmd: OutboxCmd::List { limit },
         } => {
-            let store = roster::open_store(&cfg.database_url()).await?;
+            let store = roster::open_store_with(&cfg.database_url(), &cfg.pg_settings()).await?;
             let mut r = store.read().await?;
             for m in r.list_outbox(limit.clamp(1, 1000)).await? {
                 println!(
@@ -309,7 +309,7 @@ async fn serve(cfg: Config) -> Result<(), Error> {
     );
 
     println!("Roster is running at {}", cfg.base_url());
-    println!("  database: {}", cfg.database_url());
+    println!("  database: {}", cfg.database_url_redacted());
     match &cfg.smtp_url {
         Some(_) => println!("  mail: SMTP"),
         None => println!(

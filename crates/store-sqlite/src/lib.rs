@@ -14,7 +14,6 @@ use roster_core::store::{Queries, Store, StoreResult, Tx};
 use roster_core::types::*;
 use rows::*;
 use rusqlite::{Connection, OpenFlags, Row};
-use std::ops::DerefMut;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -249,8 +248,7 @@ trait HasConn: Send {
 impl HasConn for WriteTx {
     fn conn(&mut self) -> StoreResult<&mut Connection> {
         self.conn
-            .as_mut()
-            .map(|g| g.deref_mut())
+            .as_deref_mut()
             .ok_or_else(|| StoreError::Other("transaction already finished".into()))
     }
 }

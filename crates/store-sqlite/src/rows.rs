@@ -95,7 +95,7 @@ pub(crate) fn app_row(r: &Row<'_>) -> Result<App, StoreError> {
 
 pub(crate) fn app_at(r: &Row<'_>, b: usize) -> Result<App, StoreError> {
     Ok(App {
-        app_id: app_id(r, b + 0)?,
+        app_id: app_id(r, b)?,
         name: get(r, b + 1)?,
         seats_purchased: get(r, b + 2)?,
         seats_complimentary: get(r, b + 3)?,
@@ -147,7 +147,7 @@ pub(crate) fn member_row(r: &Row<'_>) -> Result<Member, StoreError> {
 pub(crate) fn member_at(r: &Row<'_>, b: usize) -> Result<Member, StoreError> {
     let st: String = get(r, b + 8)?;
     Ok(Member {
-        id: MemberId(uuid(r, b + 0)?),
+        id: MemberId(uuid(r, b)?),
         app_id: app_id(r, b + 1)?,
         identity_id: opt_uuid(r, b + 2)?.map(IdentityId),
         email: email(r, b + 3)?,

@@ -48,7 +48,7 @@ struct World {
     services: Arc<Services>,
     admin: Principal,
     app: roster_core::types::AppId,
-    _dir: tempfile::TempDir,
+    _dir: roster_testkit::DbGuard,
 }
 
 async fn world() -> World {

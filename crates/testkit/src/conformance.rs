@@ -79,8 +79,11 @@ pub async fn apps_and_seats(store: Arc<dyn Store>) {
     let mut tx = store.begin().await.expect("begin");
     let a = app("ab123", 2);
     tx.insert_app(&a).await.expect("insert");
-    assert!(matches!(tx.insert_app(&a).await, Err(StoreError::Unique)));
     tx.commit().await.expect("commit");
+    // after an error a transaction is dead on every backend: callers drop it
+    let mut tx = store.begin().await.expect("begin");
+    assert!(matches!(tx.insert_app(&a).await, Err(StoreError::Unique)));
+    drop(tx);
 
     let mut tx = store.begin().await.expect("begin");
     let mut locked = tx.lock_app(&a.app_id).await.expect("lock").expect("app");
@@ -134,11 +137,13 @@ pub async fn identities_are_unique_by_email(store: Arc<dyn Store>) {
     let mut tx = store.begin().await.expect("begin");
     let i = identity("Ada@Example.com");
     tx.insert_identity(&i).await.expect("insert");
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
     assert!(matches!(
         tx.insert_identity(&identity("ada@example.COM")).await,
         Err(StoreError::Unique)
     ));
-    tx.commit().await.expect("commit");
+    drop(tx);
     let mut r = store.read().await.expect("read");
     let got = r
         .find_identity_by_email("ada@example.com")
@@ -202,7 +207,9 @@ pub async fn members_list_filter_search_and_page(store: Arc<dyn Store>) {
     ))
     .await
     .expect("removed");
+    tx.commit().await.expect("commit");
     // (app, email) is unique, case-insensitively
+    let mut tx = store.begin().await.expect("begin");
     assert!(matches!(
         tx.insert_member(&member(
             &a,
@@ -213,7 +220,7 @@ pub async fn members_list_filter_search_and_page(store: Arc<dyn Store>) {
         .await,
         Err(StoreError::Unique)
     ));
-    tx.commit().await.expect("commit");
+    drop(tx);
 
     let mut r = store.read().await.expect("read");
     let q = |filter, search: Option<&str>, after: Option<String>, limit| MemberQuery {
@@ -307,13 +314,15 @@ pub async fn invitations_tokens_and_expiry(store: Arc<dyn Store>) {
     let i2 = invitation(&m2, b"token-two", t0() + Duration::days(1));
     tx.insert_invitation(&i1).await.expect("i1");
     tx.insert_invitation(&i2).await.expect("i2");
+    tx.commit().await.expect("commit");
     // at most one pending invitation per member
+    let mut tx = store.begin().await.expect("begin");
     assert!(matches!(
         tx.insert_invitation(&invitation(&m1, b"token-three", t0()))
             .await,
         Err(StoreError::Unique)
     ));
-    tx.commit().await.expect("commit");
+    drop(tx);
 
     let mut r = store.read().await.expect("read");
     assert_eq!(

@@ -23,6 +23,65 @@ pub const GOOD_PASSWORD: &str = "Blue-Kettle-42";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the tests may use (each test creates and drops its own database).
+pub const POSTGRES_ENV: &str = "ROSTER_TEST_POSTGRES_URL";
+
+/// Keeps a test database alive; removes it when dropped.
+pub enum DbGuard {
+    Dir(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for DbGuard {
+    fn drop(&mut self) {
+        if let DbGuard::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    use sqlx::Connection;
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        )))
+                        .execute(&mut c)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+async fn fresh_postgres(admin_url: &str) -> (Arc<dyn Store>, String, DbGuard) {
+    use sqlx::Connection;
+    let name = format!("roster_test_{}", uuid::Uuid::new_v4().simple());
+    let mut c = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to ROSTER_TEST_POSTGRES_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut c)
+        .await
+        .expect("create test database");
+    let guard = DbGuard::Postgres {
+        admin_url: admin_url.to_string(),
+        name: name.clone(),
+    };
+    let mut url = url::Url::parse(admin_url).expect("postgres url");
+    url.set_path(&format!("/{name}"));
+    let url = url.to_string();
+    let store = roster::open_store(&url).await.expect("open postgres");
+    (store, url, guard)
 }
 
 /// Records every email; can be told to fail the next N sends.
@@ -100,7 +159,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db_url: String,
     delivered: AtomicUsize,
-    _dir: tempfile::TempDir,
+    _dir: DbGuard,
 }
 
 /// A response as tests want it.
@@ -118,13 +177,35 @@ impl Resp {
     }
 }
 
-pub async fn fresh_store(backend: Backend) -> (Arc<dyn Store>, String, tempfile::TempDir) {
+/// A fresh, migrated database of the backend. Panics when PostgreSQL is asked for and
+/// `ROSTER_TEST_POSTGRES_URL` is unset: use `fresh_store_or_skip` for that.
+pub async fn fresh_store(backend: Backend) -> (Arc<dyn Store>, String, DbGuard) {
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("tempdir");
             let url = format!("sqlite:{}", dir.path().join("roster.db").display());
             let store = roster::open_store(&url).await.expect("open sqlite");
-            (store, url, dir)
+            (store, url, DbGuard::Dir(dir))
+        }
+        Backend::Postgres => {
+            let admin = std::env::var(POSTGRES_ENV).expect("ROSTER_TEST_POSTGRES_URL");
+            fresh_postgres(&admin).await
+        }
+    }
+}
+
+/// Whether the backend can be tested here; prints why not.
+pub fn available(backend: Backend) -> bool {
+    match backend {
+        Backend::Sqlite => true,
+        Backend::Postgres => {
+            let ok = std::env::var(POSTGRES_ENV).is_ok_and(|v| !v.is_empty());
+            if !ok {
+                eprintln!(
+                    "skipped: PostgreSQL tests need {POSTGRES_ENV}=postgres://postgres@127.0.0.1:5432/postgres"
+                );
+            }
+            ok
         }
     }
 }
@@ -143,7 +224,16 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_on(store, db_url, dir).await
 }
 
-pub async fn spawn_on(store: Arc<dyn Store>, db_url: String, dir: tempfile::TempDir) -> TestApp {
+/// `spawn_app`, or `None` (with a printed reason) when the backend is not available here.
+pub async fn spawn_app_or_skip(backend: Backend) -> Option<TestApp> {
+    if available(backend) {
+        Some(spawn_app(backend).await)
+    } else {
+        None
+    }
+}
+
+pub async fn spawn_on(store: Arc<dyn Store>, db_url: String, dir: DbGuard) -> TestApp {
     let services = Arc::new(Services::new(store.clone(), Settings::default()).expect("services"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -381,8 +471,10 @@ impl TestApp {
 }
 
 /// A fresh store, or `None` (with a printed reason) when the backend is not available here.
-pub async fn fresh_store_or_skip(
-    backend: Backend,
-) -> Option<(Arc<dyn Store>, String, tempfile::TempDir)> {
-    Some(fresh_store(backend).await)
+pub async fn fresh_store_or_skip(backend: Backend) -> Option<(Arc<dyn Store>, String, DbGuard)> {
+    if available(backend) {
+        Some(fresh_store(backend).await)
+    } else {
+        None
+    }
 }

@@ -1,17 +1,59 @@
 //! End-to-end journeys through the real HTTP API on a fresh SQLite file.
 
 use reqwest::StatusCode;
-use roster_testkit::{Backend, GOOD_PASSWORD, TestApp, spawn_app, token_from};
+use roster_testkit::{GOOD_PASSWORD, TestApp, token_from};
 use serde_json::json;
 use time::Duration;
 
-async fn app() -> TestApp {
-    spawn_app(Backend::Sqlite).await
+/// Each journey runs against every backend.
+macro_rules! journeys {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(roster_testkit::spawn_app(roster_testkit::Backend::Sqlite).await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(t) = roster_testkit::spawn_app_or_skip(roster_testkit::Backend::Postgres).await else {
+                        return;
+                    };
+                    super::$name(t).await
+                }
+            )*
+        }
+    };
 }
 
-#[tokio::test]
-async fn the_seed_journey_rohit_as_admin_and_mike_as_partner() {
-    let t = app().await;
+journeys!(
+    the_seed_journey_rohit_as_admin_and_mike_as_partner,
+    third_user_without_a_seat_is_refused_until_a_seat_is_bought,
+    an_id_of_app_a_joins_app_b_with_its_password_and_keeps_a,
+    a_logged_in_id_cannot_use_up_someone_elses_invitation,
+    unusable_tokens_each_get_their_own_code,
+    password_rules_are_reported_by_name_and_all_at_once,
+    the_security_answer_is_never_returned,
+    fifty_concurrent_invitations_against_ten_free_seats,
+    deactivation_frees_the_seat_and_ends_sessions_reactivation_needs_one,
+    the_last_admin_cannot_be_demoted_or_deactivated,
+    a_member_of_app_a_gets_404_on_every_app_b_route,
+    bad_input_gets_4xx_problem_json_never_500,
+    a_failed_delivery_is_retried_and_later_delivered,
+    a_restart_delivers_what_was_pending,
+    parallel_wrong_passwords_cannot_bypass_the_lockout,
+    health_and_openapi_are_served,
+    logout_ends_the_session,
+    sessions_expire_when_idle,
+    members_list_filters_searches_and_pages,
+    inviting_twice_or_a_member_is_a_clear_error,
+);
+
+async fn the_seed_journey_rohit_as_admin_and_mike_as_partner(t: TestApp) {
     // Operator creates Acme with 2 seats; its admin accepts and is inside Acme.
     let (acme, admin) = t.app_with_admin("Acme", 2).await;
 
@@ -109,9 +151,7 @@ async fn the_seed_journey_rohit_as_admin_and_mike_as_partner() {
     t.assert_seats_consistent(&acme).await;
 }
 
-#[tokio::test]
-async fn third_user_without_a_seat_is_refused_until_a_seat_is_bought() {
-    let t = app().await;
+async fn third_user_without_a_seat_is_refused_until_a_seat_is_bought(t: TestApp) {
     let (acme, admin) = t.app_with_admin("Acme", 2).await;
     let r = t
         .invite(&acme, &admin, "second@example.com", "user", false)
@@ -179,9 +219,7 @@ async fn third_user_without_a_seat_is_refused_until_a_seat_is_bought() {
     t.assert_seats_consistent(&acme).await;
 }
 
-#[tokio::test]
-async fn an_id_of_app_a_joins_app_b_with_its_password_and_keeps_a() {
-    let t = app().await;
+async fn an_id_of_app_a_joins_app_b_with_its_password_and_keeps_a(t: TestApp) {
     let (a, admin_a) = t.app_with_admin("Alpha", 3).await;
     let (b, admin_b) = t.app_with_admin("Beta", 3).await;
     t.add_user(&a, &admin_a, "pat@example.com").await;
@@ -236,9 +274,7 @@ async fn an_id_of_app_a_joins_app_b_with_its_password_and_keeps_a() {
     assert_eq!(ids, want);
 }
 
-#[tokio::test]
-async fn a_logged_in_id_cannot_use_up_someone_elses_invitation() {
-    let t = app().await;
+async fn a_logged_in_id_cannot_use_up_someone_elses_invitation(t: TestApp) {
     let (a, admin) = t.app_with_admin("Alpha", 3).await;
     let r = t.invite(&a, &admin, "bob@example.com", "user", false).await;
     let token = r.body["accept_url"]
@@ -263,9 +299,7 @@ async fn a_logged_in_id_cannot_use_up_someone_elses_invitation() {
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
 }
 
-#[tokio::test]
-async fn unusable_tokens_each_get_their_own_code() {
-    let t = app().await;
+async fn unusable_tokens_each_get_their_own_code(t: TestApp) {
     let (a, admin) = t.app_with_admin("Alpha", 10).await;
     let url = |r: &roster_testkit::Resp| {
         r.body["accept_url"]
@@ -392,9 +426,7 @@ async fn unusable_tokens_each_get_their_own_code() {
     t.assert_seats_consistent(&a).await;
 }
 
-#[tokio::test]
-async fn password_rules_are_reported_by_name_and_all_at_once() {
-    let t = app().await;
+async fn password_rules_are_reported_by_name_and_all_at_once(t: TestApp) {
     let (a, admin) = t.app_with_admin("Alpha", 10).await;
     let cases: &[(&str, &[&str])] = &[
         ("Sh0rt", &["min_length"]),
@@ -445,9 +477,7 @@ async fn password_rules_are_reported_by_name_and_all_at_once() {
     assert_eq!(r.body["rules"], json!(["max_length"]));
 }
 
-#[tokio::test]
-async fn the_security_answer_is_never_returned() {
-    let t = app().await;
+async fn the_security_answer_is_never_returned(t: TestApp) {
     let (a, admin) = t.app_with_admin("Alpha", 10).await;
     let (member, session) = t.add_user(&a, &admin, "secret@example.com").await;
     let mut bodies = vec![
@@ -494,9 +524,7 @@ async fn the_security_answer_is_never_returned() {
     );
 }
 
-#[tokio::test]
-async fn fifty_concurrent_invitations_against_ten_free_seats() {
-    let t = app().await;
+async fn fifty_concurrent_invitations_against_ten_free_seats(t: TestApp) {
     let (a, admin) = t.app_with_admin("Alpha", 11).await; // the admin holds one
     let futures = (0..50).map(|n| {
         let (t, a, admin) = (&t, a.clone(), admin.clone());
@@ -524,9 +552,7 @@ async fn fifty_concurrent_invitations_against_ten_free_seats() {
     t.assert_seats_consistent(&a).await;
 }
 
-#[tokio::test]
-async fn deactivation_frees_the_seat_and_ends_sessions_reactivation_needs_one() {
-    let t = app().await;
+async fn deactivation_frees_the_seat_and_ends_sessions_reactivation_needs_one(t: TestApp) {
     let (a, admin) = t.app_with_admin("Alpha", 2).await;
     let (member, session) = t.add_user(&a, &admin, "dee@example.com").await;
     assert_eq!(t.seats(&a, &admin).await["available"], 0);
@@ -579,9 +605,7 @@ async fn deactivation_frees_the_seat_and_ends_sessions_reactivation_needs_one() 
     t.assert_seats_consistent(&a).await;
 }
 
-#[tokio::test]
-async fn the_last_admin_cannot_be_demoted_or_deactivated() {
-    let t = app().await;
+async fn the_last_admin_cannot_be_demoted_or_deactivated(t: TestApp) {
     let (a, admin) = t.app_with_admin("Alpha", 3).await;
     let me = t
         .get(&format!("/api/v1/apps/{a}/members"), Some(&admin))
@@ -617,9 +641,7 @@ async fn the_last_admin_cannot_be_demoted_or_deactivated() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn a_member_of_app_a_gets_404_on_every_app_b_route() {
-    let t = app().await;
+async fn a_member_of_app_a_gets_404_on_every_app_b_route(t: TestApp) {
     let (a, admin_a) = t.app_with_admin("Alpha", 3).await;
     let (b, admin_b) = t.app_with_admin("Beta", 3).await;
     let r = t
@@ -717,9 +739,7 @@ async fn a_member_of_app_a_gets_404_on_every_app_b_route() {
     );
 }
 
-#[tokio::test]
-async fn bad_input_gets_4xx_problem_json_never_500() {
-    let t = app().await;
+async fn bad_input_gets_4xx_problem_json_never_500(t: TestApp) {
     let (a, admin) = t.app_with_admin("Alpha", 3).await;
     let url = format!("{}/api/v1/apps/{a}/invitations", t.addr);
     let send = |body: String, ct: &'static str| {
@@ -867,9 +887,7 @@ async fn bad_input_gets_4xx_problem_json_never_500() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn a_failed_delivery_is_retried_and_later_delivered() {
-    let t = app().await;
+async fn a_failed_delivery_is_retried_and_later_delivered(t: TestApp) {
     let (a, admin) = t.app_with_admin("Alpha", 3).await;
     t.mailer.fail_next(2);
     t.invite(&a, &admin, "retry@example.com", "user", false)
@@ -895,9 +913,7 @@ async fn a_failed_delivery_is_retried_and_later_delivered() {
     assert_eq!(m.secret, None);
 }
 
-#[tokio::test]
-async fn a_restart_delivers_what_was_pending() {
-    let t = app().await;
+async fn a_restart_delivers_what_was_pending(t: TestApp) {
     let (a, admin) = t.app_with_admin("Alpha", 3).await;
     let r = t
         .invite(&a, &admin, "pending@example.com", "user", false)
@@ -940,9 +956,7 @@ async fn a_restart_delivers_what_was_pending() {
     );
 }
 
-#[tokio::test]
-async fn parallel_wrong_passwords_cannot_bypass_the_lockout() {
-    let t = app().await;
+async fn parallel_wrong_passwords_cannot_bypass_the_lockout(t: TestApp) {
     t.app_with_admin("Alpha", 3).await;
     let attempts = (0..20).map(|_| t.login("admin@alpha.test", "Wrong-Password-1"));
     let results = futures::future::join_all(attempts).await;
@@ -967,12 +981,10 @@ async fn parallel_wrong_passwords_cannot_bypass_the_lockout() {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 }
 
-#[tokio::test]
-async fn health_and_openapi_are_served() {
-    let t = app().await;
+async fn health_and_openapi_are_served(t: TestApp) {
     let r = t.get("/healthz", None).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.body["backend"], "sqlite");
+    assert_eq!(r.body["backend"], t.store.backend());
     let r = t.get("/api/v1/openapi.json", None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body["openapi"].as_str().unwrap_or("").starts_with("3.1"));
@@ -988,9 +1000,7 @@ async fn health_and_openapi_are_served() {
     }
 }
 
-#[tokio::test]
-async fn logout_ends_the_session() {
-    let t = app().await;
+async fn logout_ends_the_session(t: TestApp) {
     let (_a, admin) = t.app_with_admin("Alpha", 3).await;
     assert_eq!(
         t.get("/api/v1/me", Some(&admin)).await.status,
@@ -1005,9 +1015,7 @@ async fn logout_ends_the_session() {
     );
 }
 
-#[tokio::test]
-async fn sessions_expire_when_idle() {
-    let t = app().await;
+async fn sessions_expire_when_idle(t: TestApp) {
     let (_a, admin) = t.app_with_admin("Alpha", 3).await;
     t.clock.advance(Duration::hours(13));
     assert_eq!(
@@ -1016,9 +1024,7 @@ async fn sessions_expire_when_idle() {
     );
 }
 
-#[tokio::test]
-async fn members_list_filters_searches_and_pages() {
-    let t = app().await;
+async fn members_list_filters_searches_and_pages(t: TestApp) {
     let (a, admin) = t.app_with_admin("Alpha", 30).await;
     for n in 0..12 {
         t.invite(
@@ -1072,9 +1078,7 @@ async fn members_list_filters_searches_and_pages() {
     assert_eq!(r.body["items"], json!([]));
 }
 
-#[tokio::test]
-async fn inviting_twice_or_a_member_is_a_clear_error() {
-    let t = app().await;
+async fn inviting_twice_or_a_member_is_a_clear_error(t: TestApp) {
     let (a, admin) = t.app_with_admin("Alpha", 5).await;
     assert_eq!(
         t.invite(&a, &admin, "dup@example.com", "user", false)

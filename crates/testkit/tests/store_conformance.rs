@@ -1,8 +1,22 @@
-//! The store conformance suite against every backend.
+//! The store conformance suite against every backend (PostgreSQL when ROSTER_TEST_POSTGRES_URL is set).
 
 mod sqlite {
     roster_testkit::conformance_tests!(
         roster_testkit::Backend::Sqlite,
+        apps_and_seats,
+        rollback_leaves_nothing,
+        identities_are_unique_by_email,
+        members_list_filter_search_and_page,
+        invitations_tokens_and_expiry,
+        sessions,
+        outbox_claim_lease_complete_retry,
+        audit_is_listed_per_app,
+    );
+}
+
+mod postgres {
+    roster_testkit::conformance_tests!(
+        roster_testkit::Backend::Postgres,
         apps_and_seats,
         rollback_leaves_nothing,
         identities_are_unique_by_email,
