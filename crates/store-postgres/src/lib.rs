@@ -87,13 +87,22 @@ impl Store for PgStore {
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
-        let tx = self.pool.begin().await.map_err(map_err)?;
+        let tx = self.pool.begin().await.map_err(unavailable)?;
         Ok(Box::new(Handle(tx)))
     }
 
     async fn read(&self) -> StoreResult<Box<dyn Queries>> {
-        let c = self.pool.acquire().await.map_err(map_err)?;
+        let c = self.pool.acquire().await.map_err(unavailable)?;
         Ok(Box::new(Handle(c)))
+    }
+}
+
+/// Any failure to get a connection means the database cannot serve now (down, refusing
+/// connections, pool exhausted): a 503 for the client, never a 500.
+fn unavailable(e: sqlx::Error) -> StoreError {
+    match map_err(e) {
+        StoreError::Other(m) => StoreError::Unavailable(m),
+        other => other,
     }
 }
 

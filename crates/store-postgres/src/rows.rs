@@ -14,11 +14,17 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::ForeignKey,
         // 57014 statement timeout, 57P01 admin shutdown, 40001/40P01 serialization/deadlock,
         // 53300 too many connections
+        // classes 08 (connection), 53 (resources), 57 (operator intervention), 58 (system);
+        // 40001/40P01 serialization failure and deadlock
         sqlx::Error::Database(db)
-            if matches!(
-                db.code().as_deref(),
-                Some("57014" | "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "53300")
-            ) =>
+            if db.code().is_some_and(|c| {
+                c.starts_with("08")
+                    || c.starts_with("53")
+                    || c.starts_with("57")
+                    || c.starts_with("58")
+                    || c == "40001"
+                    || c == "40P01"
+            }) =>
         {
             StoreError::Unavailable(db.to_string())
         }

@@ -31,8 +31,13 @@ pub const POSTGRES_ENV: &str = "ROSTER_TEST_POSTGRES_URL";
 
 /// Keeps a test database alive; removes it when dropped.
 pub enum DbGuard {
+    /// Another node's database: its first node owns it.
+    Shared,
     Dir(tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl Drop for DbGuard {
@@ -234,12 +239,20 @@ pub async fn spawn_app_or_skip(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_on(store: Arc<dyn Store>, db_url: String, dir: DbGuard) -> TestApp {
+    spawn_with_clock(store, db_url, dir, TestClock::new()).await
+}
+
+pub async fn spawn_with_clock(
+    store: Arc<dyn Store>,
+    db_url: String,
+    dir: DbGuard,
+    clock: TestClock,
+) -> TestApp {
     let services = Arc::new(Services::new(store.clone(), Settings::default()).expect("services"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = format!("http://{}", listener.local_addr().expect("addr"));
-    let clock = TestClock::new();
     let mut state = roster_web::AppState::new(services.clone(), &addr);
     let c = clock.clone();
     state.clock = Arc::new(move || c.now());
@@ -270,6 +283,22 @@ pub async fn spawn_on(store: Arc<dyn Store>, db_url: String, dir: DbGuard) -> Te
         delivered: AtomicUsize::new(0),
         _dir: dir,
     }
+}
+
+/// A second, fully separate Roster node (own pool, services, worker, mailer, listener) on the
+/// same database as `first`.
+pub async fn spawn_second_node(first: &TestApp) -> TestApp {
+    let store = roster::open_store(&first.db_url)
+        .await
+        .expect("open second node");
+    // both nodes share one clock
+    spawn_with_clock(
+        store,
+        first.db_url.clone(),
+        DbGuard::Shared,
+        first.clock.clone(),
+    )
+    .await
 }
 
 /// The accept token inside an invitation email.

@@ -1,0 +1,258 @@
+//! Several Roster nodes on one PostgreSQL database (skipped without ROSTER_TEST_POSTGRES_URL).
+//! Each node is a fully separate instance: its own pool, services, outbox worker and listener.
+
+use reqwest::StatusCode;
+use roster_core::model::*;
+use roster_core::types::*;
+use roster_mail::{OutboxWorker, RetryPolicy};
+use roster_testkit::{
+    Backend, CapturingMailer, GOOD_PASSWORD, TestApp, spawn_app_or_skip, spawn_second_node,
+    test_renderer, token_from,
+};
+use std::collections::HashSet;
+use std::sync::Arc;
+use time::Duration;
+
+async fn two_nodes() -> Option<(TestApp, TestApp)> {
+    let a = spawn_app_or_skip(Backend::Postgres).await?;
+    let b = spawn_second_node(&a).await;
+    Some((a, b))
+}
+
+#[tokio::test]
+async fn two_hundred_invitations_over_two_nodes_against_25_free_seats() {
+    let Some((n1, n2)) = two_nodes().await else {
+        return;
+    };
+    let (app, admin) = n1.app_with_admin("Acme", 26).await; // the admin holds one
+    let calls = (0..200).map(|i| {
+        let node = if i % 2 == 0 { &n1 } else { &n2 };
+        let (app, admin) = (app.clone(), admin.clone());
+        async move {
+            node.invite(&app, &admin, &format!("u{i}@example.com"), "user", false)
+                .await
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    let ok = results
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    let refused = results
+        .iter()
+        .filter(|r| r.code() == "seat_unavailable")
+        .count();
+    assert_eq!(
+        (ok, refused),
+        (25, 175),
+        "{:?}",
+        results.iter().find(|r| r.status.is_server_error())
+    );
+    n1.assert_seats_consistent(&app).await;
+    let seats = n2.seats(&app, &admin).await;
+    assert_eq!(
+        (seats["used"].as_i64(), seats["total"].as_i64()),
+        (Some(26), Some(26))
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_reactivations_over_two_nodes_against_10_free_seats() {
+    let Some((n1, n2)) = two_nodes().await else {
+        return;
+    };
+    let (app, admin) = n1.app_with_admin("Acme", 11).await;
+    // 100 inactive users, seeded straight into the store
+    let mut ids = Vec::new();
+    let mut tx = n1.store.begin().await.expect("begin");
+    for i in 0..100 {
+        let m = Member {
+            id: MemberId::new(),
+            app_id: app.clone(),
+            identity_id: None,
+            email: Email::parse(&format!("idle{i}@example.com")).expect("email"),
+            first_name: Some("Idle".into()),
+            last_name: None,
+            kind: MemberKind::User,
+            admin: false,
+            status: MemberStatus::Inactive,
+            holds_seat: false,
+            created_at: n1.now(),
+            last_login_at: None,
+        };
+        tx.insert_member(&m).await.expect("member");
+        ids.push(m.id);
+    }
+    tx.commit().await.expect("commit");
+
+    let calls = ids.iter().enumerate().map(|(i, id)| {
+        let node = if i % 2 == 0 { &n1 } else { &n2 };
+        let path = format!("/api/v1/apps/{app}/members/{id}");
+        let admin = admin.clone();
+        async move {
+            node.patch(&path, Some(&admin), serde_json::json!({"status": "active"}))
+                .await
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    let ok = results
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    let refused = results
+        .iter()
+        .filter(|r| r.code() == "seat_unavailable")
+        .count();
+    assert_eq!((ok, refused), (10, 90));
+    n2.assert_seats_consistent(&app).await;
+}
+
+#[tokio::test]
+async fn invited_on_node_one_accepts_on_node_two_and_logs_in_on_either() {
+    let Some((n1, n2)) = two_nodes().await else {
+        return;
+    };
+    let (app, admin) = n1.app_with_admin("Acme", 3).await;
+    let r = n1
+        .invite(&app, &admin, "rohit@example.com", "user", true)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    // node 2's worker delivers what node 1 queued
+    let mails = n2.deliver_mail().await;
+    assert_eq!(mails.len(), 1);
+    let accepted = n2
+        .accept_new(&token_from(&mails[0]), "Rohit", GOOD_PASSWORD)
+        .await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{:?}", accepted.body);
+    for node in [&n1, &n2] {
+        let token = node.login_token("rohit@example.com", GOOD_PASSWORD).await;
+        // a session made on one node works on the other
+        for other in [&n1, &n2] {
+            let me = other.get("/api/v1/me", Some(&token)).await;
+            assert_eq!(me.body["apps"][0]["app_id"], app.to_string());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_messages_two_workers_each_delivered_once_even_when_one_dies() {
+    let Some((n1, n2)) = two_nodes().await else {
+        return;
+    };
+    let to = Email::parse("bulk@example.com").expect("email");
+    let mut tx = n1.store.begin().await.expect("begin");
+    for _ in 0..1000 {
+        let m = OutboxMessage::new(
+            n1.now(),
+            &to,
+            Mail::Invitation {
+                kind: MemberKind::User,
+                app_name: "Acme".into(),
+                app_id: AppId::parse("ab123").expect("id"),
+                inviter_name: "Ada".into(),
+                invitee_first_name: None,
+                admin: false,
+                expires_at: n1.now(),
+            },
+            Some("token".into()),
+        );
+        tx.enqueue(&m).await.expect("enqueue");
+    }
+    tx.commit().await.expect("commit");
+
+    // A third worker claims a batch and dies holding its lease.
+    let mut tx = n1.store.begin().await.expect("begin");
+    let orphaned = tx
+        .claim_outbox(n1.now(), n1.now() + Duration::minutes(5), 50)
+        .await
+        .expect("claim");
+    tx.commit().await.expect("commit");
+    assert_eq!(orphaned.len(), 50);
+
+    let worker = |node: &TestApp, mailer: Arc<CapturingMailer>| {
+        OutboxWorker::new(
+            node.store.clone(),
+            mailer,
+            test_renderer(&node.addr),
+            RetryPolicy {
+                batch: 20,
+                ..RetryPolicy::default()
+            },
+        )
+    };
+    let (m1, m2) = (
+        Arc::new(CapturingMailer::default()),
+        Arc::new(CapturingMailer::default()),
+    );
+    let (w1, w2) = (worker(&n1, m1.clone()), worker(&n2, m2.clone()));
+    let now = n1.now();
+    let (r1, r2) = tokio::join!(w1.drain(now), w2.drain(now));
+    r1.expect("worker 1");
+    r2.expect("worker 2");
+    assert_eq!(
+        m1.sent().len() + m2.sent().len(),
+        950,
+        "the orphaned batch waits for its lease"
+    );
+    assert!(
+        !m1.sent().is_empty() && !m2.sent().is_empty(),
+        "both workers took part"
+    );
+
+    // after the lease, the survivors deliver the dead worker's batch
+    let later = now + Duration::minutes(6);
+    let (r1, r2) = tokio::join!(w1.drain(later), w2.drain(later));
+    r1.expect("worker 1");
+    r2.expect("worker 2");
+    let all: Vec<String> = m1
+        .sent()
+        .into_iter()
+        .chain(m2.sent())
+        .map(|e| e.message_id)
+        .collect();
+    let unique: HashSet<&String> = all.iter().collect();
+    assert_eq!(all.len(), 1000, "each message delivered once");
+    assert_eq!(unique.len(), 1000);
+    for o in &orphaned {
+        assert!(unique.contains(&o.message_id_header("roster.test")));
+    }
+}
+
+#[tokio::test]
+async fn a_lost_database_gives_503_and_the_node_recovers() {
+    let Some(t) = spawn_app_or_skip(Backend::Postgres).await else {
+        return;
+    };
+    let (_app, admin) = t.app_with_admin("Acme", 3).await;
+    let db = t.db_url.rsplit('/').next().expect("db name").to_string();
+    let admin_url = std::env::var(roster_testkit::POSTGRES_ENV).expect("url");
+    let sql = |q: String| {
+        let admin_url = admin_url.clone();
+        async move {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("admin");
+            sqlx::query(sqlx::AssertSqlSafe(q))
+                .execute(&mut c)
+                .await
+                .expect("sql");
+        }
+    };
+    // the database goes away: no new connections, existing ones killed
+    sql(format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS false")).await;
+    sql(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+    ))
+    .await;
+    let r = t.get("/api/v1/me", Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{:?}", r.body);
+    assert_eq!(r.content_type, "application/problem+json");
+    assert_eq!(r.code(), "unavailable");
+    let h = t.get("/healthz", None).await;
+    assert_eq!(h.status, StatusCode::SERVICE_UNAVAILABLE);
+    // ...and comes back: the same node serves again
+    sql(format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS true")).await;
+    let r = t.get("/api/v1/me", Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+}
