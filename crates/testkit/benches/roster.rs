@@ -41,6 +41,16 @@ fn argon2(c: &mut Criterion) {
                 .expect("verify")
         })
     });
+    // two verifications at once: what 2 cores can do, the ceiling for logins/s
+    g.bench_function("verify_2_parallel", |b| {
+        b.to_async(&rt).iter(|| async {
+            let (a, b) = tokio::join!(
+                hasher.verify(GOOD_PASSWORD.into(), Some(hash.clone())),
+                hasher.verify(GOOD_PASSWORD.into(), Some(hash.clone()))
+            );
+            (a.expect("a"), b.expect("b"))
+        })
+    });
     g.finish();
 }
 
