@@ -462,7 +462,11 @@ impl Services {
     /// The principal's Active membership of the app; anything else is NotFound (no probing).
     pub async fn require_member(&self, p: &Principal, app_id: &AppId) -> Result<Member> {
         let mut r = self.read().await?;
-        match r.find_member_by_identity(app_id, p.identity_id).await? {
+        Self::member_in(&mut *r, p, app_id).await
+    }
+
+    async fn member_in(q: &mut dyn Queries, p: &Principal, app_id: &AppId) -> Result<Member> {
+        match q.find_member_by_identity(app_id, p.identity_id).await? {
             Some(m) if m.status == MemberStatus::Active => Ok(m),
             _ => Err(Error::NotFound),
         }
@@ -1197,17 +1201,15 @@ impl Services {
         }
         let hash = hash_token(token);
         let mut r = self.read().await?;
-        let s = r.find_session(&hash).await?.ok_or(Error::Unauthenticated)?;
-        if ctx.now >= s.expires_at || ctx.now - s.last_seen_at > self.settings.session_idle {
-            drop(r);
-            let _ = self.logout(token).await;
-            return Err(Error::Unauthenticated);
-        }
-        let identity = r
-            .get_identity(s.identity_id)
+        let (s, identity) = r
+            .find_session_identity(&hash)
             .await?
             .ok_or(Error::Unauthenticated)?;
         drop(r);
+        if ctx.now >= s.expires_at || ctx.now - s.last_seen_at > self.settings.session_idle {
+            let _ = self.logout(token).await;
+            return Err(Error::Unauthenticated);
+        }
         // refresh the idle clock at most once a minute: reads stay reads
         if ctx.now - s.last_seen_at > Duration::minutes(1) {
             let mut tx = self.begin().await?;
@@ -1242,7 +1244,10 @@ impl Services {
         app_id: &AppId,
         q: &MemberQuery,
     ) -> Result<Vec<Member>> {
-        self.require_admin(p, app_id).await?;
+        let mut r = self.read().await?;
+        if !Self::member_in(&mut *r, p, app_id).await?.admin {
+            return Err(Error::NotFound);
+        }
         let mut q = q.clone();
         q.limit = q.limit.clamp(1, 200);
         if let Some(s) = &q.search {
@@ -1253,7 +1258,7 @@ impl Services {
                 Some(s.chars().take(100).collect())
             };
         }
-        Ok(self.read().await?.list_members(app_id, &q).await?)
+        Ok(r.list_members(app_id, &q).await?)
     }
 
     pub async fn get_member(&self, p: &Principal, app_id: &AppId, id: MemberId) -> Result<Member> {

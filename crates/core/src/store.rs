@@ -116,6 +116,16 @@ pub trait Queries: Send {
     // ---- sessions
     async fn insert_session(&mut self, s: &Session) -> StoreResult<()>;
     async fn find_session(&mut self, token_hash: &[u8]) -> StoreResult<Option<Session>>;
+    /// The session and its ID in one go (backends may answer with a single query).
+    async fn find_session_identity(
+        &mut self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(Session, Identity)>> {
+        let Some(s) = self.find_session(token_hash).await? else {
+            return Ok(None);
+        };
+        Ok(self.get_identity(s.identity_id).await?.map(|i| (s, i)))
+    }
     async fn touch_session(&mut self, id: SessionId, at: OffsetDateTime) -> StoreResult<()>;
     async fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()>;
     /// End the ID's sessions bound to that app. Returns how many ended.

@@ -793,6 +793,22 @@ impl<C: HasConn> Queries for Handle<C> {
         )
     }
 
+    async fn find_session_identity(
+        &mut self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(Session, Identity)>> {
+        self.one(
+            "SELECT s.id, s.token_hash, s.identity_id, s.app_id, s.created_at, s.last_seen_at, \
+             s.expires_at, s.client_addr, i.id, i.email, i.first_name, i.last_name, \
+             i.password_hash, i.security_question, i.security_answer_hash, i.terms_version, \
+             i.terms_accepted_at, i.created_at, i.failed_count, i.window_start, i.lock_level, \
+             i.locked_until FROM sessions s JOIN identities i ON i.id = s.identity_id \
+             WHERE s.token_hash = ?1",
+            rusqlite::params![token_hash],
+            |r| Ok((session_row(r)?, identity_at(r, 8)?)),
+        )
+    }
+
     async fn touch_session(&mut self, id: SessionId, at: OffsetDateTime) -> StoreResult<()> {
         self.exec(
             "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1",

@@ -117,25 +117,29 @@ pub(crate) fn seat_row(r: &Row<'_>) -> Result<SeatLedgerEntry, StoreError> {
 }
 
 pub(crate) fn identity_row(r: &Row<'_>) -> Result<Identity, StoreError> {
-    let q: Option<String> = get(r, 5)?;
+    identity_at(r, 0)
+}
+
+pub(crate) fn identity_at(r: &Row<'_>, b: usize) -> Result<Identity, StoreError> {
+    let q: Option<String> = get(r, b + 5)?;
     Ok(Identity {
-        id: IdentityId(uuid(r, 0)?),
-        email: email(r, 1)?,
-        first_name: get(r, 2)?,
-        last_name: get(r, 3)?,
-        password_hash: get(r, 4)?,
+        id: IdentityId(uuid(r, b)?),
+        email: email(r, b + 1)?,
+        first_name: get(r, b + 2)?,
+        last_name: get(r, b + 3)?,
+        password_hash: get(r, b + 4)?,
         security_question: q
             .map(|q| SecurityQuestion::parse(&q).map_err(|_| bad("question", &q)))
             .transpose()?,
-        security_answer_hash: get(r, 6)?,
-        terms_version: get(r, 7)?,
-        terms_accepted_at: opt_time(r, 8)?,
-        created_at: time(r, 9)?,
+        security_answer_hash: get(r, b + 6)?,
+        terms_version: get(r, b + 7)?,
+        terms_accepted_at: opt_time(r, b + 8)?,
+        created_at: time(r, b + 9)?,
         lockout: Lockout {
-            failed_count: get(r, 10)?,
-            window_start: opt_time(r, 11)?,
-            level: get(r, 12)?,
-            locked_until: opt_time(r, 13)?,
+            failed_count: get(r, b + 10)?,
+            window_start: opt_time(r, b + 11)?,
+            level: get(r, b + 12)?,
+            locked_until: opt_time(r, b + 13)?,
         },
     })
 }
