@@ -138,11 +138,9 @@ pub struct SmtpMailer {
 }
 
 impl SmtpMailer {
+    /// Build the transport (call inside the Tokio runtime: the connection pool lives there).
     pub fn new(cfg: &SmtpConfig) -> Result<Self, MailError> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.url)
-            .map_err(|e| MailError(format!("bad SMTP URL: {e}")))?
-            .timeout(Some(std::time::Duration::from_secs(30)))
-            .build();
+        // Check everything that can be wrong before the pool exists.
         let dkim = match &cfg.dkim {
             None => None,
             Some(d) => {
@@ -160,6 +158,10 @@ impl SmtpMailer {
                 ))
             }
         };
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.url)
+            .map_err(|e| MailError(format!("bad SMTP URL: {e}")))?
+            .timeout(Some(std::time::Duration::from_secs(30)))
+            .build();
         Ok(SmtpMailer { transport, dkim })
     }
 }
