@@ -5,6 +5,7 @@ pub mod api;
 pub mod dto;
 pub mod extract;
 pub mod openapi;
+pub mod pages;
 pub mod problem;
 
 use axum::Router;
@@ -79,8 +80,43 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(api::not_found);
 
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_page).post(pages::login_submit))
+        .route("/logout", post(pages::logout))
+        .route("/apps", get(pages::apps))
+        .route("/terms", get(pages::terms))
+        .route("/static/roster.css", get(pages::stylesheet))
+        .route("/app/{app_id}", get(pages::app_home))
+        .route("/app/{app_id}/admin/users", get(pages::users))
+        .route(
+            "/app/{app_id}/admin/users/add",
+            get(pages::add_user_page).post(pages::add_user_submit),
+        )
+        .route(
+            "/app/{app_id}/admin/partners/add",
+            get(pages::add_partner_page).post(pages::add_partner_submit),
+        )
+        .route("/app/{app_id}/admin/seats/buy", post(pages::buy_and_invite))
+        .route(
+            "/app/{app_id}/admin/invitations/{id}/{action}",
+            post(pages::invitation_action),
+        )
+        .route(
+            "/app/{app_id}/admin/members/{id}/deactivate",
+            get(pages::confirm_deactivate),
+        )
+        .route(
+            "/app/{app_id}/admin/members/{id}/{action}",
+            post(pages::member_action),
+        )
+        .route("/invite/{token}", get(pages::invitation))
+        .route("/invite/{token}/create", post(pages::invitation_create))
+        .route("/invite/{token}/join", post(pages::invitation_join));
+
     Router::new()
         .nest("/api/v1", api)
+        .merge(pages)
         .route("/healthz", get(api::healthz))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -1,0 +1,374 @@
+//! The HTML pages over real HTTP (a browser-less client with a cookie jar). Browser tests in
+//! Chromium come with the web-UI issue.
+
+use reqwest::StatusCode;
+use roster_testkit::{Backend, GOOD_PASSWORD, TestApp, spawn_app, token_from};
+use time::Duration;
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+struct Got {
+    status: StatusCode,
+    location: String,
+    html: String,
+}
+
+async fn get(c: &reqwest::Client, t: &TestApp, path: &str) -> Got {
+    let r = c
+        .get(format!("{}{path}", t.addr))
+        .send()
+        .await
+        .expect("get");
+    got(r).await
+}
+
+async fn post(c: &reqwest::Client, t: &TestApp, path: &str, form: &[(&str, &str)]) -> Got {
+    let r = c
+        .post(format!("{}{path}", t.addr))
+        .form(form)
+        .send()
+        .await
+        .expect("post");
+    got(r).await
+}
+
+async fn got(r: reqwest::Response) -> Got {
+    let status = r.status();
+    let location = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    Got {
+        status,
+        location,
+        html: r.text().await.unwrap_or_default(),
+    }
+}
+
+fn csrf(html: &str) -> String {
+    let i = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    html[i..i + 43].to_string()
+}
+
+/// Create an ID through the invitation page; returns the browser, logged in.
+async fn accept_in_browser(t: &TestApp, token: &str, first: &str) -> (reqwest::Client, Got) {
+    let b = browser();
+    let page = get(&b, t, &format!("/invite/{token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let c = csrf(&page.html);
+    let done = post(
+        &b,
+        t,
+        &format!("/invite/{token}/create"),
+        &[
+            ("csrf", &c),
+            ("first_name", first),
+            ("last_name", "Tester"),
+            ("password", GOOD_PASSWORD),
+            ("security_question", "first_car"),
+            ("security_answer", "Volvo"),
+            ("accept_terms", "yes"),
+        ],
+    )
+    .await;
+    (b, done)
+}
+
+#[tokio::test]
+async fn the_seed_journey_in_pages_add_user_with_no_seat_buy_and_send() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let (app, token) = t.create_app("Acme", 1, "ada@acme.test", "Ada").await;
+
+    // the invitation page names the app, its App ID and the inviter; it has the checklist
+    let b = browser();
+    let page = get(&b, &t, &format!("/invite/{token}")).await;
+    assert!(page.html.contains("Acme") && page.html.contains(app.as_str()));
+    assert!(page.html.contains("Roster support invited you"));
+    for rule in [
+        "One uppercase letter",
+        "One lowercase letter",
+        "One number",
+        "7 characters minimum",
+    ] {
+        assert!(page.html.contains(rule), "{rule}");
+    }
+    assert!(page.html.contains("Save &amp; continue") || page.html.contains("Save & continue"));
+    assert!(page.html.contains("value=\"ada@acme.test\" readonly"));
+
+    // server-side errors keep what was typed (not the password) and name the field
+    let c = csrf(&page.html);
+    let bad = post(
+        &b,
+        &t,
+        &format!("/invite/{token}/create"),
+        &[
+            ("csrf", &c),
+            ("first_name", "Ada"),
+            ("last_name", "Lovelace"),
+            ("password", "short"),
+            ("security_question", "first_car"),
+            ("security_answer", "Volvo"),
+            ("accept_terms", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.html.contains("value=\"Lovelace\""));
+    assert!(bad.html.contains("Missing: One uppercase letter"));
+    assert!(!bad.html.contains("short"), "the password is not echoed");
+
+    let (admin, done) = accept_in_browser(&t, &token, "Ada").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(done.location, format!("/app/{app}"));
+    let home = get(&admin, &t, &done.location).await;
+    assert!(
+        home.html.contains("Hi Ada! Welcome to Acme."),
+        "{}",
+        home.html
+    );
+
+    // Admin > Users: seats always visible
+    let users = get(&admin, &t, &format!("/app/{app}/admin/users")).await;
+    assert_eq!(users.status, StatusCode::OK);
+    assert!(users.html.contains("Seats: 1 used of 1"), "{}", users.html);
+
+    // Add Users with no seat free: the form is kept, the warning offers to buy a seat
+    let form = get(&admin, &t, &format!("/app/{app}/admin/users/add")).await;
+    let c = csrf(&form.html);
+    let refused = post(
+        &admin,
+        &t,
+        &format!("/app/{app}/admin/users/add"),
+        &[
+            ("csrf", &c),
+            ("first_name", "Rohit"),
+            ("last_name", ""),
+            ("email", "rohitg@clientengagementacademy.com"),
+            ("admin", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.html.contains("No seat available"));
+    assert!(refused.html.contains("All 1 seats"));
+    assert!(
+        refused
+            .html
+            .contains("value=\"rohitg@clientengagementacademy.com\"")
+    );
+    assert!(refused.html.contains("Buy another seat"));
+    assert!(
+        t.deliver_mail()
+            .await
+            .iter()
+            .all(|m| m.to != "rohitg@clientengagementacademy.com")
+    );
+
+    // Buy a seat: the same invitation goes out without retyping
+    let bought = post(
+        &admin,
+        &t,
+        &format!("/app/{app}/admin/seats/buy"),
+        &[
+            ("csrf", &c),
+            ("first_name", "Rohit"),
+            ("last_name", ""),
+            ("email", "rohitg@clientengagementacademy.com"),
+            ("admin", "yes"),
+            ("quantity", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(bought.status, StatusCode::SEE_OTHER, "{}", bought.html);
+    let users = get(&admin, &t, &bought.location).await;
+    assert!(
+        users
+            .html
+            .contains("Invitation sent to rohitg@clientengagementacademy.com.")
+    );
+    assert!(users.html.contains("Seats: 2 used of 2"));
+    assert!(users.html.contains("Invited"));
+    let mails = t.deliver_mail().await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.to == "rohitg@clientengagementacademy.com")
+    );
+
+    // Add Partner: no seat used, P badge
+    let form = get(&admin, &t, &format!("/app/{app}/admin/partners/add")).await;
+    let c = csrf(&form.html);
+    let sent = post(
+        &admin,
+        &t,
+        &format!("/app/{app}/admin/partners/add"),
+        &[
+            ("csrf", &c),
+            ("email", "mike@mikeweiss.com"),
+            ("admin", "no"),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
+    let users = get(
+        &admin,
+        &t,
+        &format!("/app/{app}/admin/users?filter=partners"),
+    )
+    .await;
+    assert!(users.html.contains("mike@mikeweiss.com"));
+    assert!(users.html.contains("title=\"Partner\">P</span>"));
+    assert!(users.html.contains("Seats: 2 used of 2"));
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_is_refused() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let (_app, token) = t.create_app("Acme", 2, "ada@acme.test", "Ada").await;
+    let b = browser();
+    let _ = get(&b, &t, &format!("/invite/{token}")).await; // has the cookie, not the field
+    for fields in [vec![], vec![("csrf", "x".repeat(43))]] {
+        let mut form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        form.extend([
+            ("first_name", "Ada"),
+            ("password", GOOD_PASSWORD),
+            ("accept_terms", "yes"),
+        ]);
+        let r = post(&b, &t, &format!("/invite/{token}/create"), &form).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.html.contains("This form has expired"));
+    }
+    // and nothing happened
+    let page = get(&b, &t, &format!("/invite/{token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let login = post(
+        &browser(),
+        &t,
+        "/login",
+        &[("email", "ada@acme.test"), ("password", GOOD_PASSWORD)],
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_existing_id_joins_with_an_explicit_click_and_sees_both_apps() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let (a, admin_a) = t.app_with_admin("Alpha", 3).await;
+    let (b_app, _admin_b) = t.app_with_admin("Beta", 3).await;
+    let _ = a;
+    // Beta's admin (an existing ID) is invited to Alpha as a partner
+    let r = t
+        .invite(&a, &admin_a, "admin@beta.test", "partner", true)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let token = token_from(&t.deliver_mail().await[0]);
+    let br = browser();
+    let page = get(&br, &t, &format!("/invite/{token}")).await;
+    assert!(page.html.contains("Log in to join Alpha"));
+    assert!(!page.html.contains("Create your Roster ID"));
+    let c = csrf(&page.html);
+    let wrong = post(
+        &br,
+        &t,
+        &format!("/invite/{token}/join"),
+        &[("csrf", &c), ("password", "Nope-nope-1")],
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let joined = post(
+        &br,
+        &t,
+        &format!("/invite/{token}/join"),
+        &[("csrf", &c), ("password", GOOD_PASSWORD)],
+    )
+    .await;
+    assert_eq!(joined.status, StatusCode::SEE_OTHER);
+    assert_eq!(joined.location, format!("/app/{a}"));
+    let apps = get(&br, &t, "/apps").await;
+    assert!(
+        apps.html.contains(a.as_str()) && apps.html.contains(b_app.as_str()),
+        "{}",
+        apps.html
+    );
+}
+
+#[tokio::test]
+async fn logged_in_as_another_id_the_page_says_so_and_uses_nothing_up() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let (a, admin) = t.app_with_admin("Alpha", 3).await;
+    let r = t.invite(&a, &admin, "bob@example.com", "user", false).await;
+    let token = token_from(&t.deliver_mail().await[0]);
+    let _ = r;
+    // the admin is logged in in this browser
+    let br = browser();
+    let login_page = get(&br, &t, "/login").await;
+    let c = csrf(&login_page.html);
+    let li = post(
+        &br,
+        &t,
+        "/login",
+        &[
+            ("csrf", &c),
+            ("email", "admin@alpha.test"),
+            ("password", GOOD_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(li.status, StatusCode::SEE_OTHER);
+    let page = get(&br, &t, &format!("/invite/{token}")).await;
+    assert!(page.html.contains("You are logged in as <strong>admin@alpha.test</strong>; this invitation is for <strong>bob@example.com</strong>"), "{}", page.html);
+    assert!(page.html.contains("Log out and continue"));
+    let out = post(
+        &br,
+        &t,
+        "/logout",
+        &[("csrf", &c), ("next", &format!("/invite/{token}"))],
+    )
+    .await;
+    assert_eq!(out.location, format!("/invite/{token}"));
+    let page = get(&br, &t, &out.location).await;
+    assert!(page.html.contains("Create your Roster ID"));
+}
+
+#[tokio::test]
+async fn unusable_links_say_why_and_admin_pages_are_404_for_members() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let (a, admin) = t.app_with_admin("Alpha", 3).await;
+    let r = t
+        .invite(&a, &admin, "late@example.com", "user", false)
+        .await;
+    let late = token_from(&t.deliver_mail().await[0]);
+    let _ = r;
+    let b = browser();
+    let nope = get(&b, &t, "/invite/not-a-token").await;
+    assert_eq!(nope.status, StatusCode::NOT_FOUND);
+    t.clock.advance(Duration::days(8));
+    let page = get(&b, &t, &format!("/invite/{late}")).await;
+    assert_eq!(page.status, StatusCode::GONE);
+    assert!(page.html.contains("This invitation has expired"));
+    assert!(page.html.contains("resend"));
+
+    // a plain member cannot reach Admin > Users
+    let admin = t.login_token("admin@alpha.test", GOOD_PASSWORD).await;
+    let r = t
+        .invite(&a, &admin, "user@example.com", "user", false)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let token = token_from(&t.deliver_mail().await[0]);
+    let (user, _) = accept_in_browser(&t, &token, "Una").await;
+    let admin_page = get(&user, &t, &format!("/app/{a}/admin/users")).await;
+    assert_eq!(admin_page.status, StatusCode::NOT_FOUND);
+    // and anonymous visitors are sent to log in
+    let anon = get(&browser(), &t, &format!("/app/{a}/admin/users")).await;
+    assert_eq!(anon.status, StatusCode::SEE_OTHER);
+    assert!(anon.location.starts_with("/login?next=/app/"));
+}
