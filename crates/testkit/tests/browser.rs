@@ -1,0 +1,418 @@
+//! The seed journeys in a real Chromium (Debian's `chromium` + `chromium-driver`), at laptop and
+//! phone size. Enabled by ROSTER_TEST_BROWSER=1 (`.ci/run` sets it after installing the packages);
+//! skipped with a printed reason otherwise. Screenshots go to $ROSTER_SCREENSHOT_DIR when set.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use roster_testkit::{Backend, GOOD_PASSWORD, TestApp, spawn_app, token_from};
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const SIZES: [(u32, u32); 2] = [(1280, 800), (375, 667)];
+
+struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn enabled() -> bool {
+    let on = std::env::var("ROSTER_TEST_BROWSER").is_ok_and(|v| v == "1");
+    if !on {
+        eprintln!(
+            "skipped: browser tests need ROSTER_TEST_BROWSER=1 and Debian's chromium + chromium-driver"
+        );
+    }
+    on
+}
+
+async fn browser(width: u32, height: u32) -> Browser {
+    // two TLS providers are linked in test builds; the WebDriver client needs one chosen
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // a free port for chromedriver: bind 0, read it, release it
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver (apt-get install chromium-driver)");
+    let profile = tempfile::tempdir().expect("profile dir");
+    // headless windows have a minimum width, so phone sizes are emulated device metrics
+    let mobile = json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}});
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-quic", "--hide-scrollbars",
+                format!("--window-size={width},{height}"),
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }
+    });
+    let mut caps = caps;
+    if width < 500 {
+        caps["goog:chromeOptions"]["mobileEmulation"] = mobile;
+    }
+    let caps = match caps {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!("a literal object"),
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let mut last = None;
+    for _ in 0..50 {
+        match ClientBuilder::rustls()
+            .expect("tls")
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => {
+                return Browser {
+                    client,
+                    driver,
+                    _profile: profile,
+                };
+            }
+            Err(e) => {
+                last = Some(e);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    panic!("chromedriver did not start: {last:?}");
+}
+
+async fn shot(c: &Client, name: &str, w: u32) {
+    if let Ok(dir) = std::env::var("ROSTER_SCREENSHOT_DIR") {
+        let png = c.screenshot().await.expect("screenshot");
+        let _ = std::fs::create_dir_all(&dir);
+        std::fs::write(format!("{dir}/{name}-{w}.png"), png).expect("write screenshot");
+    }
+}
+
+async fn fill(c: &Client, id: &str, text: &str) {
+    let e = c.find(Locator::Id(id)).await.expect(id);
+    e.clear().await.expect("clear");
+    e.send_keys(text).await.expect("type");
+}
+
+async fn click(c: &Client, css: &str) {
+    let e = c.find(Locator::Css(css)).await.expect(css);
+    // bring it into view as a person would scroll to it
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&e).expect("el")],
+    )
+    .await
+    .expect("scroll");
+    e.click().await.expect("click");
+}
+
+async fn text(c: &Client) -> String {
+    for _ in 0..50 {
+        if let Ok(body) = c.find(Locator::Css("body")).await
+            && let Ok(t) = body.text().await
+        {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    String::new()
+}
+
+/// The page text once it contains `needle` (navigation after a click is asynchronous).
+async fn text_with(c: &Client, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        last = text(c).await;
+        if last.contains(needle) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
+async fn wait_path(c: &Client, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(u) = c.current_url().await {
+            last = u.path().to_string();
+            if last.contains(needle) {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
+async fn login(c: &Client, t: &TestApp, email: &str) {
+    c.goto(&format!("{}/login", t.addr)).await.expect("goto");
+    fill(c, "email", email).await;
+    fill(c, "password", GOOD_PASSWORD).await;
+    click(c, "form[action='/login'] button[type=submit]").await;
+    wait_path(c, "/apps").await;
+}
+
+/// Every checklist rule that is ticked.
+async fn ticked(c: &Client) -> Vec<String> {
+    let v = c
+        .execute(
+            "return Array.from(document.querySelectorAll('#rules li.met')).map(li => li.dataset.rule);",
+            vec![],
+        )
+        .await
+        .expect("js");
+    serde_json::from_value(v).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn seed_part_2_admin_adds_rohit_who_creates_his_id() {
+    if !enabled() {
+        return;
+    }
+    for (w, h) in SIZES {
+        let t = spawn_app(Backend::Sqlite).await;
+        let (app, _) = t.app_with_admin("Acme", 2).await;
+        let b = browser(w, h).await;
+        let c = &b.client;
+        login(c, &t, "admin@acme.test").await;
+        c.goto(&format!("{}/app/{app}/admin/users", t.addr))
+            .await
+            .expect("users");
+        shot(c, "users", w).await;
+        click(c, "a[href$='/admin/users/add']").await;
+        fill(c, "first_name", "Rohit").await;
+        fill(c, "email", "rohitg@clientengagementacademy.com").await;
+        click(c, "input[name=admin][value=yes]").await;
+        shot(c, "add-users", w).await;
+        click(c, "form:not([action]) button[type=submit]").await;
+        let page = text_with(c, "Invitation sent").await;
+        assert!(
+            page.contains("Invitation sent to rohitg@clientengagementacademy.com."),
+            "{page}"
+        );
+        assert!(page.contains("Invited"));
+
+        // Rohit opens the link in his own browser
+        let mail = t.deliver_mail().await;
+        let token = token_from(
+            mail.iter()
+                .find(|m| m.to.starts_with("rohitg"))
+                .expect("mail"),
+        );
+        let rb = browser(w, h).await;
+        let r = &rb.client;
+        r.goto(&format!("{}/invite/{token}", t.addr))
+            .await
+            .expect("invite");
+        assert!(text_with(r, "Acme").await.contains("Acme"));
+        let pw = r.find(Locator::Id("password")).await.expect("password");
+        pw.send_keys("a").await.expect("type");
+        assert_eq!(ticked(r).await, vec!["lower"]);
+        pw.send_keys("B").await.expect("type");
+        pw.send_keys("3").await.expect("type");
+        assert_eq!(ticked(r).await, vec!["upper", "lower", "digit"]);
+        pw.send_keys("cdefg").await.expect("type");
+        assert_eq!(ticked(r).await, vec!["upper", "lower", "digit", "length"]);
+        // Show reveals the password
+        assert_eq!(
+            pw.attr("type").await.expect("attr").as_deref(),
+            Some("password")
+        );
+        click(r, "#show").await;
+        assert_eq!(
+            pw.attr("type").await.expect("attr").as_deref(),
+            Some("text")
+        );
+        pw.clear().await.expect("clear");
+        pw.send_keys(GOOD_PASSWORD).await.expect("type");
+        fill(r, "first_name", "Rohit").await;
+        fill(r, "last_name", "G").await;
+        r.execute(
+            "document.getElementById('security_question').value = 'first_car';",
+            vec![],
+        )
+        .await
+        .expect("select");
+        fill(r, "security_answer", "Volvo").await;
+        click(r, "input[name=accept_terms]").await;
+        shot(r, "create-id", w).await;
+
+        // Save & continue is reachable without horizontal scrolling, inside the viewport
+        let save = r.find(Locator::Id("save")).await.expect("save");
+        r.execute(
+            "arguments[0].scrollIntoView({block: 'nearest'});",
+            vec![serde_json::to_value(&save).expect("el")],
+        )
+        .await
+        .expect("scroll");
+        let (x, y, bw, bh) = save.rectangle().await.expect("rect");
+        let inner = r
+            .execute("return [window.innerWidth, window.innerHeight, document.documentElement.scrollWidth];", vec![])
+            .await
+            .expect("viewport");
+        let vw = inner[0].as_f64().expect("w");
+        let vh = inner[1].as_f64().expect("h");
+        let sw = inner[2].as_f64().expect("sw");
+        assert!(
+            sw <= vw + 1.0,
+            "the page scrolls sideways at {w}px: {sw} > {vw}"
+        );
+        let (sx, sy): (f64, f64) = {
+            let v = r
+                .execute("return [window.scrollX, window.scrollY];", vec![])
+                .await
+                .expect("scroll");
+            (v[0].as_f64().unwrap_or(0.0), v[1].as_f64().unwrap_or(0.0))
+        };
+        let (left, top) = (x - sx, y - sy);
+        assert!(
+            left >= -0.5 && left + bw <= vw + 0.5 && top >= -0.5 && top + bh <= vh + 0.5,
+            "Save & continue outside the {vw}x{vh} viewport: ({left}, {top}, {bw}, {bh})"
+        );
+
+        click(r, "#save").await;
+        let path = wait_path(r, app.as_str()).await;
+        assert!(path.contains(app.as_str()), "{path}");
+        assert!(
+            text_with(r, "Welcome")
+                .await
+                .contains("Hi Rohit! Welcome to Acme.")
+        );
+        shot(r, "welcome", w).await;
+    }
+}
+
+#[tokio::test]
+async fn seed_part_1_partner_with_an_existing_id_joins_and_sees_both_apps() {
+    if !enabled() {
+        return;
+    }
+    for (w, h) in SIZES {
+        let t = spawn_app(Backend::Sqlite).await;
+        let (acme, admin) = t.app_with_admin("Acme", 2).await;
+        let (_agency, _) = t.app_with_admin("Agency", 2).await;
+        let seats_before = t.seats(&acme, &admin).await["used"].clone();
+        let b = browser(w, h).await;
+        let c = &b.client;
+        login(c, &t, "admin@acme.test").await;
+        c.goto(&format!("{}/app/{acme}/admin/partners/add", t.addr))
+            .await
+            .expect("add partner");
+        fill(c, "email", "admin@agency.test").await;
+        click(c, "form:not([action]) button[type=submit]").await;
+        assert!(
+            text_with(c, "Invitation sent")
+                .await
+                .contains("Invitation sent to admin@agency.test.")
+        );
+        assert_eq!(
+            t.seats(&acme, &admin).await["used"],
+            seats_before,
+            "a partner takes no seat"
+        );
+
+        let token = token_from(t.deliver_mail().await.last().expect("mail"));
+        let pb = browser(w, h).await;
+        let p = &pb.client;
+        p.goto(&format!("{}/invite/{token}", t.addr))
+            .await
+            .expect("invite");
+        fill(p, "login_password", GOOD_PASSWORD).await;
+        shot(p, "join", w).await;
+        click(p, "form[action$='/join'] button[type=submit]").await;
+        assert!(wait_path(p, acme.as_str()).await.contains(acme.as_str()));
+        p.goto(&format!("{}/apps", t.addr)).await.expect("apps");
+        let page = text_with(p, "Agency").await;
+        assert!(page.contains("Acme") && page.contains("Agency"), "{page}");
+        shot(p, "apps", w).await;
+    }
+}
+
+#[tokio::test]
+async fn no_seat_warning_then_buy_a_seat_sends_without_retyping() {
+    if !enabled() {
+        return;
+    }
+    for (w, h) in SIZES {
+        let t = spawn_app(Backend::Sqlite).await;
+        let (app, _) = t.app_with_admin("Acme", 1).await;
+        let b = browser(w, h).await;
+        let c = &b.client;
+        login(c, &t, "admin@acme.test").await;
+        c.goto(&format!("{}/app/{app}/admin/users/add", t.addr))
+            .await
+            .expect("add");
+        fill(c, "first_name", "Third").await;
+        fill(c, "email", "third@example.com").await;
+        click(c, "form:not([action]) button[type=submit]").await;
+        let page = text_with(c, "No seat available").await;
+        assert!(page.contains("No seat available"), "{page}");
+        shot(c, "no-seat", w).await;
+        let kept = c
+            .find(Locator::Id("email"))
+            .await
+            .expect("email")
+            .prop("value")
+            .await
+            .expect("v");
+        assert_eq!(
+            kept.as_deref(),
+            Some("third@example.com"),
+            "the form is not lost"
+        );
+        click(c, "form[action$='/seats/buy'] button[type=submit]").await;
+        let page = text_with(c, "Invitation sent").await;
+        assert!(
+            page.contains("Invitation sent to third@example.com."),
+            "{page}"
+        );
+        assert!(page.contains("Seats: 2 used of 2"), "{page}");
+    }
+}
+
+#[tokio::test]
+async fn a_form_posted_without_its_csrf_token_is_refused() {
+    if !enabled() {
+        return;
+    }
+    let t = spawn_app(Backend::Sqlite).await;
+    let (app, _) = t.app_with_admin("Acme", 3).await;
+    let b = browser(1280, 800).await;
+    let c = &b.client;
+    login(c, &t, "admin@acme.test").await;
+    c.goto(&format!("{}/app/{app}/admin/users/add", t.addr))
+        .await
+        .expect("add");
+    fill(c, "first_name", "Eve").await;
+    fill(c, "email", "eve@example.com").await;
+    c.execute(
+        "document.querySelectorAll('input[name=csrf]').forEach(e => e.remove());",
+        vec![],
+    )
+    .await
+    .expect("strip");
+    click(c, "form:not([action]) button[type=submit]").await;
+    assert!(
+        text_with(c, "expired")
+            .await
+            .contains("This form has expired")
+    );
+    assert!(t.deliver_mail().await.is_empty());
+}
