@@ -264,12 +264,20 @@ pub enum Mail {
         #[serde(with = "time::serde::rfc3339")]
         expires_at: OffsetDateTime,
     },
+    /// Sent after the initial setup: the ID, the app's name, App ID and URL, how to get help.
+    AccountInformation {
+        first_name: String,
+        email: String,
+        app_name: String,
+        app_id: AppId,
+    },
 }
 
 impl Mail {
     pub fn kind_name(&self) -> &'static str {
         match self {
             Mail::Invitation { .. } => "invitation",
+            Mail::AccountInformation { .. } => "account_information",
         }
     }
 }
@@ -335,6 +343,41 @@ impl OutboxMessage {
     pub fn message_id_header(&self, domain: &str) -> String {
         format!("<{}@{}>", self.id.0, domain)
     }
+}
+
+/// A member's profile in an app, filled in by the initial setup (J4) and the profile page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub member_id: MemberId,
+    pub phone: Option<String>,
+    pub time_zone: Option<String>,
+    pub signature_html: Option<String>,
+    pub signature_text: Option<String>,
+    pub logo: Option<Logo>,
+    pub setup_done: bool,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Profile {
+    pub fn empty(member_id: MemberId, now: OffsetDateTime) -> Self {
+        Profile {
+            member_id,
+            phone: None,
+            time_zone: None,
+            signature_html: None,
+            signature_text: None,
+            logo: None,
+            setup_done: false,
+            updated_at: now,
+        }
+    }
+}
+
+/// A validated logo or photo (PNG, JPEG or WebP, checked by content).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logo {
+    pub mime: String,
+    pub bytes: Vec<u8>,
 }
 
 /// Which members a list shows.

@@ -136,6 +136,11 @@ pub trait Queries: Send {
     ) -> StoreResult<u64>;
     async fn set_last_login(&mut self, member: MemberId, at: OffsetDateTime) -> StoreResult<()>;
 
+    // ---- profiles (initial setup)
+    async fn get_profile(&mut self, member: MemberId) -> StoreResult<Option<Profile>>;
+    /// Insert or replace the member's profile.
+    async fn save_profile(&mut self, p: &Profile) -> StoreResult<()>;
+
     // ---- audit
     async fn insert_audit(&mut self, e: &AuditEvent) -> StoreResult<()>;
     async fn list_audit(&mut self, app_id: &AppId, limit: u32) -> StoreResult<Vec<AuditEvent>>;

@@ -52,6 +52,29 @@ struct InvitationHtml<'a> {
     expires: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "account_info.txt")]
+struct AccountText<'a> {
+    first_name: &'a str,
+    email: &'a str,
+    app_name: &'a str,
+    app_id: &'a str,
+    product: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "account_info.html")]
+struct AccountHtml<'a> {
+    subject: &'a str,
+    first_name: &'a str,
+    email: &'a str,
+    app_name: &'a str,
+    app_id: &'a str,
+    product: &'a str,
+    link: &'a str,
+}
+
 impl Renderer {
     /// The domain used in Message-IDs.
     pub fn domain(&self) -> String {
@@ -107,6 +130,38 @@ impl Renderer {
                     admin: *admin,
                     link: &link,
                     expires: &expires,
+                }
+                .render()?;
+                (subject, text, html)
+            }
+            Mail::AccountInformation {
+                first_name,
+                email,
+                app_name,
+                app_id,
+            } => {
+                let link = format!("{}/app/{}", self.base_url.trim_end_matches('/'), app_id);
+                let subject = format!(
+                    "Your {} account information for {app_name} ({app_id})",
+                    self.product_name
+                );
+                let text = AccountText {
+                    first_name,
+                    email,
+                    app_name,
+                    app_id: app_id.as_str(),
+                    product: &self.product_name,
+                    link: &link,
+                }
+                .render()?;
+                let html = AccountHtml {
+                    subject: &subject,
+                    first_name,
+                    email,
+                    app_name,
+                    app_id: app_id.as_str(),
+                    product: &self.product_name,
+                    link: &link,
                 }
                 .render()?;
                 (subject, text, html)

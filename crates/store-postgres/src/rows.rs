@@ -217,3 +217,18 @@ pub(crate) fn outbox_row(r: &PgRow) -> Result<OutboxMessage, StoreError> {
         sent_at: opt_time(r, "sent_at")?,
     })
 }
+
+pub(crate) fn profile_row(r: &PgRow) -> Result<Profile, StoreError> {
+    let mime: Option<String> = get(r, "logo_mime")?;
+    let bytes: Option<Vec<u8>> = get(r, "logo")?;
+    Ok(Profile {
+        member_id: MemberId(get(r, "member_id")?),
+        phone: get(r, "phone")?,
+        time_zone: get(r, "time_zone")?,
+        signature_html: get(r, "signature_html")?,
+        signature_text: get(r, "signature_text")?,
+        logo: mime.zip(bytes).map(|(mime, bytes)| Logo { mime, bytes }),
+        setup_done: get(r, "setup_done")?,
+        updated_at: time(r, "updated_at")?,
+    })
+}

@@ -21,8 +21,14 @@ use time::OffsetDateTime;
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 /// Migrations, applied in order; the same names as the PostgreSQL backend's.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "0002_profiles",
+        include_str!("../migrations/0002_profiles.sql"),
+    ),
+];
 
 /// How long a writer waits for another process (e.g. the CLI) to release the write lock.
 const WRITE_LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -841,6 +847,37 @@ impl<C: HasConn> Queries for Handle<C> {
         self.exec(
             "UPDATE members SET last_login_at = ?2 WHERE id = ?1",
             rusqlite::params![member.0, ms(at)],
+        )?;
+        Ok(())
+    }
+
+    async fn get_profile(&mut self, member: MemberId) -> StoreResult<Option<Profile>> {
+        self.one(
+            "SELECT member_id, phone, time_zone, signature_html, signature_text, logo_mime, logo, \
+             setup_done, updated_at FROM profiles WHERE member_id = ?1",
+            rusqlite::params![member.0],
+            profile_row,
+        )
+    }
+
+    async fn save_profile(&mut self, p: &Profile) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO profiles (member_id, phone, time_zone, signature_html, signature_text, \
+             logo_mime, logo, setup_done, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT (member_id) DO UPDATE SET phone = ?2, time_zone = ?3, \
+             signature_html = ?4, signature_text = ?5, logo_mime = ?6, logo = ?7, \
+             setup_done = ?8, updated_at = ?9",
+            rusqlite::params![
+                p.member_id.0,
+                p.phone,
+                p.time_zone,
+                p.signature_html,
+                p.signature_text,
+                p.logo.as_ref().map(|l| l.mime.clone()),
+                p.logo.as_ref().map(|l| l.bytes.clone()),
+                p.setup_done,
+                ms(p.updated_at)
+            ],
         )?;
         Ok(())
     }

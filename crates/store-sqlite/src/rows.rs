@@ -229,3 +229,18 @@ pub(crate) fn outbox_row(r: &Row<'_>) -> Result<OutboxMessage, StoreError> {
         sent_at: opt_time(r, 9)?,
     })
 }
+
+pub(crate) fn profile_row(r: &Row<'_>) -> Result<Profile, StoreError> {
+    let mime: Option<String> = get(r, 5)?;
+    let bytes: Option<Vec<u8>> = get(r, 6)?;
+    Ok(Profile {
+        member_id: MemberId(uuid(r, 0)?),
+        phone: get(r, 1)?,
+        time_zone: get(r, 2)?,
+        signature_html: get(r, 3)?,
+        signature_text: get(r, 4)?,
+        logo: mime.zip(bytes).map(|(mime, bytes)| Logo { mime, bytes }),
+        setup_done: get(r, 7)?,
+        updated_at: time(r, 8)?,
+    })
+}

@@ -288,12 +288,61 @@ async fn seed_part_2_admin_adds_rohit_who_creates_his_id() {
         );
 
         click(r, "#save").await;
-        let path = wait_path(r, app.as_str()).await;
+        let path = wait_path(r, "/setup/1").await;
         assert!(path.contains(app.as_str()), "{path}");
+
+        // initial setup: three steps with a progress indicator
         assert!(
             text_with(r, "Welcome")
                 .await
-                .contains("Hi Rohit! Welcome to Acme.")
+                .contains("Hi Rohit! Welcome to Roster.")
+        );
+        shot(r, "setup-1", w).await;
+        fill(r, "phone", "+91 80 1234 5678").await;
+        r.execute(
+            "document.getElementById('time_zone').value = 'Asia/Kolkata';",
+            vec![],
+        )
+        .await
+        .expect("zone");
+        click(r, "button[value=save]").await;
+        wait_path(r, "/setup/2").await;
+        fill(
+            r,
+            "signature_html",
+            "<b>Rohit</b> · Client Engagement Academy",
+        )
+        .await;
+        fill(r, "signature_text", "Rohit, Client Engagement Academy").await;
+        click(r, "button[value=preview]").await;
+        assert!(
+            r.find(Locator::Css("iframe[sandbox]")).await.is_ok(),
+            "preview shown"
+        );
+        shot(r, "setup-2", w).await;
+        click(r, "button[value=save]").await;
+        wait_path(r, "/setup/3").await;
+        let png = tempfile::Builder::new()
+            .suffix(".png")
+            .tempfile()
+            .expect("png");
+        std::fs::write(png.path(), PNG_1X1).expect("write png");
+        r.find(Locator::Id("logo"))
+            .await
+            .expect("file input")
+            .send_keys(&png.path().display().to_string())
+            .await
+            .expect("choose file");
+        click(r, "button[value=save]").await;
+        let page = text_with(r, "Welcome to Acme").await;
+        assert!(page.contains("Hi Rohit! Welcome to Acme."), "{page}");
+        let path = r.current_url().await.expect("url").path().to_string();
+        assert_eq!(path, format!("/app/{app}"));
+        assert!(
+            t.deliver_mail()
+                .await
+                .iter()
+                .any(|m| m.subject.contains("account information"))
         );
         shot(r, "welcome", w).await;
     }
@@ -416,3 +465,11 @@ async fn a_form_posted_without_its_csrf_token_is_refused() {
     );
     assert!(t.deliver_mail().await.is_empty());
 }
+
+const PNG_1X1: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];

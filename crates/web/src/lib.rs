@@ -110,6 +110,23 @@ pub fn router(state: AppState) -> Router {
             "/app/{app_id}/admin/members/{id}/{action}",
             post(pages::member_action),
         )
+        .route("/app/{app_id}/setup", get(pages::setup_start))
+        .route(
+            "/app/{app_id}/setup/1",
+            get(pages::setup_step_1).post(pages::setup_details),
+        )
+        .route(
+            "/app/{app_id}/setup/2",
+            get(pages::setup_step_2).post(pages::setup_signature),
+        )
+        .route(
+            "/app/{app_id}/setup/3",
+            get(pages::setup_step_3)
+                .post(pages::setup_logo)
+                .layer(DefaultBodyLimit::max(3 * 1024 * 1024)),
+        )
+        .route("/app/{app_id}/profile", get(pages::profile_page))
+        .route("/app/{app_id}/profile/logo", get(pages::logo))
         .route("/invite/{token}", get(pages::invitation))
         .route("/invite/{token}/create", post(pages::invitation_create))
         .route("/invite/{token}/join", post(pages::invitation_join));
