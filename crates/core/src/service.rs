@@ -264,6 +264,49 @@ impl Services {
 
     /// Operator: create an app and invite its first admin (who takes the first seat).
     pub async fn create_app(&self, ctx: &Ctx, req: CreateApp) -> Result<(App, IssuedInvitation)> {
+        self.create_app_with(ctx, req, None).await
+    }
+
+    /// First run: on an empty database, a one-time link to create the first app. Returns the
+    /// link's token, or `None` when apps exist already.
+    pub async fn issue_setup_link(&self, ctx: &Ctx) -> Result<Option<String>> {
+        let mut tx = self.begin().await?;
+        if tx.count_apps().await? > 0 {
+            return Ok(None);
+        }
+        let token = new_token();
+        tx.insert_setup_token(&hash_token(&token), ctx.now).await?;
+        tx.commit().await?;
+        Ok(Some(token))
+    }
+
+    /// Whether a first-run link can still be used.
+    pub async fn check_setup_link(&self, token: &str) -> Result<()> {
+        let mut r = self.read().await?;
+        if r.count_apps().await? == 0 && r.setup_token_unused(&hash_token(token)).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
+    /// Create the first app through the first-run link; the link dies in the same transaction.
+    pub async fn create_first_app(
+        &self,
+        ctx: &Ctx,
+        token: &str,
+        req: CreateApp,
+    ) -> Result<(App, IssuedInvitation)> {
+        self.create_app_with(ctx, req, Some(hash_token(token)))
+            .await
+    }
+
+    async fn create_app_with(
+        &self,
+        ctx: &Ctx,
+        req: CreateApp,
+        setup_token: Option<Vec<u8>>,
+    ) -> Result<(App, IssuedInvitation)> {
         let mut errors = Vec::new();
         let name = collect(&mut errors, Name::parse("name", &req.name));
         let email = collect(&mut errors, Email::parse(&req.admin_email));
@@ -289,6 +332,12 @@ impl Services {
 
         for attempt in 0..20usize {
             let mut tx = self.begin().await?;
+            // a first-run link works once, and only while there is no app at all
+            if let Some(hash) = &setup_token
+                && (tx.count_apps().await? > 0 || !tx.use_setup_token(hash, ctx.now).await?)
+            {
+                return Err(Error::NotFound);
+            }
             let app_id = AppId::random(&mut rand::rng(), 3 + attempt / 4);
             if tx.get_app(&app_id).await?.is_some() {
                 continue;

@@ -141,6 +141,12 @@ pub trait Queries: Send {
     /// Insert or replace the member's profile.
     async fn save_profile(&mut self, p: &Profile) -> StoreResult<()>;
 
+    // ---- first-run setup links
+    async fn insert_setup_token(&mut self, hash: &[u8], at: OffsetDateTime) -> StoreResult<()>;
+    async fn setup_token_unused(&mut self, hash: &[u8]) -> StoreResult<bool>;
+    /// Mark the link used (guarded: false if unknown or already used).
+    async fn use_setup_token(&mut self, hash: &[u8], at: OffsetDateTime) -> StoreResult<bool>;
+
     // ---- audit
     async fn insert_audit(&mut self, e: &AuditEvent) -> StoreResult<()>;
     async fn list_audit(&mut self, app_id: &AppId, limit: u32) -> StoreResult<Vec<AuditEvent>>;

@@ -317,13 +317,19 @@ async fn serve(cfg: Config) -> Result<(), Error> {
             cfg.mailbox_dir().display()
         ),
     }
-    if !has_apps(&w.services).await {
+    if let Some(token) = w
+        .services
+        .issue_setup_link(&roster_core::Ctx::at(now()))
+        .await?
+    {
         println!();
-        println!("No apps yet. Create the first one and invite its admin:");
         println!(
-            "  roster app create --name \"Acme\" --seats 5 --admin-email you@example.com --admin-first-name You"
+            "No apps yet. Open this one-time link to create the first app and invite its admin:"
         );
-        println!("It prints the admin's accept link (also in the mailbox).");
+        println!("  {}/setup/{token}", cfg.base_url());
+        println!(
+            "(or from the command line: roster app create --name Acme --seats 5 --admin-email you@example.com --admin-first-name You)"
+        );
     }
     axum::serve(
         listener,
@@ -334,11 +340,4 @@ async fn serve(cfg: Config) -> Result<(), Error> {
     })
     .await
     .map_err(|e| Error::Internal(format!("server: {e}")))
-}
-
-async fn has_apps(services: &roster_core::Services) -> bool {
-    match services.store().read().await {
-        Ok(mut r) => r.count_apps().await.map(|n| n > 0).unwrap_or(true),
-        Err(_) => true,
-    }
 }

@@ -28,6 +28,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_profiles",
         include_str!("../migrations/0002_profiles.sql"),
     ),
+    (
+        3,
+        "0003_setup_tokens",
+        include_str!("../migrations/0003_setup_tokens.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process (e.g. the CLI) to release the write lock.
@@ -880,6 +885,28 @@ impl<C: HasConn> Queries for Handle<C> {
             ],
         )?;
         Ok(())
+    }
+
+    async fn insert_setup_token(&mut self, hash: &[u8], at: OffsetDateTime) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO setup_tokens (token_hash, created_at) VALUES (?1, ?2)",
+            rusqlite::params![hash, ms(at)],
+        )?;
+        Ok(())
+    }
+
+    async fn setup_token_unused(&mut self, hash: &[u8]) -> StoreResult<bool> {
+        Ok(self.scalar(
+            "SELECT COUNT(*) FROM setup_tokens WHERE token_hash = ?1 AND used_at IS NULL",
+            rusqlite::params![hash],
+        )? == 1)
+    }
+
+    async fn use_setup_token(&mut self, hash: &[u8], at: OffsetDateTime) -> StoreResult<bool> {
+        Ok(self.exec(
+            "UPDATE setup_tokens SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL",
+            rusqlite::params![hash, ms(at)],
+        )? == 1)
     }
 
     async fn insert_audit(&mut self, e: &AuditEvent) -> StoreResult<()> {

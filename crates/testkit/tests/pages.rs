@@ -586,3 +586,89 @@ async fn every_setup_step_can_be_skipped_and_finished_later() {
     let prof = get(&b, &t, &format!("/app/{app}/profile")).await;
     assert!(prof.html.contains("Change profile"));
 }
+
+#[tokio::test]
+async fn the_first_run_link_creates_the_first_app_once() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let token = t
+        .services
+        .issue_setup_link(&t.ctx())
+        .await
+        .expect("issue")
+        .expect("empty database gives a link");
+    // a second start of the server printed another link; it must die with the first app too
+    let other = t
+        .services
+        .issue_setup_link(&t.ctx())
+        .await
+        .expect("issue")
+        .expect("still empty");
+    let b = browser();
+    let page = get(&b, &t, &format!("/setup/{token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let c = csrf(&page.html);
+    let bad = post(
+        &b,
+        &t,
+        &format!("/setup/{token}"),
+        &[
+            ("csrf", &c),
+            ("name", "Acme"),
+            ("seats", "0"),
+            ("admin_first_name", "Ada"),
+            ("admin_email", "ada@acme.test"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        bad.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a refused form keeps the link usable"
+    );
+    let ok = post(
+        &b,
+        &t,
+        &format!("/setup/{token}"),
+        &[
+            ("csrf", &c),
+            ("name", "Acme"),
+            ("seats", "5"),
+            ("admin_first_name", "Ada"),
+            ("admin_email", "ada@acme.test"),
+        ],
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.html);
+    assert!(ok.html.contains("Acme is ready"));
+    let i = ok.html.find("href=\"/invite/").expect("accept link") + 6;
+    let link = &ok.html[i..i + 8 + 43];
+    let invite = get(&b, &t, link).await;
+    assert!(invite.html.contains("Create your Roster ID"));
+    assert_eq!(t.deliver_mail().await.len(), 1);
+    // the link dies after use, and no new one is issued once an app exists
+    let again = get(&b, &t, &format!("/setup/{token}")).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let stale = get(&b, &t, &format!("/setup/{other}")).await;
+    assert_eq!(stale.status, StatusCode::NOT_FOUND);
+    let forced = post(
+        &b,
+        &t,
+        &format!("/setup/{other}"),
+        &[
+            ("csrf", &c),
+            ("name", "Evil"),
+            ("seats", "5"),
+            ("admin_first_name", "Eve"),
+            ("admin_email", "eve@evil.test"),
+        ],
+    )
+    .await;
+    assert_eq!(forced.status, StatusCode::NOT_FOUND);
+    assert!(
+        t.services
+            .issue_setup_link(&t.ctx())
+            .await
+            .expect("issue")
+            .is_none()
+    );
+}

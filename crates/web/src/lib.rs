@@ -127,6 +127,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/app/{app_id}/profile", get(pages::profile_page))
         .route("/app/{app_id}/profile/logo", get(pages::logo))
+        .route(
+            "/setup/{token}",
+            get(pages::first_run).post(pages::first_run_submit),
+        )
         .route("/invite/{token}", get(pages::invitation))
         .route("/invite/{token}/create", post(pages::invitation_create))
         .route("/invite/{token}/join", post(pages::invitation_join));
