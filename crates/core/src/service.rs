@@ -386,6 +386,7 @@ impl Services {
                     last.as_ref().map(|n| n.to_string()),
                     true,
                     MemberKind::User,
+                    true,
                 )
                 .await?;
             tx.commit().await?;
@@ -541,6 +542,7 @@ impl Services {
         last_name: Option<String>,
         admin: bool,
         kind: MemberKind,
+        send_email: bool,
     ) -> Result<IssuedInvitation> {
         let released = tx.expire_due_invitations(&app.app_id, ctx.now).await?;
         app.seats_held -= released;
@@ -609,21 +611,23 @@ impl Services {
             ended_at: None,
         };
         tx.insert_invitation(&invitation).await?;
-        tx.enqueue(&OutboxMessage::new(
-            ctx.now,
-            &email,
-            Mail::Invitation {
-                kind,
-                app_name: app.name.clone(),
-                app_id: app.app_id.clone(),
-                inviter_name: inviter_name.to_string(),
-                invitee_first_name: first_name,
-                admin,
-                expires_at: invitation.expires_at,
-            },
-            Some(token.clone()),
-        ))
-        .await?;
+        if send_email {
+            tx.enqueue(&OutboxMessage::new(
+                ctx.now,
+                &email,
+                Mail::Invitation {
+                    kind,
+                    app_name: app.name.clone(),
+                    app_id: app.app_id.clone(),
+                    inviter_name: inviter_name.to_string(),
+                    invitee_first_name: first_name,
+                    admin,
+                    expires_at: invitation.expires_at,
+                },
+                Some(token.clone()),
+            ))
+            .await?;
+        }
         let actor = inviter.map(Actor::Id).unwrap_or(Actor::Operator);
         self.audit(
             tx,
@@ -700,6 +704,7 @@ impl Services {
                 last.map(String::from),
                 req.admin,
                 req.kind,
+                true,
             )
             .await?;
         tx.commit().await?;
@@ -714,6 +719,29 @@ impl Services {
         p: &Principal,
         app_id: &AppId,
         id: InvitationId,
+    ) -> Result<IssuedInvitation> {
+        self.reissue(ctx, p, app_id, id, true).await
+    }
+
+    /// Admin: a fresh link to copy and hand over (no email); the previous link dies, because
+    /// only a hash of each link is stored.
+    pub async fn new_link(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        app_id: &AppId,
+        id: InvitationId,
+    ) -> Result<IssuedInvitation> {
+        self.reissue(ctx, p, app_id, id, false).await
+    }
+
+    async fn reissue(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        app_id: &AppId,
+        id: InvitationId,
+        send_email: bool,
     ) -> Result<IssuedInvitation> {
         self.require_admin(p, app_id).await?;
         let mut tx = self.begin().await?;
@@ -771,6 +799,7 @@ impl Services {
                 member.last_name.clone(),
                 old.admin,
                 old.kind,
+                send_email,
             )
             .await?;
         self.audit(
@@ -778,7 +807,11 @@ impl Services {
             ctx,
             Some(app_id),
             Actor::Id(p),
-            "invitation.resent",
+            if send_email {
+                "invitation.resent"
+            } else {
+                "invitation.link_copied"
+            },
             Some(member.email.to_string()),
             serde_json::json!({"old": old.id, "new": issued.invitation.id}),
         )

@@ -672,3 +672,53 @@ async fn the_first_run_link_creates_the_first_app_once() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn copy_link_gives_a_fresh_working_link_without_email() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let (app, token) = t.create_app("Acme", 3, "ada@acme.test", "Ada").await;
+    let (admin, _) = accept_in_browser(&t, &token, "Ada").await;
+    t.deliver_mail().await;
+    let r = t
+        .invite(
+            &app,
+            &t.login_token("ada@acme.test", GOOD_PASSWORD).await,
+            "bob@example.com",
+            "user",
+            false,
+        )
+        .await;
+    let old = token_from(&t.deliver_mail().await[0]);
+    let inv = r.body["id"].as_str().expect("id").to_string();
+    let users = get(&admin, &t, &format!("/app/{app}/admin/users")).await;
+    assert!(users.html.contains("Copy link"));
+    let c = csrf(&users.html);
+    let page = post(
+        &admin,
+        &t,
+        &format!("/app/{app}/admin/invitations/{inv}/link"),
+        &[("csrf", &c)],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let i = page
+        .html
+        .find(&format!("value=\"{}/invite/", t.addr))
+        .expect("link")
+        + 7;
+    let link = page.html[i..].split('"').next().expect("link").to_string();
+    assert!(
+        t.deliver_mail().await.is_empty(),
+        "no email for a copied link"
+    );
+    let new = link.rsplit('/').next().expect("token");
+    assert_ne!(new, old);
+    assert_eq!(
+        t.accept_new(&old, "Bob", GOOD_PASSWORD).await.code(),
+        "invitation_replaced"
+    );
+    assert_eq!(
+        t.accept_new(new, "Bob", GOOD_PASSWORD).await.status,
+        StatusCode::CREATED
+    );
+}

@@ -876,6 +876,17 @@ pub struct AdminForm {
     records_to: String,
 }
 
+#[derive(Template)]
+#[template(path = "link.html")]
+struct LinkPage<'a> {
+    product: &'a str,
+    nav: Option<Nav>,
+    csrf: String,
+    app_id: String,
+    email: String,
+    link: String,
+}
+
 pub async fn invitation_action(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -897,6 +908,20 @@ pub async fn invitation_action(
         "revoke" => {
             state.services.revoke(&c, &p, &app, id).await?;
             "Invitation revoked.".to_string()
+        }
+        "link" => {
+            // shown once, in the answer, never in a URL
+            let i = state.services.new_link(&c, &p, &app, id).await?;
+            let csrf = Csrf::of(&headers, state.secure_cookies);
+            let t = LinkPage {
+                product: &state.services.settings().product_name,
+                nav: Some(nav_for(&state, &p, Some(&app)).await?),
+                csrf: csrf.token.clone(),
+                app_id: app.to_string(),
+                email: i.invitation.email.to_string(),
+                link: state.accept_url(&i.token),
+            };
+            return Ok(Page::new(&t, &csrf)?.into_response());
         }
         _ => return Err(Error::NotFound.into()),
     };
