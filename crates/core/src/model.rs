@@ -345,6 +345,44 @@ impl OutboxMessage {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeatRequestStatus {
+    Pending,
+    Granted,
+    Declined,
+}
+
+impl SeatRequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Granted => "granted",
+            Self::Declined => "declined",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "granted" => Some(Self::Granted),
+            "declined" => Some(Self::Declined),
+            _ => None,
+        }
+    }
+}
+
+/// An admin's request to support for complimentary seats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatRequest {
+    pub id: SeatRequestId,
+    pub app_id: AppId,
+    pub requested_by: IdentityId,
+    pub quantity: i64,
+    pub status: SeatRequestStatus,
+    pub created_at: OffsetDateTime,
+    pub decided_at: Option<OffsetDateTime>,
+}
+
 /// A member's profile in an app, filled in by the initial setup (J4) and the profile page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {

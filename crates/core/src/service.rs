@@ -1713,3 +1713,55 @@ impl Services {
         Ok(())
     }
 }
+
+impl Services {
+    /// Admin: ask support for complimentary seats (recorded; an operator grants or declines).
+    pub async fn request_seats(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        app_id: &AppId,
+        quantity: i64,
+    ) -> Result<SeatRequest> {
+        self.require_admin(p, app_id).await?;
+        if !(1..=100).contains(&quantity) {
+            return Err(Error::invalid(
+                "quantity",
+                "Ask for between 1 and 100 seats.",
+            ));
+        }
+        let r = SeatRequest {
+            id: SeatRequestId::new(),
+            app_id: app_id.clone(),
+            requested_by: p.identity_id,
+            quantity,
+            status: SeatRequestStatus::Pending,
+            created_at: ctx.now,
+            decided_at: None,
+        };
+        let mut tx = self.begin().await?;
+        tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
+        tx.insert_seat_request(&r).await?;
+        self.audit(
+            &mut *tx,
+            ctx,
+            Some(app_id),
+            Actor::Id(p),
+            "seats.requested",
+            None,
+            serde_json::json!({"request": r.id, "quantity": quantity}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    pub async fn list_seat_requests(
+        &self,
+        p: &Principal,
+        app_id: &AppId,
+    ) -> Result<Vec<SeatRequest>> {
+        self.require_admin(p, app_id).await?;
+        Ok(self.read().await?.list_seat_requests(app_id).await?)
+    }
+}

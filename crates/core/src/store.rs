@@ -141,6 +141,10 @@ pub trait Queries: Send {
     /// Insert or replace the member's profile.
     async fn save_profile(&mut self, p: &Profile) -> StoreResult<()>;
 
+    // ---- seat requests ("ask support for a seat")
+    async fn insert_seat_request(&mut self, r: &SeatRequest) -> StoreResult<()>;
+    async fn list_seat_requests(&mut self, app_id: &AppId) -> StoreResult<Vec<SeatRequest>>;
+
     // ---- first-run setup links
     async fn insert_setup_token(&mut self, hash: &[u8], at: OffsetDateTime) -> StoreResult<()>;
     async fn setup_token_unused(&mut self, hash: &[u8]) -> StoreResult<bool>;

@@ -805,6 +805,36 @@ where
         Ok(n == 1)
     }
 
+    async fn insert_seat_request(&mut self, r: &SeatRequest) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO seat_requests (id, app_id, requested_by, quantity, status, created_at, \
+             decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(r.id.0)
+        .bind(r.app_id.as_str())
+        .bind(r.requested_by.0)
+        .bind(r.quantity)
+        .bind(r.status.as_str())
+        .bind(r.created_at)
+        .bind(r.decided_at)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn list_seat_requests(&mut self, app_id: &AppId) -> StoreResult<Vec<SeatRequest>> {
+        let rows = sqlx::query(
+            "SELECT id, app_id, requested_by, quantity, status, created_at, decided_at \
+             FROM seat_requests WHERE app_id = $1 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(app_id.as_str())
+        .fetch_all(self.c())
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(seat_request_row).collect()
+    }
+
     async fn insert_audit(&mut self, e: &AuditEvent) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit_log (id, at, app_id, actor_id, actor_label, action, target, \

@@ -232,3 +232,16 @@ pub(crate) fn profile_row(r: &PgRow) -> Result<Profile, StoreError> {
         updated_at: time(r, "updated_at")?,
     })
 }
+
+pub(crate) fn seat_request_row(r: &PgRow) -> Result<SeatRequest, StoreError> {
+    let st: String = get(r, "status")?;
+    Ok(SeatRequest {
+        id: SeatRequestId(get(r, "id")?),
+        app_id: app_id(r, "app_id")?,
+        requested_by: IdentityId(get(r, "requested_by")?),
+        quantity: get(r, "quantity")?,
+        status: SeatRequestStatus::parse(&st).ok_or_else(|| bad("status", &st))?,
+        created_at: time(r, "created_at")?,
+        decided_at: opt_time(r, "decided_at")?,
+    })
+}

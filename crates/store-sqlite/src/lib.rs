@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_setup_tokens",
         include_str!("../migrations/0003_setup_tokens.sql"),
     ),
+    (
+        4,
+        "0004_seat_requests",
+        include_str!("../migrations/0004_seat_requests.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process (e.g. the CLI) to release the write lock.
@@ -907,6 +912,32 @@ impl<C: HasConn> Queries for Handle<C> {
             "UPDATE setup_tokens SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL",
             rusqlite::params![hash, ms(at)],
         )? == 1)
+    }
+
+    async fn insert_seat_request(&mut self, r: &SeatRequest) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO seat_requests (id, app_id, requested_by, quantity, status, created_at, \
+             decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            rusqlite::params![
+                r.id.0,
+                r.app_id.as_str(),
+                r.requested_by.0,
+                r.quantity,
+                r.status.as_str(),
+                ms(r.created_at),
+                r.decided_at.map(ms)
+            ],
+        )?;
+        Ok(())
+    }
+
+    async fn list_seat_requests(&mut self, app_id: &AppId) -> StoreResult<Vec<SeatRequest>> {
+        self.all(
+            "SELECT id, app_id, requested_by, quantity, status, created_at, decided_at \
+             FROM seat_requests WHERE app_id = ?1 ORDER BY created_at DESC, id DESC",
+            rusqlite::params![app_id.as_str()],
+            seat_request_row,
+        )
     }
 
     async fn insert_audit(&mut self, e: &AuditEvent) -> StoreResult<()> {

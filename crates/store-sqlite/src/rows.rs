@@ -244,3 +244,16 @@ pub(crate) fn profile_row(r: &Row<'_>) -> Result<Profile, StoreError> {
         updated_at: time(r, 8)?,
     })
 }
+
+pub(crate) fn seat_request_row(r: &Row<'_>) -> Result<SeatRequest, StoreError> {
+    let st: String = get(r, 4)?;
+    Ok(SeatRequest {
+        id: SeatRequestId(uuid(r, 0)?),
+        app_id: app_id(r, 1)?,
+        requested_by: IdentityId(uuid(r, 2)?),
+        quantity: get(r, 3)?,
+        status: SeatRequestStatus::parse(&st).ok_or_else(|| bad("status", &st))?,
+        created_at: time(r, 5)?,
+        decided_at: opt_time(r, 6)?,
+    })
+}

@@ -722,3 +722,47 @@ async fn copy_link_gives_a_fresh_working_link_without_email() {
         StatusCode::CREATED
     );
 }
+
+#[tokio::test]
+async fn asking_support_for_a_seat_is_recorded_and_listed_as_pending() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let (app, token) = t.create_app("Acme", 1, "ada@acme.test", "Ada").await;
+    let (admin, _) = accept_in_browser(&t, &token, "Ada").await;
+    let form = get(&admin, &t, &format!("/app/{app}/admin/users/add")).await;
+    let c = csrf(&form.html);
+    let refused = post(
+        &admin,
+        &t,
+        &format!("/app/{app}/admin/users/add"),
+        &[
+            ("csrf", &c),
+            ("first_name", "Third"),
+            ("email", "third@example.com"),
+            ("admin", "no"),
+        ],
+    )
+    .await;
+    assert!(refused.html.contains("Ask support for a seat"));
+    let asked = post(
+        &admin,
+        &t,
+        &format!("/app/{app}/admin/seats/request"),
+        &[("csrf", &c)],
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER);
+    let users = get(&admin, &t, &asked.location).await;
+    assert!(users.html.contains("sent to support"));
+    assert!(
+        users.html.contains("1 seat asked on") && users.html.contains("pending"),
+        "{}",
+        users.html
+    );
+    let mut r = t.store.read().await.expect("read");
+    let reqs = r.list_seat_requests(&app).await.expect("list");
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(
+        reqs[0].status,
+        roster_core::model::SeatRequestStatus::Pending
+    );
+}

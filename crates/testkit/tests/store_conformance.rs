@@ -11,6 +11,7 @@ mod sqlite {
         sessions,
         outbox_claim_lease_complete_retry,
         audit_is_listed_per_app,
+        profiles_seat_requests_and_setup_links,
     );
 }
 
@@ -25,5 +26,6 @@ mod postgres {
         sessions,
         outbox_claim_lease_complete_retry,
         audit_is_listed_per_app,
+        profiles_seat_requests_and_setup_links,
     );
 }

@@ -99,6 +99,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/app/{app_id}/admin/seats/buy", post(pages::buy_and_invite))
         .route(
+            "/app/{app_id}/admin/seats/request",
+            post(pages::request_seat),
+        )
+        .route(
             "/app/{app_id}/admin/invitations/{id}/{action}",
             post(pages::invitation_action),
         )

@@ -551,6 +551,7 @@ struct UsersPage<'a> {
     members: Vec<UserRow>,
     next_page: Option<String>,
     notice: Option<String>,
+    pending_requests: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -660,8 +661,26 @@ pub async fn users(
         (None, Some(d)) => Some(d),
         _ => None,
     };
+    let pending_requests = state
+        .services
+        .list_seat_requests(&p, &app)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == roster_core::model::SeatRequestStatus::Pending)
+        .map(|r| {
+            format!(
+                "{} seat{} asked on {}",
+                r.quantity,
+                if r.quantity == 1 { "" } else { "s" },
+                r.created_at
+                    .format(&time::macros::format_description!("[year]-[month]-[day]"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
     let csrf = Csrf::of(&headers, state.secure_cookies);
     let t = UsersPage {
+        pending_requests,
         product: &state.services.settings().product_name,
         nav: Some(nav_for(&state, &p, Some(&app)).await?),
         csrf: csrf.token.clone(),
@@ -864,6 +883,22 @@ pub async fn buy_and_invite(
         return add_page(&state, &headers, &p, &app, false, f, Some(e)).await;
     }
     add_submit(state, headers, rc, app_raw, f, false).await
+}
+
+pub async fn request_seat(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RequestCtx(c): RequestCtx,
+    Path(app_raw): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
+    check_csrf(&headers, &f.csrf)?;
+    let back = format!("/app/{app_raw}/admin/users");
+    let p = require_login(&state, &headers, &back).await?;
+    let app = app_id(&app_raw)?;
+    state.services.request_seats(&c, &p, &app, 1).await?;
+    let done = "Your request for a complimentary seat was sent to support. It is listed as pending until support answers.";
+    Ok(see_other(&format!("{back}?done={}", urlencode(done))))
 }
 
 #[derive(Deserialize)]
