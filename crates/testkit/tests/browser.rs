@@ -473,3 +473,90 @@ const PNG_1X1: &[u8] = &[
     0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
     0x42, 0x60, 0x82,
 ];
+
+/// Every form's primary button is reachable without sideways scrolling: at phone size, at laptop
+/// size and at 200 % zoom of a 1280×800 window (a 640×400 CSS viewport).
+#[tokio::test]
+async fn primary_buttons_fit_at_phone_laptop_and_200_percent_zoom() {
+    if !enabled() {
+        return;
+    }
+    let t = spawn_app(Backend::Sqlite).await;
+    let (app, _) = t.app_with_admin("Acme", 3).await;
+    let admin = t.login_token("admin@acme.test", GOOD_PASSWORD).await;
+    let r = t
+        .invite(&app, &admin, "new@example.com", "user", false)
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED);
+    let token = token_from(t.deliver_mail().await.last().expect("mail"));
+    for (w, h) in [(375, 667), (640, 400), (1280, 800)] {
+        let b = browser(w, h).await;
+        let c = &b.client;
+        // anonymous pages
+        for (path, button) in [
+            (format!("/invite/{token}"), "#save"),
+            (
+                "/login".to_string(),
+                "form[action='/login'] button[type=submit]",
+            ),
+        ] {
+            c.goto(&format!("{}{path}", t.addr)).await.expect("goto");
+            fits(c, button, &format!("{path} at {w}x{h}")).await;
+        }
+        login(c, &t, "admin@acme.test").await;
+        for (path, button) in [
+            (
+                format!("/app/{app}/admin/users/add"),
+                "form:not([action]) button[type=submit]",
+            ),
+            (
+                format!("/app/{app}/admin/partners/add"),
+                "form:not([action]) button[type=submit]",
+            ),
+            (format!("/app/{app}/setup/1"), "button[value=save]"),
+            (format!("/app/{app}/setup/2"), "button[value=save]"),
+            (format!("/app/{app}/setup/3"), "button[value=save]"),
+            (
+                format!("/app/{app}/admin/users"),
+                "a[href$='/admin/users/add']",
+            ),
+        ] {
+            c.goto(&format!("{}{path}", t.addr)).await.expect("goto");
+            fits(c, button, &format!("{path} at {w}x{h}")).await;
+        }
+    }
+}
+
+async fn fits(c: &Client, css: &str, what: &str) {
+    let e = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{css} on {what}"));
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'nearest', inline: 'nearest'});",
+        vec![serde_json::to_value(&e).expect("el")],
+    )
+    .await
+    .expect("scroll");
+    let v = c
+        .execute(
+            "const r = arguments[0].getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom, window.innerWidth, window.innerHeight, document.documentElement.scrollWidth];",
+            vec![serde_json::to_value(&e).expect("el")],
+        )
+        .await
+        .expect("rect");
+    let n: Vec<f64> = serde_json::from_value(v).expect("numbers");
+    let (l, r, top, bottom, vw, vh, sw) = (n[0], n[1], n[2], n[3], n[4], n[5], n[6]);
+    assert!(
+        sw <= vw + 1.0,
+        "{what}: the page scrolls sideways ({sw} > {vw})"
+    );
+    assert!(
+        l >= -0.5 && r <= vw + 0.5,
+        "{what}: button outside horizontally ({l}..{r} of {vw})"
+    );
+    assert!(
+        top >= -0.5 && bottom <= vh + 0.5,
+        "{what}: button not visible after scrolling ({top}..{bottom} of {vh})"
+    );
+}
