@@ -64,6 +64,40 @@ fn check_csrf(headers: &HeaderMap, sent: &str) -> Result<(), PageError> {
     }
 }
 
+/// Field errors of a refused form, shown next to their fields.
+#[derive(Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn for_field(&self, field: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|e| e.field == field)
+            .map(|e| e.message.clone())
+            .collect()
+    }
+}
+
+/// How a form page shows a refused submission: field errors, or one message, and the status.
+/// Failures that are not about the form (storage, not found) become an error page.
+fn form_outcome(
+    err: Option<Error>,
+) -> Result<(FieldErrors, Option<String>, StatusCode), PageError> {
+    match err {
+        None => Ok((FieldErrors::default(), None, StatusCode::OK)),
+        Some(Error::Invalid(e)) => Ok((FieldErrors(e), None, StatusCode::UNPROCESSABLE_ENTITY)),
+        Some(e @ (Error::Store(_) | Error::Internal(_) | Error::NotFound)) => Err(e.into()),
+        Some(e) => {
+            let status = status_of(&e);
+            let msg = match &e {
+                Error::InvalidCredentials => "The password is wrong, or the ID is locked for a few minutes after too many attempts.".to_string(),
+                other => friendly(other).1,
+            };
+            Ok((FieldErrors::default(), Some(msg), status))
+        }
+    }
+}
+
 /// What the page header shows.
 pub struct Nav {
     pub email: String,
@@ -711,19 +745,9 @@ struct AddMemberPage<'a> {
     first_name: String,
     last_name: String,
     admin: bool,
-    errors: Vec<FieldError>,
+    errors: FieldErrors,
     problem: Option<String>,
     no_seat: Option<i64>,
-}
-
-impl AddMemberPage<'_> {
-    fn errors_for(&self, field: &str) -> Vec<String> {
-        self.errors
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| e.message.clone())
-            .collect()
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -753,15 +777,15 @@ async fn add_page(
 ) -> PageResult {
     let csrf = Csrf::of(headers, state.secure_cookies);
     let (errors, problem, no_seat, status) = match err {
-        None => (vec![], None, None, StatusCode::OK),
-        Some(Error::Invalid(e)) => (e, None, None, StatusCode::UNPROCESSABLE_ENTITY),
-        Some(Error::SeatUnavailable { total, .. }) => {
-            (vec![], None, Some(total), StatusCode::CONFLICT)
-        }
-        Some(e @ (Error::Store(_) | Error::Internal(_) | Error::NotFound)) => return Err(e.into()),
-        Some(e) => {
-            let s = status_of(&e);
-            (vec![], Some(friendly(&e).1), None, s)
+        Some(Error::SeatUnavailable { total, .. }) => (
+            FieldErrors::default(),
+            None,
+            Some(total),
+            StatusCode::CONFLICT,
+        ),
+        other => {
+            let (errors, problem, status) = form_outcome(other)?;
+            (errors, problem, None, status)
         }
     };
     let t = AddMemberPage {
@@ -1089,18 +1113,8 @@ struct InvitePage<'a> {
     question_mode: &'static str,
     min_len: usize,
     composition: bool,
-    errors: Vec<FieldError>,
+    errors: FieldErrors,
     problem: Option<String>,
-}
-
-impl InvitePage<'_> {
-    fn errors_for(&self, field: &str) -> Vec<String> {
-        self.errors
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| e.message.clone())
-            .collect()
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -1142,28 +1156,20 @@ async fn invite_page(
     };
     let policy = state.services.password_policy();
     let (errors, problem, status) = match err {
-        None => (vec![], None, StatusCode::OK),
-        Some(Error::Invalid(e)) => (e, None, StatusCode::UNPROCESSABLE_ENTITY),
         Some(Error::PasswordPolicy(rules)) => (
-            rules
-                .iter()
-                .map(|r| FieldError {
-                    field: "password",
-                    message: format!("Missing: {}", r.describe(policy)),
-                })
-                .collect(),
+            FieldErrors(
+                rules
+                    .iter()
+                    .map(|r| FieldError {
+                        field: "password",
+                        message: format!("Missing: {}", r.describe(policy)),
+                    })
+                    .collect(),
+            ),
             None,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        Some(e @ (Error::Store(_) | Error::Internal(_))) => return Err(e.into()),
-        Some(e) => {
-            let s = status_of(&e);
-            let msg = match &e {
-                Error::InvalidCredentials => "The password is wrong, or the ID is locked for a few minutes after too many attempts.".to_string(),
-                other => friendly(other).1,
-            };
-            (vec![], Some(msg), s)
-        }
+        other => form_outcome(other)?,
     };
     let csrf = Csrf::of(headers, state.secure_cookies);
     let nav = match &current {
@@ -1329,18 +1335,8 @@ struct SetupPage<'a> {
     signature_html: String,
     signature_text: String,
     has_logo: bool,
-    errors: Vec<FieldError>,
+    errors: FieldErrors,
     problem: Option<String>,
-}
-
-impl SetupPage<'_> {
-    fn errors_for(&self, field: &str) -> Vec<String> {
-        self.errors
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| e.message.clone())
-            .collect()
-    }
 }
 
 #[derive(Deserialize)]
@@ -1375,15 +1371,7 @@ async fn setup_page(
         .profile(&Ctx::at(state.now()), p, app)
         .await?;
     let nav = nav_for(state, p, Some(app)).await?;
-    let (errors, problem, status) = match err {
-        None => (vec![], None, StatusCode::OK),
-        Some(Error::Invalid(e)) => (e, None, StatusCode::UNPROCESSABLE_ENTITY),
-        Some(e @ (Error::Store(_) | Error::Internal(_) | Error::NotFound)) => return Err(e.into()),
-        Some(e) => {
-            let s = status_of(&e);
-            (vec![], Some(friendly(&e).1), s)
-        }
-    };
+    let (errors, problem, status) = form_outcome(err)?;
     let csrf = Csrf::of(headers, state.secure_cookies);
     let t = SetupPage {
         product: &state.services.settings().product_name,
@@ -1772,19 +1760,9 @@ struct FirstRunPage<'a> {
     seats: String,
     first_name: String,
     email: String,
-    errors: Vec<FieldError>,
+    errors: FieldErrors,
     /// (app name, App ID, admin email, accept link)
     created: Option<(String, String, String, String)>,
-}
-
-impl FirstRunPage<'_> {
-    fn errors_for(&self, field: &str) -> Vec<String> {
-        self.errors
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| e.message.clone())
-            .collect()
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -1808,8 +1786,9 @@ fn first_run_page(
     errors: Vec<FieldError>,
     created: Option<(String, String, String, String)>,
 ) -> PageResult {
+    let errors = FieldErrors(errors);
     let csrf = Csrf::of(headers, state.secure_cookies);
-    let status = if errors.is_empty() {
+    let status = if errors.0.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
