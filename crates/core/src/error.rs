@@ -1,7 +1,7 @@
 //! The one error type of Roster. Every failure a caller can see has a stable, greppable `code`;
 //! the web layer decides HTTP status and wording from the code in exactly one place.
 
-use crate::password::PasswordRule;
+use crate::password::{PasswordPolicy, PasswordRule};
 
 /// A failure reported by a storage backend, classified by kind (never by message text).
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +32,8 @@ pub enum Error {
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
     #[error("the password does not meet the policy")]
-    PasswordPolicy(Vec<PasswordRule>),
+    /// The broken rules, and the policy they belong to (for their wording).
+    PasswordPolicy(Vec<PasswordRule>, PasswordPolicy),
     #[error("no seat available: all {total} seats are in use")]
     SeatUnavailable { total: i64, held: i64 },
     #[error("this invitation has expired")]
@@ -76,7 +77,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Invalid(_) => "invalid_input",
-            Error::PasswordPolicy(_) => "password_policy",
+            Error::PasswordPolicy(..) => "password_policy",
             Error::SeatUnavailable { .. } => "seat_unavailable",
             Error::InvitationExpired => "invitation_expired",
             Error::InvitationRevoked => "invitation_revoked",

@@ -119,7 +119,7 @@ impl PasswordPolicy {
         if broken.is_empty() {
             Ok(Password(raw.to_string()))
         } else {
-            Err(Error::PasswordPolicy(broken))
+            Err(Error::PasswordPolicy(broken, self.clone()))
         }
     }
 }
@@ -226,7 +226,7 @@ mod tests {
     fn rules(p: &PasswordPolicy, pw: &str, local: &str) -> Vec<PasswordRule> {
         match p.check(pw, local) {
             Ok(_) => vec![],
-            Err(Error::PasswordPolicy(r)) => r,
+            Err(Error::PasswordPolicy(r, _)) => r,
             Err(e) => panic!("{e}"),
         }
     }

@@ -1156,13 +1156,13 @@ async fn invite_page(
     };
     let policy = state.services.password_policy();
     let (errors, problem, status) = match err {
-        Some(Error::PasswordPolicy(rules)) => (
+        Some(Error::PasswordPolicy(rules, policy)) => (
             FieldErrors(
                 rules
                     .iter()
                     .map(|r| FieldError {
                         field: "password",
-                        message: format!("Missing: {}", r.describe(policy)),
+                        message: format!("Missing: {}", r.describe(&policy)),
                     })
                     .collect(),
             ),

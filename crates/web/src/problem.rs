@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 /// The HTTP status of each error code.
 pub fn status_of(e: &Error) -> StatusCode {
     match e {
-        Error::Invalid(_) | Error::PasswordPolicy(_) | Error::TermsRequired => {
+        Error::Invalid(_) | Error::PasswordPolicy(..) | Error::TermsRequired => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         Error::SeatUnavailable { .. }
@@ -67,15 +67,12 @@ impl From<Error> for Problem {
                     .collect::<Vec<_>>()
                     .join(" ")
             }
-            Error::PasswordPolicy(rules) => {
-                let policy = roster_core::password::PasswordPolicy::from_preset(
-                    roster_core::password::PasswordPreset::Seed,
-                );
+            Error::PasswordPolicy(rules, policy) => {
                 extra["rules"] = json!(rules);
                 extra["errors"] = json!(
                     rules
                         .iter()
-                        .map(|r| json!({"field": "password", "rule": r, "message": r.describe(&policy)}))
+                        .map(|r| json!({"field": "password", "rule": r, "message": r.describe(policy)}))
                         .collect::<Vec<_>>()
                 );
                 format!(
@@ -190,3 +187,20 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roster_core::password::{PasswordPolicy, PasswordPreset};
+
+    #[test]
+    fn password_rules_are_worded_by_the_configured_policy() {
+        let nist = PasswordPolicy::from_preset(PasswordPreset::Nist);
+        let Err(e) = nist.check("short", "someone") else {
+            panic!("accepted")
+        };
+        let p = Problem::from(e);
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p.extra["errors"][0]["message"], "15 characters minimum");
+    }
+}
