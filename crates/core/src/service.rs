@@ -869,6 +869,26 @@ impl Services {
         Ok(())
     }
 
+    /// The newest invitation of each invited member in `members` (for row actions).
+    pub async fn current_invitations(
+        &self,
+        p: &Principal,
+        app_id: &AppId,
+        members: &[Member],
+    ) -> Result<Vec<Invitation>> {
+        let mut r = self.read().await?;
+        if !Self::member_in(&mut *r, p, app_id).await?.admin {
+            return Err(Error::NotFound);
+        }
+        let mut out = Vec::new();
+        for m in members.iter().filter(|m| m.status == MemberStatus::Invited) {
+            if let Some(i) = r.latest_invitation(m.id).await? {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn list_invitations(
         &self,
         p: &Principal,

@@ -94,6 +94,8 @@ pub trait Queries: Send {
         &mut self,
         token_hash: &[u8],
     ) -> StoreResult<Option<Invitation>>;
+    /// The member's newest invitation, whatever its status.
+    async fn latest_invitation(&mut self, member: MemberId) -> StoreResult<Option<Invitation>>;
     /// The member's pending invitation, if any.
     async fn find_pending_invitation(
         &mut self,

@@ -600,6 +600,20 @@ where
         .transpose()
     }
 
+    async fn latest_invitation(&mut self, member: MemberId) -> StoreResult<Option<Invitation>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            invitation_cols!(),
+            " FROM invitations WHERE member_id = $1 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(member.0)
+        .fetch_optional(self.c())
+        .await
+        .map_err(map_err)?
+        .map(|r| invitation_row(&r))
+        .transpose()
+    }
+
     async fn find_pending_invitation(
         &mut self,
         member: MemberId,

@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0004_seat_requests",
         include_str!("../migrations/0004_seat_requests.sql"),
     ),
+    (
+        5,
+        "0005_invitations_member_index",
+        include_str!("../migrations/0005_invitations_member_index.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process (e.g. the CLI) to release the write lock.
@@ -728,6 +733,18 @@ impl<C: HasConn> Queries for Handle<C> {
                 " FROM invitations WHERE token_hash = ?1"
             ),
             rusqlite::params![token_hash],
+            invitation_row,
+        )
+    }
+
+    async fn latest_invitation(&mut self, member: MemberId) -> StoreResult<Option<Invitation>> {
+        self.one(
+            concat!(
+                "SELECT ",
+                invitation_cols!(),
+                " FROM invitations WHERE member_id = ?1 ORDER BY id DESC LIMIT 1"
+            ),
+            rusqlite::params![member.0],
             invitation_row,
         )
     }

@@ -338,6 +338,10 @@ pub async fn invitations_tokens_and_expiry(store: Arc<dyn Store>) {
             .is_none()
     );
     assert_eq!(
+        r.latest_invitation(m1.id).await.expect("latest"),
+        Some(i1.clone())
+    );
+    assert_eq!(
         r.count_due_expired(&a.app_id, t0() + Duration::days(2))
             .await
             .expect("due"),

@@ -766,3 +766,41 @@ async fn asking_support_for_a_seat_is_recorded_and_listed_as_pending() {
         roster_core::model::SeatRequestStatus::Pending
     );
 }
+
+#[tokio::test]
+async fn old_invitations_keep_their_row_actions_in_a_big_app() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let (app, token) = t.create_app("Big", 300, "ada@big.test", "Ada").await;
+    let (admin, _) = accept_in_browser(&t, &token, "Ada").await;
+    let session = t.login_token("ada@big.test", GOOD_PASSWORD).await;
+    let p = t
+        .services
+        .authenticate(&t.ctx(), &session)
+        .await
+        .expect("auth");
+    for n in 0..205 {
+        t.services
+            .invite(
+                &t.ctx(),
+                &p,
+                &app,
+                roster_core::service::InviteRequest {
+                    email: format!("u{n:03}@big.test"),
+                    first_name: Some("U".into()),
+                    last_name: None,
+                    admin: false,
+                    kind: roster_core::types::MemberKind::User,
+                },
+            )
+            .await
+            .expect("invite");
+    }
+    // the oldest invitation is not among the newest 200, and still has its actions
+    let page = get(&admin, &t, &format!("/app/{app}/admin/users?q=u000")).await;
+    assert!(page.html.contains("u000@big.test"));
+    assert!(
+        page.html.contains("/resend") && page.html.contains("Copy link"),
+        "{}",
+        page.html
+    );
+}

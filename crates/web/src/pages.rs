@@ -626,17 +626,10 @@ pub async fn users(
             },
         )
         .await?;
-    // the pending invitation of each invited member (for resend / revoke)
+    // the current invitation of each invited member on this page (resend / copy / revoke)
     let invitations = state
         .services
-        .list_invitations(
-            &p,
-            &app,
-            &roster_core::model::InvitationQuery {
-                before: None,
-                limit: 200,
-            },
-        )
+        .current_invitations(&p, &app, &members)
         .await?;
     let next_page = (members.len() as u32 == limit)
         .then(|| members.last().map(|m| m.email.normalized().to_string()))
@@ -651,11 +644,7 @@ pub async fn users(
     let rows = members
         .into_iter()
         .map(|m| {
-            let inv = invitations
-                .iter()
-                .filter(|i| i.member_id == m.id)
-                .max_by_key(|i| i.id)
-                .filter(|_| m.status == MemberStatus::Invited);
+            let inv = invitations.iter().find(|i| i.member_id == m.id);
             let expired = inv.is_some_and(|i| {
                 i.effective_status(c.now) == roster_core::model::InvitationStatus::Expired
             });

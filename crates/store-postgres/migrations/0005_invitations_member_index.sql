@@ -1,0 +1,2 @@
+-- The latest invitation of a member (Admin > Users row actions).
+CREATE INDEX invitations_member ON invitations (member_id, id);
