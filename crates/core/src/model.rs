@@ -328,7 +328,7 @@ impl OutboxMessage {
         OutboxMessage {
             id: MessageId::new(),
             created_at: now,
-            to: to.as_str().to_string(),
+            to: to.mailbox(),
             mail,
             secret,
             status: OutboxStatus::Pending,

@@ -5,7 +5,14 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// An email address as the person typed it (trimmed), compared case-insensitively.
+/// An email address: what the person typed (trimmed, NFC) for display, and one canonical form for
+/// lookups and uniqueness, so that one mailbox is one member and one seat.
+///
+/// Canonical form: Unicode NFC, local part lower-cased, domain in its ASCII (IDNA/UTS #46,
+/// punycode) form. `idn@bücher.example`, `idn@xn--bcher-kva.example` and the decomposed `u` +
+/// U+0308 spelling are the same address. Refused: invisible and format characters (U+200B,
+/// U+FEFF, bidi controls, variation selectors...), compatibility look-alikes in the local part
+/// (full-width letters, ligatures), quoted local parts and anything else outside RFC 5321/6531.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(into = "String")]
 pub struct Email {
@@ -13,20 +20,44 @@ pub struct Email {
     normalized: String,
 }
 
+/// Characters no person means to put in an address: controls, format characters (zero-width
+/// space, bidi marks, BOM), separators, private-use and unassigned code points, variation selectors.
+fn invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        G::Control
+            | G::Format
+            | G::SpaceSeparator
+            | G::LineSeparator
+            | G::ParagraphSeparator
+            | G::PrivateUse
+            | G::Surrogate
+            | G::Unassigned
+    ) || c.is_whitespace()
+        || matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' | '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
+}
+
 impl Email {
     pub const MAX_LEN: usize = 254;
 
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        let s = raw.trim();
+        use unicode_normalization::UnicodeNormalization;
         let bad = |m: &str| Error::invalid("email", m.to_string());
+        let s: String = raw.trim().nfc().collect();
         if s.is_empty() {
             return Err(bad("Enter an email address."));
         }
         if s.len() > Self::MAX_LEN {
             return Err(bad("An email address can have at most 254 characters."));
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.chars().any(|c| c == ' ' || c == '\t') {
             return Err(bad("An email address cannot contain spaces."));
+        }
+        if s.chars().any(invisible) {
+            return Err(bad(
+                "The address contains an invisible or control character; type it again by hand.",
+            ));
         }
         let Some((local, domain)) = s.rsplit_once('@') else {
             return Err(bad(
@@ -39,47 +70,71 @@ impl Email {
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
             return Err(bad("The part before the @ is not valid."));
         }
+        // RFC 5322 atext (plus dots) in ASCII; other scripts are allowed (RFC 6531).
         if local.chars().any(|c| {
-            matches!(
-                c,
-                '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | ']' | '\\' | '"'
-            )
+            c.is_ascii() && !(c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
         }) {
             return Err(bad(
                 "The part before the @ has a character that is not allowed.",
             ));
         }
-        let labels: Vec<&str> = domain.split('.').collect();
+        // Full-width letters, ligatures, superscripts...: they look like other characters.
+        if !local.chars().eq(local.nfkc()) {
+            return Err(bad(
+                "The part before the @ has look-alike characters (such as full-width letters); type it in ordinary letters.",
+            ));
+        }
+        let ascii_domain = idna::domain_to_ascii_strict(domain)
+            .map_err(|_| bad("The domain after the @ is not valid, like example.com."))?;
+        let labels: Vec<&str> = ascii_domain.split('.').collect();
         let domain_ok = labels.len() >= 2
+            && ascii_domain.len() <= 253
             && labels.iter().all(|l| {
                 !l.is_empty()
                     && l.len() <= 63
                     && !l.starts_with('-')
                     && !l.ends_with('-')
-                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             })
-            && labels
-                .last()
-                .is_some_and(|tld| tld.chars().all(|c| c.is_alphabetic()) && tld.len() >= 2);
+            && labels.last().is_some_and(|tld| {
+                tld.starts_with("xn--")
+                    || (tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+            });
         if !domain_ok {
             return Err(bad(
                 "The domain after the @ is not valid, like example.com.",
             ));
         }
+        let normalized = format!("{}@{}", local.to_lowercase(), ascii_domain);
+        if normalized.len() > Self::MAX_LEN {
+            return Err(bad("An email address can have at most 254 characters."));
+        }
         Ok(Email {
-            display: s.to_string(),
-            normalized: s.to_lowercase(),
+            display: s,
+            normalized,
         })
     }
 
-    /// As entered (trimmed); use for display and sending.
+    /// As entered (trimmed, NFC); use for display.
     pub fn as_str(&self) -> &str {
         &self.display
     }
 
-    /// Lowercased; use for lookups and uniqueness.
+    /// The canonical form; use for lookups and uniqueness.
     pub fn normalized(&self) -> &str {
         &self.normalized
+    }
+
+    /// The address to send to: the local part as typed, the domain in its ASCII form (what every
+    /// mail server accepts without SMTPUTF8 for the domain).
+    pub fn mailbox(&self) -> String {
+        let local = self.display.rsplit_once('@').map(|(l, _)| l).unwrap_or("");
+        let domain = self
+            .normalized
+            .rsplit_once('@')
+            .map(|(_, d)| d)
+            .unwrap_or("");
+        format!("{local}@{domain}")
     }
 
     pub fn local_part(&self) -> &str {
@@ -434,6 +489,47 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(Email::parse(&format!("{}@x.com", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn one_mailbox_has_one_canonical_form() {
+        let u = Email::parse("idn@bücher.example").unwrap();
+        let puny = Email::parse("idn@xn--bcher-kva.example").unwrap();
+        let decomposed = Email::parse("idn@bu\u{0308}cher.example").unwrap();
+        let upper = Email::parse(" IDN@BÜCHER.EXAMPLE ").unwrap();
+        let wide_domain = Email::parse("idn@ｂüｃｈｅｒ.example").unwrap();
+        for e in [&puny, &decomposed, &upper, &wide_domain] {
+            assert_eq!(e.normalized(), "idn@xn--bcher-kva.example");
+        }
+        assert_eq!(u.normalized(), "idn@xn--bcher-kva.example");
+        // What the person typed stays for display; sending uses the ASCII domain.
+        assert_eq!(u.as_str(), "idn@bücher.example");
+        assert_eq!(upper.mailbox(), "IDN@xn--bcher-kva.example");
+        // Precomposed and decomposed local parts are one address too.
+        let a = Email::parse("jürgen@example.com").unwrap();
+        let b = Email::parse("ju\u{0308}rgen@example.com").unwrap();
+        assert_eq!(a.normalized(), b.normalized());
+        assert_eq!(a.as_str(), b.as_str());
+    }
+
+    #[test]
+    fn invisible_and_look_alike_characters_are_refused() {
+        for bad in [
+            "ada\u{200B}@acme.example",
+            "ada@ac\u{200B}me.example",
+            "\u{FEFF}ada@acme.example",
+            "ada\u{202E}@acme.example",
+            "ada\u{00AD}@acme.example",
+            "ada\u{FE0F}@acme.example",
+            "ａｄａ@acme.example",
+            "ﬁle@acme.example",
+            "\"ada\"@acme.example",
+            "ada\u{0007}@acme.example",
+            "ada@acme.exam_ple",
+        ] {
+            let err = Email::parse(bad).expect_err(bad);
+            assert!(err.to_string().len() > 5, "{bad:?}: {err}");
+        }
     }
 
     #[test]
