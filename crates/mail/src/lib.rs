@@ -1,6 +1,7 @@
 //! Roster email: templates (text + HTML, rendered at send time), the outbox worker, and the
 //! transports (SMTP via lettre with optional DKIM, and a local mailbox of `.eml` files).
 
+pub mod mailbox;
 pub mod render;
 pub mod transport;
 pub mod worker;

@@ -1,5 +1,6 @@
 //! The `roster` binary's library half: configuration and wiring (store, services, mail, web).
 
+pub mod access_log;
 pub mod config;
 
 use config::Config;
@@ -79,4 +80,73 @@ pub async fn wire(cfg: &Config) -> Result<Wired, Error> {
     let services = Arc::new(Services::new(store.clone(), cfg.settings())?);
     let worker = OutboxWorker::new(store, mailer(cfg)?, renderer(cfg), RetryPolicy::default());
     Ok(Wired { services, worker })
+}
+
+/// The SQLite database file named by a `sqlite:` URL (`None` for PostgreSQL).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let raw = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let raw = raw.split('?').next().unwrap_or(raw);
+    (!raw.is_empty()).then(|| std::path::PathBuf::from(raw))
+}
+
+/// Held while `roster serve` runs on a SQLite file: a second server on the same data would run
+/// a second mail worker and fight over the single writer, so it refuses to start.
+#[derive(Debug)]
+pub struct ServeLock {
+    _file: std::fs::File,
+    pub path: std::path::PathBuf,
+}
+
+/// Take the exclusive lock `<database file>.lock` (released by the OS when the process ends,
+/// however it ends). PostgreSQL needs none: several nodes are the point of it.
+pub fn lock_sqlite(db_url: &str) -> Result<Option<ServeLock>, String> {
+    use std::io::{Read, Seek, Write};
+    let Some(db) = sqlite_file(db_url) else {
+        return Ok(None);
+    };
+    let mut name = db.clone().into_os_string();
+    name.push(".lock");
+    let path = std::path::PathBuf::from(name);
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            let who = if pid.is_empty() {
+                String::new()
+            } else {
+                format!(" (pid {pid})")
+            };
+            return Err(format!(
+                "another roster is already serving {}{who}; stop it first. \
+                 The lock file is {}. To run several servers, use PostgreSQL (database_url = \"postgres://…\").",
+                db.display(),
+                path.display()
+            ));
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(format!("cannot lock {}: {e}", path.display()));
+        }
+    }
+    let _ = file.set_len(0);
+    let _ = file.rewind();
+    let _ = write!(file, "{}", std::process::id());
+    let _ = file.flush();
+    Ok(Some(ServeLock { _file: file, path }))
 }

@@ -90,8 +90,14 @@ enum SeatsCmd {
 enum MailCmd {
     /// List the messages in the local mailbox.
     List,
-    /// Print one message (file name prefix or Message-ID).
-    Show { id: String },
+    /// Print one message decoded: headers, the text part, its links (file name prefix or
+    /// Message-ID).
+    Show {
+        id: String,
+        /// Print the raw MIME message instead.
+        #[arg(long)]
+        raw: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -115,24 +121,90 @@ async fn main() -> ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match run(cli.cmd, cfg).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("roster: {e}");
-            ExitCode::FAILURE
+            eprintln!("roster: {}", e.message);
+            ExitCode::from(e.exit)
         }
     }
+}
+
+/// What the CLI prints on failure: a sentence naming the flag and the reason, never a bare
+/// "invalid input" or "internal error".
+#[derive(Debug)]
+struct CliError {
+    message: String,
+    exit: u8,
+}
+
+impl CliError {
+    fn new(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            exit: 1,
+        }
+    }
+
+    /// A core error, with its fields named by the flags they came from: `(field, flag, value)`.
+    fn from_core(e: Error, flags: &[(&str, &str, &str)]) -> Self {
+        let message = match &e {
+            Error::Invalid(fields) => {
+                let parts: Vec<String> = fields
+                    .iter()
+                    .map(
+                        |f| match flags.iter().find(|(field, ..)| *field == f.field) {
+                            Some((_, flag, value)) if f.field == "email" => {
+                                format!("{flag}: {value:?} is not an email address ({})", f.message)
+                            }
+                            Some((_, flag, value)) => format!("{flag}: {value:?}: {}", f.message),
+                            None => format!("{}: {}", f.field, f.message),
+                        },
+                    )
+                    .collect();
+                return CliError {
+                    message: parts.join("\n"),
+                    exit: 2,
+                };
+            }
+            Error::NotFound => "not found".to_string(),
+            Error::Store(roster_core::StoreError::Unavailable(m)) => {
+                format!("the database is unavailable: {m}")
+            }
+            Error::Internal(m) => m.clone(),
+            other => other.to_string(),
+        };
+        CliError { message, exit: 1 }
+    }
+}
+
+impl From<Error> for CliError {
+    fn from(e: Error) -> Self {
+        CliError::from_core(e, &[])
+    }
+}
+
+impl From<roster_core::StoreError> for CliError {
+    fn from(e: roster_core::StoreError) -> Self {
+        CliError::from_core(Error::Store(e), &[])
+    }
+}
+
+fn app_id_arg(raw: &str) -> Result<AppId, CliError> {
+    AppId::parse(raw).map_err(|e| CliError::from_core(e, &[("app_id", "APP_ID", raw)]))
 }
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-async fn run(cmd: Cmd, cfg: Config) -> Result<(), Error> {
+async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
     match cmd {
         Cmd::Serve => serve(cfg).await,
         Cmd::Migrate => {
@@ -149,6 +221,23 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), Error> {
                 admin_last_name,
             } => {
                 let w = roster::wire(&cfg).await?;
+                let flags = [
+                    ("email", "--admin-email", admin_email.clone()),
+                    ("name", "--name", name.clone()),
+                    (
+                        "admin_first_name",
+                        "--admin-first-name",
+                        admin_first_name.clone(),
+                    ),
+                    (
+                        "admin_last_name",
+                        "--admin-last-name",
+                        admin_last_name.clone().unwrap_or_default(),
+                    ),
+                    ("seats", "--seats", seats.to_string()),
+                ];
+                let flags: Vec<(&str, &str, &str)> =
+                    flags.iter().map(|(a, b, c)| (*a, *b, c.as_str())).collect();
                 let (app, issued) = w
                     .services
                     .create_app(
@@ -161,7 +250,8 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), Error> {
                             admin_last_name,
                         },
                     )
-                    .await?;
+                    .await
+                    .map_err(|e| CliError::from_core(e, &flags))?;
                 let report = w.worker.drain(now()).await?;
                 println!("Created app {:?} with App ID {}", app.name, app.app_id);
                 println!("Seats: {}", app.seats_total());
@@ -174,7 +264,7 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), Error> {
                 Ok(())
             }
             AppCmd::Show { app_id } => {
-                let app_id = AppId::parse(&app_id)?;
+                let app_id = app_id_arg(&app_id)?;
                 let w = roster::wire(&cfg).await?;
                 let (app, seats, ledger) =
                     w.services.app_overview(&Ctx::at(now()), &app_id).await?;
@@ -197,7 +287,7 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), Error> {
                     purchased,
                 },
         } => {
-            let app_id = AppId::parse(&app_id)?;
+            let app_id = app_id_arg(&app_id)?;
             let w = roster::wire(&cfg).await?;
             let kind = if purchased {
                 SeatEntryKind::Purchase
@@ -207,7 +297,10 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), Error> {
             let app = w
                 .services
                 .grant_seats(&Ctx::at(now()), &app_id, quantity, kind)
-                .await?;
+                .await
+                .map_err(|e| {
+                    CliError::from_core(e, &[("quantity", "--quantity", &quantity.to_string())])
+                })?;
             println!(
                 "{}: {} seats ({} purchased + {} complimentary), {} held",
                 app.app_id,
@@ -220,7 +313,12 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), Error> {
         }
         Cmd::Mail { cmd } => {
             let mb = LocalMailbox::new(cfg.mailbox_dir());
-            let io = |e: std::io::Error| Error::Internal(format!("mailbox: {e}"));
+            let io = |e: std::io::Error| {
+                CliError::new(format!(
+                    "cannot read the mailbox {}: {e}",
+                    mb.dir().display()
+                ))
+            };
             match cmd {
                 MailCmd::List => {
                     let files = mb.list().map_err(io)?;
@@ -228,31 +326,46 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), Error> {
                         println!("The mailbox {} is empty.", mb.dir().display());
                     }
                     for f in files {
-                        let raw = std::fs::read_to_string(&f).unwrap_or_default();
-                        let header = |name: &str| {
-                            raw.lines()
-                                .find_map(|l| l.strip_prefix(name))
-                                .unwrap_or("")
-                                .trim()
-                                .to_string()
-                        };
+                        let raw = std::fs::read(&f).unwrap_or_default();
+                        let m = roster_mail::mailbox::decode(&raw).unwrap_or_default();
                         let name = f.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-                        println!(
-                            "{name}  To: {}  Subject: {}",
-                            header("To:"),
-                            header("Subject:")
-                        );
+                        println!("{name}  To: {}  Subject: {}", m.to, m.subject);
                     }
                     Ok(())
                 }
-                MailCmd::Show { id } => match mb.find(&id).map_err(io)? {
-                    Some(f) => {
-                        let raw = std::fs::read_to_string(&f).map_err(io)?;
-                        println!("{raw}");
-                        Ok(())
+                MailCmd::Show { id, raw } => {
+                    let Some(f) = mb.find(&id).map_err(io)? else {
+                        return Err(CliError::new(format!(
+                            "no message {id:?} in {} (see `roster mail list`)",
+                            mb.dir().display()
+                        )));
+                    };
+                    let bytes = std::fs::read(&f).map_err(io)?;
+                    if raw {
+                        println!("{}", String::from_utf8_lossy(&bytes));
+                        return Ok(());
                     }
-                    None => Err(Error::NotFound),
-                },
+                    let Some(m) = roster_mail::mailbox::decode(&bytes) else {
+                        return Err(CliError::new(format!(
+                            "{} is not a mail message; try --raw",
+                            f.display()
+                        )));
+                    };
+                    println!("From:    {}", m.from);
+                    println!("To:      {}", m.to);
+                    println!("Subject: {}", m.subject);
+                    println!("Date:    {}", m.date);
+                    println!();
+                    println!("{}", m.text.replace("\r\n", "\n").trim_end());
+                    if !m.links.is_empty() {
+                        println!();
+                        println!("Links:");
+                        for l in &m.links {
+                            println!("  {l}");
+                        }
+                    }
+                    Ok(())
+                }
             }
         }
         Cmd::Outbox {
@@ -276,13 +389,13 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), Error> {
         Cmd::Backup { file } => {
             let url = cfg.database_url();
             if !url.starts_with("sqlite:") {
-                return Err(Error::Internal(
-                    "backup copies SQLite databases; use pg_dump for PostgreSQL".into(),
+                return Err(CliError::new(
+                    "backup copies SQLite databases; use pg_dump for PostgreSQL",
                 ));
             }
             if file.exists() {
-                return Err(Error::Internal(format!(
-                    "{} already exists",
+                return Err(CliError::new(format!(
+                    "{} already exists; choose a new file name",
                     file.display()
                 )));
             }
@@ -294,13 +407,28 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), Error> {
     }
 }
 
-async fn serve(cfg: Config) -> Result<(), Error> {
+async fn serve(cfg: Config) -> Result<(), CliError> {
+    // Two servers on one SQLite file would each run a mail worker: refuse the second.
+    let _lock = roster::lock_sqlite(&cfg.database_url()).map_err(CliError::new)?;
     let w = roster::wire(&cfg).await?;
     let state = roster_web::AppState::new(w.services.clone(), &cfg.base_url());
-    let app = roster_web::router(state);
+    let app =
+        roster_web::router(state).layer(axum::middleware::from_fn(roster::access_log::access_log));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
-        .map_err(|e| Error::Internal(format!("cannot listen on {}: {e}", cfg.listen)))?;
+        .map_err(|e| {
+            let hint = match e.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    " — another program (perhaps another roster) is using that port; \
+                     choose another with ROSTER_LISTEN=127.0.0.1:8081 or `listen` in roster.toml"
+                }
+                std::io::ErrorKind::PermissionDenied => {
+                    " — ports below 1024 need extra privileges; choose one above 1024"
+                }
+                _ => "",
+            };
+            CliError::new(format!("cannot listen on {}: {e}{hint}", cfg.listen))
+        })?;
     let kick = w.services.mail_kick();
     tokio::spawn(
         w.worker
@@ -331,13 +459,37 @@ async fn serve(cfg: Config) -> Result<(), Error> {
             "(or from the command line: roster app create --name Acme --seats 5 --admin-email you@example.com --admin-first-name You)"
         );
     }
+    tracing::info!(listen = %cfg.listen, "serving");
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(shutdown_signal())
     .await
-    .map_err(|e| Error::Internal(format!("server: {e}")))
+    .map_err(|e| CliError::new(format!("server: {e}")))?;
+    tracing::info!("shut down: requests drained, stopping");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what `systemctl stop` and container runtimes send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    let which = tokio::select! {
+        _ = ctrl_c => "interrupt",
+        _ = term => "SIGTERM",
+    };
+    tracing::info!(signal = which, "shutting down");
 }

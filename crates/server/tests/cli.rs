@@ -64,7 +64,36 @@ fn app_create_prints_the_app_id_and_link_and_the_mail_is_readable() {
         shown.contains("Subject: Roster support invited you to Acme"),
         "{shown}"
     );
-    assert!(shown.contains("multipart/alternative"), "{shown}");
+    // Decoded: the text part as a person reads it, and its link on a line of its own.
+    assert!(shown.contains("To:      ada@acme.example"), "{shown}");
+    assert!(
+        shown.contains("Links:\n  http://127.0.0.1:8080/invite/"),
+        "{shown}"
+    );
+    for mime in [
+        "Content-Transfer-Encoding",
+        "=3D",
+        "multipart/alternative",
+        "boundary=",
+    ] {
+        assert!(
+            !shown.contains(mime),
+            "{mime} in the decoded message: {shown}"
+        );
+    }
+    let raw = roster(dir.path(), &["mail", "show", &id, "--raw"], &[]);
+    assert!(
+        text(&raw).contains("multipart/alternative"),
+        "{}",
+        text(&raw)
+    );
+    let missing = roster(dir.path(), &["mail", "show", "nope"], &[]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing).contains("no message \"nope\""),
+        "{}",
+        text(&missing)
+    );
 
     let app_id = out
         .lines()
@@ -135,4 +164,154 @@ fn an_unreachable_postgres_is_a_clear_error_not_a_panic() {
         !out.contains("secret"),
         "the password is not printed: {out}"
     );
+}
+
+#[test]
+fn cli_errors_name_the_flag_and_the_reason() {
+    let dir = tempfile::tempdir().expect("dir");
+    let o = roster(
+        dir.path(),
+        &[
+            "app",
+            "create",
+            "--name",
+            "Acme",
+            "--admin-email",
+            "bad-email",
+            "--admin-first-name",
+            "",
+        ],
+        &[],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("--admin-email: \"bad-email\" is not an email address"),
+        "{out}"
+    );
+    assert!(out.contains("--admin-first-name: \"\": "), "{out}");
+    assert!(!out.contains("invalid input"), "{out}");
+    let o = roster(dir.path(), &["app", "show", "XY"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("APP_ID: \"XY\""), "{}", text(&o));
+    let o = roster(
+        dir.path(),
+        &["seats", "grant", "ab123", "--quantity", "0"],
+        &[],
+    );
+    assert!(text(&o).contains("--quantity: \"0\""), "{}", text(&o));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[test]
+fn address_in_use_is_a_clear_message_not_an_internal_error() {
+    let dir = tempfile::tempdir().expect("dir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let o = roster(dir.path(), &["serve"], &[("ROSTER_LISTEN", &addr)]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains(&format!("cannot listen on {addr}")), "{out}");
+    assert!(
+        out.to_lowercase().contains("address already in use"),
+        "{out}"
+    );
+    assert!(!out.contains("internal error"), "{out}");
+}
+
+/// Starts `roster serve` and waits for its "running" line; returns the child.
+fn start_server(dir: &std::path::Path, port: u16) -> std::process::Child {
+    use std::io::BufRead;
+    let mut c = Command::new(env!("CARGO_BIN_EXE_roster"));
+    c.current_dir(dir).arg("serve");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ROSTER_") && !k.starts_with("ROSTER_TEST_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("ROSTER_DATA_DIR", dir.join("data"))
+        .env("ROSTER_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("spawn roster serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+    assert!(first.contains("Roster is running"), "{first}");
+    // keep draining stdout so the server never blocks on a full pipe
+    std::thread::spawn(move || for _ in lines {});
+    // the listener is bound before the "running" line is printed
+    child
+}
+
+fn get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nx-request-id: test-req-42\r\n\r\n"
+    );
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn a_second_server_on_the_same_sqlite_data_refuses_to_start_and_logs_are_plain_lines() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let mut first = start_server(dir.path(), port);
+
+    let second = roster(
+        dir.path(),
+        &["serve"],
+        &[("ROSTER_LISTEN", &format!("127.0.0.1:{}", free_port()))],
+    );
+    let out = text(&second);
+    assert_eq!(second.status.code(), Some(1), "{out}");
+    assert!(out.contains("another roster is already serving"), "{out}");
+    assert!(out.contains(&format!("(pid {})", first.id())), "{out}");
+
+    // One line per request: method, route (not the token-bearing path), status, request id.
+    let res = get(port, "/invite/SECRET-TOKEN-VALUE");
+    assert!(res.contains("x-request-id: test-req-42"), "{res}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status();
+    let status = first.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+    let mut err = String::new();
+    use std::io::Read;
+    let _ = first
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err);
+    assert!(
+        !err.contains('\u{1b}'),
+        "no ANSI colour codes when not a terminal: {err}"
+    );
+    let line = err
+        .lines()
+        .find(|l| l.contains("request_id=test-req-42"))
+        .unwrap_or_else(|| panic!("a request line: {err}"));
+    for part in ["method=GET", "route=/invite/{token}", "status=404", "ms="] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
+    assert!(
+        !err.contains("SECRET-TOKEN-VALUE"),
+        "no token in the log: {err}"
+    );
+    assert!(err.contains("shut down"), "a line on shutdown: {err}");
+
+    // Once the first has stopped, the lock is free again.
+    let mut again = start_server(dir.path(), free_port());
+    let _ = again.kill();
+    let _ = again.wait();
 }
