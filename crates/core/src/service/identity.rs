@@ -1,0 +1,233 @@
+//! Journey: identity — log in and out, who holds a session, the caller's own ID and apps, and
+//! the membership checks every app-scoped step starts with.
+
+use super::{Actor, Ctx, Principal, Services};
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::store::Queries;
+use crate::token::{hash_token, new_token};
+use crate::types::*;
+use time::{Duration, OffsetDateTime};
+
+/// A new session: the token goes to the client once; only its hash is stored.
+#[derive(Debug, Clone)]
+pub struct LoggedIn {
+    pub token: String,
+    pub identity_id: IdentityId,
+    pub app_id: Option<AppId>,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Me {
+    pub identity: Identity,
+    pub apps: Vec<(App, Member)>,
+}
+
+impl Services {
+    /// The principal's Active membership of the app; anything else is NotFound (no probing).
+    pub async fn require_member(&self, p: &Principal, app_id: &AppId) -> Result<Member> {
+        let mut r = self.read().await?;
+        Self::member_in(&mut *r, p, app_id).await
+    }
+
+    pub async fn require_admin(&self, p: &Principal, app_id: &AppId) -> Result<Member> {
+        let m = self.require_member(p, app_id).await?;
+        if m.admin { Ok(m) } else { Err(Error::NotFound) }
+    }
+
+    /// Verify a password under the lockout rules. Unknown IDs cost a dummy verification and get
+    /// the same error as a wrong password.
+    pub(super) async fn check_password(
+        &self,
+        ctx: &Ctx,
+        email_norm: &str,
+        password: &str,
+    ) -> Result<Identity> {
+        // 1. reserve the attempt (serialised on the ID's row)
+        let mut tx = self.begin().await?;
+        let found = tx.lock_identity_by_email(email_norm).await?;
+        let Some(mut identity) = found else {
+            drop(tx);
+            let _ = self.hasher.verify(password.to_string(), None).await?;
+            let mut tx = self.begin().await?;
+            self.audit(
+                &mut *tx,
+                ctx,
+                None,
+                Actor::Anonymous(email_norm),
+                "login.failed",
+                None,
+                serde_json::json!({"reason": "unknown_id"}),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(Error::InvalidCredentials);
+        };
+        let allowed = identity.lockout.begin_attempt(ctx.now);
+        tx.update_lockout(identity.id, &identity.lockout).await?;
+        tx.commit().await?;
+        if !allowed {
+            // same work and same answer as a wrong password
+            let _ = self.hasher.verify(password.to_string(), None).await?;
+            let mut tx = self.begin().await?;
+            self.audit(
+                &mut *tx,
+                ctx,
+                None,
+                Actor::Identity(&identity),
+                "login.failed",
+                None,
+                serde_json::json!({"reason": "locked"}),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(Error::InvalidCredentials);
+        }
+        // 2. verify off the runtime, no transaction held
+        let ok = self
+            .hasher
+            .verify(password.to_string(), Some(identity.password_hash.clone()))
+            .await?;
+        // 3. a success is recorded by the caller, in the transaction that starts the session
+        //    (`Lockout::default()`); a failure is recorded here
+        if ok {
+            return Ok(identity);
+        }
+        let mut tx = self.begin().await?;
+        let mut current = tx
+            .lock_identity_by_email(email_norm)
+            .await?
+            .ok_or(Error::InvalidCredentials)?;
+        current.lockout.record_failure(ctx.now);
+        self.audit(
+            &mut *tx,
+            ctx,
+            None,
+            Actor::Identity(&current),
+            "login.failed",
+            None,
+            serde_json::json!({"reason": "wrong_password", "locked": current.lockout.is_locked(ctx.now)}),
+        )
+        .await?;
+        tx.update_lockout(current.id, &current.lockout).await?;
+        tx.commit().await?;
+        Err(Error::InvalidCredentials)
+    }
+
+    pub(super) async fn start_session(
+        &self,
+        tx: &mut dyn Queries,
+        ctx: &Ctx,
+        identity: &Identity,
+        app_id: Option<AppId>,
+    ) -> Result<LoggedIn> {
+        let token = new_token();
+        let session = Session {
+            id: SessionId::new(),
+            token_hash: hash_token(&token),
+            identity_id: identity.id,
+            app_id: app_id.clone(),
+            created_at: ctx.now,
+            last_seen_at: ctx.now,
+            expires_at: ctx.now + self.settings.session_absolute,
+            client_addr: ctx.client_addr.clone(),
+        };
+        tx.insert_session(&session).await?;
+        self.audit(
+            tx,
+            ctx,
+            app_id.as_ref(),
+            Actor::Identity(identity),
+            "login.succeeded",
+            None,
+            serde_json::json!({"session": session.id}),
+        )
+        .await?;
+        Ok(LoggedIn {
+            token,
+            identity_id: identity.id,
+            app_id,
+            expires_at: session.expires_at,
+        })
+    }
+
+    /// Log in with email and password; optionally straight into one app (the session is then
+    /// bound to it and ends if the member is deactivated there).
+    pub async fn login(
+        &self,
+        ctx: &Ctx,
+        email: &str,
+        password: &str,
+        app_id: Option<&AppId>,
+    ) -> Result<LoggedIn> {
+        let email_norm = email.trim().to_lowercase();
+        if email_norm.is_empty() || email_norm.len() > Email::MAX_LEN || password.len() > 1024 {
+            let _ = self.hasher.verify(password.to_string(), None).await?;
+            return Err(Error::InvalidCredentials);
+        }
+        let identity = self.check_password(ctx, &email_norm, password).await?;
+        let mut tx = self.begin().await?;
+        tx.update_lockout(identity.id, &Lockout::default()).await?;
+        let mut bound = None;
+        if let Some(app_id) = app_id
+            && let Some(m) = tx.find_member_by_identity(app_id, identity.id).await?
+            && m.status == MemberStatus::Active
+        {
+            tx.set_last_login(m.id, ctx.now).await?;
+            bound = Some(app_id.clone());
+        }
+        let li = self.start_session(&mut *tx, ctx, &identity, bound).await?;
+        tx.commit().await?;
+        Ok(li)
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.delete_session(&hash_token(token)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Who holds this session token (checking idle and absolute timeouts).
+    pub async fn authenticate(&self, ctx: &Ctx, token: &str) -> Result<Principal> {
+        if token.is_empty() || token.len() > 128 {
+            return Err(Error::Unauthenticated);
+        }
+        let hash = hash_token(token);
+        let mut r = self.read().await?;
+        let (s, identity) = r
+            .find_session_identity(&hash)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        drop(r);
+        if ctx.now >= s.expires_at || ctx.now - s.last_seen_at > self.settings.session_idle {
+            let _ = self.logout(token).await;
+            return Err(Error::Unauthenticated);
+        }
+        // refresh the idle clock at most once a minute: reads stay reads
+        if ctx.now - s.last_seen_at > Duration::minutes(1) {
+            let mut tx = self.begin().await?;
+            tx.touch_session(s.id, ctx.now).await?;
+            tx.commit().await?;
+        }
+        Ok(Principal {
+            identity_id: identity.id,
+            email: identity.email,
+            first_name: identity.first_name,
+            last_name: identity.last_name,
+            session_id: s.id,
+            session_app: s.app_id,
+        })
+    }
+
+    pub async fn me(&self, p: &Principal) -> Result<Me> {
+        let mut r = self.read().await?;
+        let identity = r
+            .get_identity(p.identity_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let apps = r.list_memberships(p.identity_id).await?;
+        Ok(Me { identity, apps })
+    }
+}

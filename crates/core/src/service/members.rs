@@ -1,0 +1,178 @@
+//! Journey: members — an admin lists and views members, grants or removes the admin flag,
+//! deactivates or reactivates, and reads the audit log.
+
+use super::{Actor, Ctx, Principal, Services};
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::types::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    Deactivate,
+    Reactivate,
+}
+
+impl Services {
+    pub async fn list_members(
+        &self,
+        p: &Principal,
+        app_id: &AppId,
+        q: &MemberQuery,
+    ) -> Result<Vec<Member>> {
+        let mut r = self.read().await?;
+        if !Self::member_in(&mut *r, p, app_id).await?.admin {
+            return Err(Error::NotFound);
+        }
+        let mut q = q.clone();
+        q.limit = q.limit.clamp(1, 200);
+        if let Some(s) = &q.search {
+            let s = s.trim().to_lowercase();
+            q.search = if s.is_empty() {
+                None
+            } else {
+                Some(s.chars().take(100).collect())
+            };
+        }
+        Ok(r.list_members(app_id, &q).await?)
+    }
+
+    pub async fn get_member(&self, p: &Principal, app_id: &AppId, id: MemberId) -> Result<Member> {
+        self.require_admin(p, app_id).await?;
+        self.read()
+            .await?
+            .get_member(app_id, id)
+            .await?
+            .filter(|m| m.status != MemberStatus::Removed)
+            .ok_or(Error::NotFound)
+    }
+
+    /// Admin: grant or remove the admin flag. The last active admin cannot be demoted.
+    pub async fn set_admin(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        app_id: &AppId,
+        id: MemberId,
+        admin: bool,
+    ) -> Result<Member> {
+        self.require_admin(p, app_id).await?;
+        let mut tx = self.begin().await?;
+        tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
+        let mut m = tx
+            .get_member(app_id, id)
+            .await?
+            .filter(|m| m.status != MemberStatus::Removed)
+            .ok_or(Error::NotFound)?;
+        if m.admin == admin {
+            return Ok(m);
+        }
+        if !admin && m.status == MemberStatus::Active && tx.count_active_admins(app_id).await? <= 1
+        {
+            return Err(Error::LastAdmin);
+        }
+        m.admin = admin;
+        tx.update_member(&m).await?;
+        self.audit(
+            &mut *tx,
+            ctx,
+            Some(app_id),
+            Actor::Id(p),
+            "member.role_changed",
+            Some(m.email.to_string()),
+            serde_json::json!({"member": m.id, "admin": admin}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+
+    /// Admin: deactivate (frees the seat, ends the member's sessions in the app) or reactivate
+    /// (needs a free seat for a user).
+    pub async fn set_status(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        app_id: &AppId,
+        id: MemberId,
+        change: StatusChange,
+        records_to: Option<MemberId>,
+    ) -> Result<Member> {
+        self.require_admin(p, app_id).await?;
+        let mut tx = self.begin().await?;
+        let mut app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
+        let mut m = tx
+            .get_member(app_id, id)
+            .await?
+            .filter(|m| m.status != MemberStatus::Removed)
+            .ok_or(Error::NotFound)?;
+        let action = match change {
+            StatusChange::Deactivate => {
+                if m.status != MemberStatus::Active {
+                    return Err(Error::InvalidTransition(
+                        "only an Active member can be deactivated",
+                    ));
+                }
+                if m.admin && tx.count_active_admins(app_id).await? <= 1 {
+                    return Err(Error::LastAdmin);
+                }
+                if let Some(r) = records_to {
+                    let ok = tx
+                        .get_member(app_id, r)
+                        .await?
+                        .is_some_and(|rm| rm.status == MemberStatus::Active && rm.id != m.id);
+                    if !ok {
+                        return Err(Error::invalid(
+                            "records_to",
+                            "Choose an active member to receive the records.",
+                        ));
+                    }
+                }
+                m.status = MemberStatus::Inactive;
+                if let Some(identity) = m.identity_id {
+                    tx.delete_sessions_in_app(identity, app_id).await?;
+                }
+                "member.deactivated"
+            }
+            StatusChange::Reactivate => {
+                if m.status != MemberStatus::Inactive {
+                    return Err(Error::InvalidTransition(
+                        "only an Inactive member can be reactivated",
+                    ));
+                }
+                m.status = MemberStatus::Active;
+                let released = tx.expire_due_invitations(app_id, ctx.now).await?;
+                app.seats_held -= released;
+                "member.reactivated"
+            }
+        };
+        self.hold_seat_if_needed(&mut app, &mut m)?;
+        tx.update_member(&m).await?;
+        tx.update_app_seats(&app).await?;
+        self.audit(
+            &mut *tx,
+            ctx,
+            Some(app_id),
+            Actor::Id(p),
+            action,
+            Some(m.email.to_string()),
+            serde_json::json!({"member": m.id, "records_to": records_to}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+
+    pub async fn list_audit(
+        &self,
+        p: &Principal,
+        app_id: &AppId,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>> {
+        self.require_admin(p, app_id).await?;
+        Ok(self
+            .read()
+            .await?
+            .list_audit(app_id, limit.clamp(1, 500))
+            .await?)
+    }
+}

@@ -1,0 +1,237 @@
+//! The services: one method per journey step. Each write is one transaction that also writes its
+//! audit row and its outbox message, so either everything happens or nothing does.
+//!
+//! One module per journey, each adding its steps to [`Services`]: `apps`, `seats`,
+//! `invitations`, `accept`, `identity`, `members` and `profile`. This module holds what they
+//! share: the settings, the request context, the principal, and the transaction and audit
+//! helpers.
+
+use crate::error::{Error, FieldError, Result};
+use crate::model::*;
+use crate::password::{HashCost, Hasher, PasswordPolicy, PasswordPreset};
+use crate::store::{Queries, Store, Tx};
+use crate::types::*;
+use serde::Serialize;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Notify;
+
+mod accept;
+mod apps;
+mod identity;
+mod invitations;
+mod members;
+mod profile;
+mod seats;
+
+pub use accept::NewIdentityForm;
+pub use apps::CreateApp;
+pub use identity::{LoggedIn, Me};
+pub use invitations::{InvitationInfo, InviteRequest, IssuedInvitation};
+pub use members::StatusChange;
+pub use profile::{MAX_LOGO_BYTES, ProfileDetails, sniff_image, time_zones};
+
+/// Whether the security question is asked when an ID is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuestionMode {
+    #[default]
+    Required,
+    Optional,
+    Off,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub product_name: String,
+    pub invitation_ttl: Duration,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub terms_version: String,
+    pub password_preset: PasswordPreset,
+    pub security_question: QuestionMode,
+    pub hash_cost: HashCost,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            product_name: "Roster".into(),
+            invitation_ttl: Duration::days(7),
+            session_idle: Duration::hours(12),
+            session_absolute: Duration::days(14),
+            terms_version: "2026-11-01".into(),
+            password_preset: PasswordPreset::Seed,
+            security_question: QuestionMode::Required,
+            hash_cost: HashCost::default(),
+        }
+    }
+}
+
+/// Per-request facts passed in by the caller: the time and who is asking from where.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub now: OffsetDateTime,
+    pub client_addr: Option<String>,
+}
+
+impl Ctx {
+    pub fn at(now: OffsetDateTime) -> Self {
+        Ctx {
+            now,
+            client_addr: None,
+        }
+    }
+}
+
+/// The authenticated ID behind a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub identity_id: IdentityId,
+    pub email: Email,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub session_id: SessionId,
+    pub session_app: Option<AppId>,
+}
+
+impl Principal {
+    pub fn display_name(&self) -> String {
+        match &self.last_name {
+            Some(l) => format!("{} {}", self.first_name, l),
+            None => self.first_name.clone(),
+        }
+    }
+}
+
+/// Who did something, for the audit log.
+enum Actor<'a> {
+    Id(&'a Principal),
+    Identity(&'a Identity),
+    Operator,
+    Anonymous(&'a str),
+}
+
+pub struct Services {
+    store: Arc<dyn Store>,
+    hasher: Hasher,
+    policy: PasswordPolicy,
+    settings: Settings,
+    mail_kick: Arc<Notify>,
+}
+
+fn invalid(errors: Vec<FieldError>) -> Result<()> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(errors))
+    }
+}
+
+/// Collect field errors from several parses, so the caller hears of all of them at once.
+fn collect<T>(errors: &mut Vec<FieldError>, r: Result<T>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(Error::Invalid(mut e)) => {
+            errors.append(&mut e);
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self> {
+        Ok(Services {
+            store,
+            hasher: Hasher::new(settings.hash_cost)?,
+            policy: PasswordPolicy::from_preset(settings.password_preset),
+            settings,
+            mail_kick: Arc::new(Notify::new()),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn hasher(&self) -> &Hasher {
+        &self.hasher
+    }
+
+    pub fn password_policy(&self) -> &PasswordPolicy {
+        &self.policy
+    }
+
+    /// Notified after every commit that queued mail; the outbox worker waits on it.
+    pub fn mail_kick(&self) -> Arc<Notify> {
+        self.mail_kick.clone()
+    }
+
+    async fn begin(&self) -> Result<Box<dyn Tx>> {
+        Ok(self.store.begin().await?)
+    }
+
+    async fn read(&self) -> Result<Box<dyn Queries>> {
+        Ok(self.store.read().await?)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn audit(
+        &self,
+        tx: &mut dyn Queries,
+        ctx: &Ctx,
+        app: Option<&AppId>,
+        actor: Actor<'_>,
+        action: &str,
+        target: Option<String>,
+        details: serde_json::Value,
+    ) -> Result<()> {
+        let (actor_id, actor_label) = match actor {
+            Actor::Id(p) => (Some(p.identity_id), p.email.to_string()),
+            Actor::Identity(i) => (Some(i.id), i.email.to_string()),
+            Actor::Operator => (None, "operator".to_string()),
+            Actor::Anonymous(label) => (None, label.to_string()),
+        };
+        tx.insert_audit(&AuditEvent {
+            id: uuid::Uuid::now_v7(),
+            at: ctx.now,
+            app_id: app.cloned(),
+            actor_id,
+            actor_label,
+            action: action.to_string(),
+            target,
+            client_addr: ctx.client_addr.clone(),
+            details,
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The principal's Active membership of the app, read through `q`; anything else is
+    /// NotFound.
+    async fn member_in(q: &mut dyn Queries, p: &Principal, app_id: &AppId) -> Result<Member> {
+        match q.find_member_by_identity(app_id, p.identity_id).await? {
+            Some(m) if m.status == MemberStatus::Active => Ok(m),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// Seat accounting for a member about to be Invited or Active.
+    fn hold_seat_if_needed(&self, app: &mut App, member: &mut Member) -> Result<()> {
+        let should = Member::should_hold_seat(member.kind, member.status);
+        if should && !member.holds_seat {
+            app.check_seat_free()?;
+            app.seats_held += 1;
+            member.holds_seat = true;
+        } else if !should && member.holds_seat {
+            app.seats_held -= 1;
+            member.holds_seat = false;
+        }
+        Ok(())
+    }
+}

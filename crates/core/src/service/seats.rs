@@ -1,0 +1,161 @@
+//! Journey: seats — the seat ledger: the operator grants, an admin buys or asks support for
+//! more, and the summary of what is used and free.
+
+use super::{Actor, Ctx, Principal, Services};
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::types::*;
+use time::OffsetDateTime;
+
+impl Services {
+    /// Operator: add complimentary seats (or purchased ones, e.g. after an offline payment).
+    pub async fn grant_seats(
+        &self,
+        ctx: &Ctx,
+        app_id: &AppId,
+        quantity: i64,
+        kind: SeatEntryKind,
+    ) -> Result<App> {
+        self.add_seats(ctx, app_id, quantity, kind, None).await
+    }
+
+    async fn add_seats(
+        &self,
+        ctx: &Ctx,
+        app_id: &AppId,
+        quantity: i64,
+        kind: SeatEntryKind,
+        by: Option<&Principal>,
+    ) -> Result<App> {
+        if !(1..=1000).contains(&quantity) {
+            return Err(Error::invalid(
+                "quantity",
+                "Buy between 1 and 1000 seats at a time.",
+            ));
+        }
+        let mut tx = self.begin().await?;
+        let mut app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
+        match kind {
+            SeatEntryKind::Complimentary => app.seats_complimentary += quantity,
+            _ => app.seats_purchased += quantity,
+        }
+        tx.update_app_seats(&app).await?;
+        tx.insert_seat_entry(&SeatLedgerEntry {
+            id: uuid::Uuid::now_v7(),
+            app_id: app_id.clone(),
+            at: ctx.now,
+            kind,
+            quantity,
+            actor: by.map(|p| p.identity_id),
+        })
+        .await?;
+        let actor = by.map(Actor::Id).unwrap_or(Actor::Operator);
+        let action = match kind {
+            SeatEntryKind::Complimentary => "seats.granted",
+            _ => "seats.purchased",
+        };
+        self.audit(
+            &mut *tx,
+            ctx,
+            Some(app_id),
+            actor,
+            action,
+            None,
+            serde_json::json!({"quantity": quantity}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    /// Admin: buy seats (a ledger row, effective at once).
+    pub async fn buy_seats(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        app_id: &AppId,
+        quantity: i64,
+    ) -> Result<SeatSummary> {
+        self.require_admin(p, app_id).await?;
+        let app = self
+            .add_seats(ctx, app_id, quantity, SeatEntryKind::Purchase, Some(p))
+            .await?;
+        self.summary_of(app, ctx.now).await
+    }
+
+    pub(super) async fn summary_of(
+        &self,
+        mut app: App,
+        now: OffsetDateTime,
+    ) -> Result<SeatSummary> {
+        let mut r = self.read().await?;
+        app.seats_held -= r.count_due_expired(&app.app_id, now).await?;
+        Ok(SeatSummary::from(&app))
+    }
+
+    pub async fn seat_summary(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        app_id: &AppId,
+    ) -> Result<SeatSummary> {
+        self.require_admin(p, app_id).await?;
+        let app = self
+            .read()
+            .await?
+            .get_app(app_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.summary_of(app, ctx.now).await
+    }
+
+    /// Admin: ask support for complimentary seats (recorded; an operator grants or declines).
+    pub async fn request_seats(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        app_id: &AppId,
+        quantity: i64,
+    ) -> Result<SeatRequest> {
+        self.require_admin(p, app_id).await?;
+        if !(1..=100).contains(&quantity) {
+            return Err(Error::invalid(
+                "quantity",
+                "Ask for between 1 and 100 seats.",
+            ));
+        }
+        let r = SeatRequest {
+            id: SeatRequestId::new(),
+            app_id: app_id.clone(),
+            requested_by: p.identity_id,
+            quantity,
+            status: SeatRequestStatus::Pending,
+            created_at: ctx.now,
+            decided_at: None,
+        };
+        let mut tx = self.begin().await?;
+        tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
+        tx.insert_seat_request(&r).await?;
+        self.audit(
+            &mut *tx,
+            ctx,
+            Some(app_id),
+            Actor::Id(p),
+            "seats.requested",
+            None,
+            serde_json::json!({"request": r.id, "quantity": quantity}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    pub async fn list_seat_requests(
+        &self,
+        p: &Principal,
+        app_id: &AppId,
+    ) -> Result<Vec<SeatRequest>> {
+        self.require_admin(p, app_id).await?;
+        Ok(self.read().await?.list_seat_requests(app_id).await?)
+    }
+}
