@@ -1,0 +1,30 @@
+//! Members: an ID's (or an invitee's) place in one app.
+
+use super::StoreResult;
+use crate::model::*;
+use crate::types::*;
+use async_trait::async_trait;
+
+#[async_trait]
+pub trait MemberQueries: Send {
+    async fn insert_member(&mut self, m: &Member) -> StoreResult<()>;
+    async fn update_member(&mut self, m: &Member) -> StoreResult<()>;
+    async fn get_member(&mut self, app_id: &AppId, id: MemberId) -> StoreResult<Option<Member>>;
+    async fn find_member_by_email(
+        &mut self,
+        app_id: &AppId,
+        email_norm: &str,
+    ) -> StoreResult<Option<Member>>;
+    async fn find_member_by_identity(
+        &mut self,
+        app_id: &AppId,
+        identity: IdentityId,
+    ) -> StoreResult<Option<Member>>;
+    /// Active admins of the app.
+    async fn count_active_admins(&mut self, app_id: &AppId) -> StoreResult<i64>;
+    async fn list_members(&mut self, app_id: &AppId, q: &MemberQuery) -> StoreResult<Vec<Member>>;
+    /// Apps where the ID is an Active member, with that membership.
+    async fn list_memberships(&mut self, identity: IdentityId) -> StoreResult<Vec<(App, Member)>>;
+    /// Recount held seats from member rows (used by tests and `roster` consistency checks).
+    async fn recount_seats_held(&mut self, app_id: &AppId) -> StoreResult<i64>;
+}

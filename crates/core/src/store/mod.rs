@@ -1,0 +1,84 @@
+//! The storage port. Each backend (SQLite, PostgreSQL) implements it; callers never know which.
+//!
+//! The queries are grouped by aggregate, one trait each ([`AppQueries`], [`IdentityQueries`],
+//! [`MemberQueries`], [`InvitationQueries`], [`SessionQueries`], [`ProfileQueries`],
+//! [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`]); [`Queries`] combines them and
+//! is what callers hold.
+//!
+//! Write operations run inside a transaction from [`Store::begin`]. The first call of every
+//! transaction that changes an app is [`AppQueries::lock_app`], which serialises writers of that
+//! app (a row lock on PostgreSQL; `BEGIN IMMEDIATE` on SQLite already serialises all writers),
+//! so seat checks done in core cannot race.
+
+mod apps;
+mod audit;
+mod identities;
+mod invitations;
+mod members;
+mod outbox;
+mod profiles;
+mod sessions;
+mod setup_tokens;
+
+pub use apps::AppQueries;
+pub use audit::AuditQueries;
+pub use identities::IdentityQueries;
+pub use invitations::InvitationQueries;
+pub use members::MemberQueries;
+pub use outbox::OutboxQueries;
+pub use profiles::ProfileQueries;
+pub use sessions::SessionQueries;
+pub use setup_tokens::SetupTokenQueries;
+
+use crate::error::StoreError;
+use async_trait::async_trait;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// "sqlite" or "postgres".
+    fn backend(&self) -> &'static str;
+    /// Apply pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// A write transaction. Dropped without `commit` → rolled back. After any error the
+    /// transaction is unusable on some backends (PostgreSQL aborts it): drop it.
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+    /// A read-only handle (no transaction) for queries.
+    async fn read(&self) -> StoreResult<Box<dyn Queries>>;
+}
+
+#[async_trait]
+pub trait Tx: Queries {
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+/// Every query of the port: implemented for anything that implements all the aggregate traits.
+pub trait Queries:
+    AppQueries
+    + IdentityQueries
+    + MemberQueries
+    + InvitationQueries
+    + SessionQueries
+    + ProfileQueries
+    + SetupTokenQueries
+    + AuditQueries
+    + OutboxQueries
+    + Send
+{
+}
+
+impl<T> Queries for T where
+    T: AppQueries
+        + IdentityQueries
+        + MemberQueries
+        + InvitationQueries
+        + SessionQueries
+        + ProfileQueries
+        + SetupTokenQueries
+        + AuditQueries
+        + OutboxQueries
+        + Send
+        + ?Sized
+{
+}

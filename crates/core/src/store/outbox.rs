@@ -1,0 +1,31 @@
+//! The mail outbox.
+
+use super::StoreResult;
+use crate::model::*;
+use crate::types::*;
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+#[async_trait]
+pub trait OutboxQueries: Send {
+    async fn enqueue(&mut self, m: &OutboxMessage) -> StoreResult<()>;
+    /// Claim up to `limit` messages due at `now`; each is leased until `lease_until` (another
+    /// worker takes it over after that). Increments their attempt counts.
+    async fn claim_outbox(
+        &mut self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Mark sent and erase the message's secret.
+    async fn complete_outbox(&mut self, id: MessageId, at: OffsetDateTime) -> StoreResult<()>;
+    /// Record a failed attempt: retry at `retry_at`, or give up (`None` → Failed).
+    async fn fail_outbox(
+        &mut self,
+        id: MessageId,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> StoreResult<()>;
+    async fn list_outbox(&mut self, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
+    async fn get_outbox(&mut self, id: MessageId) -> StoreResult<Option<OutboxMessage>>;
+}

@@ -1,0 +1,33 @@
+//! Login sessions (and the member's last-login time they record).
+
+use super::{IdentityQueries, StoreResult};
+use crate::model::*;
+use crate::types::*;
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// Needs [`IdentityQueries`] for the default `find_session_identity`.
+#[async_trait]
+pub trait SessionQueries: IdentityQueries + Send {
+    async fn insert_session(&mut self, s: &Session) -> StoreResult<()>;
+    async fn find_session(&mut self, token_hash: &[u8]) -> StoreResult<Option<Session>>;
+    /// The session and its ID in one go (backends may answer with a single query).
+    async fn find_session_identity(
+        &mut self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(Session, Identity)>> {
+        let Some(s) = self.find_session(token_hash).await? else {
+            return Ok(None);
+        };
+        Ok(self.get_identity(s.identity_id).await?.map(|i| (s, i)))
+    }
+    async fn touch_session(&mut self, id: SessionId, at: OffsetDateTime) -> StoreResult<()>;
+    async fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()>;
+    /// End the ID's sessions bound to that app. Returns how many ended.
+    async fn delete_sessions_in_app(
+        &mut self,
+        identity: IdentityId,
+        app_id: &AppId,
+    ) -> StoreResult<u64>;
+    async fn set_last_login(&mut self, member: MemberId, at: OffsetDateTime) -> StoreResult<()>;
+}

@@ -1,0 +1,134 @@
+//! IDs (identities). SQL and row mapping, PostgreSQL.
+
+use crate::Handle;
+use crate::rows::*;
+use async_trait::async_trait;
+use roster_core::StoreError;
+use roster_core::model::*;
+use roster_core::store::{IdentityQueries, StoreResult};
+use roster_core::types::*;
+use sqlx::postgres::{PgConnection, PgRow};
+use std::ops::DerefMut;
+
+macro_rules! identity_cols {
+    () => {
+        "id, email, first_name, last_name, password_hash, security_question, security_answer_hash, \
+         terms_version, terms_accepted_at, created_at, failed_count, window_start, lock_level, locked_until"
+    };
+}
+
+#[async_trait]
+impl<C> IdentityQueries for Handle<C>
+where
+    C: DerefMut<Target = PgConnection> + Send,
+{
+    async fn insert_identity(&mut self, i: &Identity) -> StoreResult<()> {
+        sqlx::query(concat!(
+            "INSERT INTO identities (",
+            identity_cols!(),
+            ", email_norm) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ))
+        .bind(i.id.0)
+        .bind(i.email.as_str())
+        .bind(&i.first_name)
+        .bind(&i.last_name)
+        .bind(&i.password_hash)
+        .bind(i.security_question.map(|q| q.code()))
+        .bind(&i.security_answer_hash)
+        .bind(&i.terms_version)
+        .bind(i.terms_accepted_at)
+        .bind(i.created_at)
+        .bind(i.lockout.failed_count)
+        .bind(i.lockout.window_start)
+        .bind(i.lockout.level)
+        .bind(i.lockout.locked_until)
+        .bind(i.email.normalized())
+        .execute(self.c())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_identity(&mut self, id: IdentityId) -> StoreResult<Option<Identity>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            identity_cols!(),
+            " FROM identities WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(self.c())
+        .await
+        .map_err(map_err)?
+        .map(|r| identity_row(&r))
+        .transpose()
+    }
+
+    async fn find_identity_by_email(&mut self, email_norm: &str) -> StoreResult<Option<Identity>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            identity_cols!(),
+            " FROM identities WHERE email_norm = $1"
+        ))
+        .bind(email_norm)
+        .fetch_optional(self.c())
+        .await
+        .map_err(map_err)?
+        .map(|r| identity_row(&r))
+        .transpose()
+    }
+
+    async fn lock_identity_by_email(&mut self, email_norm: &str) -> StoreResult<Option<Identity>> {
+        // Row lock: parallel login attempts of one ID count one after another.
+        sqlx::query(concat!(
+            "SELECT ",
+            identity_cols!(),
+            " FROM identities WHERE email_norm = $1 FOR UPDATE"
+        ))
+        .bind(email_norm)
+        .fetch_optional(self.c())
+        .await
+        .map_err(map_err)?
+        .map(|r| identity_row(&r))
+        .transpose()
+    }
+
+    async fn update_lockout(&mut self, id: IdentityId, l: &Lockout) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE identities SET failed_count = $2, window_start = $3, lock_level = $4, \
+             locked_until = $5 WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(l.failed_count)
+        .bind(l.window_start)
+        .bind(l.level)
+        .bind(l.locked_until)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+}
+
+pub(crate) fn identity_row(r: &PgRow) -> Result<Identity, StoreError> {
+    let q: Option<String> = get(r, "security_question")?;
+    Ok(Identity {
+        id: IdentityId(get(r, "id")?),
+        email: email(r, "email")?,
+        first_name: get(r, "first_name")?,
+        last_name: get(r, "last_name")?,
+        password_hash: get(r, "password_hash")?,
+        security_question: q
+            .map(|q| SecurityQuestion::parse(&q).map_err(|_| bad("question", &q)))
+            .transpose()?,
+        security_answer_hash: get(r, "security_answer_hash")?,
+        terms_version: get(r, "terms_version")?,
+        terms_accepted_at: opt_time(r, "terms_accepted_at")?,
+        created_at: time(r, "created_at")?,
+        lockout: Lockout {
+            failed_count: get(r, "failed_count")?,
+            window_start: opt_time(r, "window_start")?,
+            level: get(r, "lock_level")?,
+            locked_until: opt_time(r, "locked_until")?,
+        },
+    })
+}

@@ -1,0 +1,189 @@
+//! Members of an app. SQL and row mapping, SQLite.
+
+use crate::apps::app_at;
+use crate::rows::*;
+use crate::{Handle, HasConn};
+use async_trait::async_trait;
+use roster_core::StoreError;
+use roster_core::model::*;
+use roster_core::store::{MemberQueries, StoreResult};
+use roster_core::types::*;
+use rusqlite::Row;
+
+macro_rules! member_cols {
+    () => {
+        "id, app_id, identity_id, email, first_name, last_name, kind, admin, status, holds_seat, \
+         created_at, last_login_at"
+    };
+}
+
+#[async_trait]
+impl<C: HasConn> MemberQueries for Handle<C> {
+    async fn insert_member(&mut self, m: &Member) -> StoreResult<()> {
+        self.exec(
+            concat!(
+                "INSERT INTO members (",
+                member_cols!(),
+                ", email_norm) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            ),
+            rusqlite::params![
+                m.id.0,
+                m.app_id.as_str(),
+                m.identity_id.map(|i| i.0),
+                m.email.as_str(),
+                &m.first_name,
+                &m.last_name,
+                m.kind.as_str(),
+                m.admin,
+                m.status.as_str(),
+                m.holds_seat,
+                ms(m.created_at),
+                m.last_login_at.map(ms),
+                m.email.normalized()
+            ],
+        )?;
+        Ok(())
+    }
+
+    async fn update_member(&mut self, m: &Member) -> StoreResult<()> {
+        self.exec(
+            "UPDATE members SET identity_id = ?3, email = ?4, email_norm = ?5, first_name = ?6, \
+             last_name = ?7, kind = ?8, admin = ?9, status = ?10, holds_seat = ?11, \
+             last_login_at = ?12 WHERE app_id = ?1 AND id = ?2",
+            rusqlite::params![
+                m.app_id.as_str(),
+                m.id.0,
+                m.identity_id.map(|i| i.0),
+                m.email.as_str(),
+                m.email.normalized(),
+                &m.first_name,
+                &m.last_name,
+                m.kind.as_str(),
+                m.admin,
+                m.status.as_str(),
+                m.holds_seat,
+                m.last_login_at.map(ms)
+            ],
+        )?;
+        Ok(())
+    }
+
+    async fn get_member(&mut self, app_id: &AppId, id: MemberId) -> StoreResult<Option<Member>> {
+        self.one(
+            concat!(
+                "SELECT ",
+                member_cols!(),
+                " FROM members WHERE app_id = ?1 AND id = ?2"
+            ),
+            rusqlite::params![app_id.as_str(), id.0],
+            member_row,
+        )
+    }
+
+    async fn find_member_by_email(
+        &mut self,
+        app_id: &AppId,
+        email_norm: &str,
+    ) -> StoreResult<Option<Member>> {
+        self.one(
+            concat!(
+                "SELECT ",
+                member_cols!(),
+                " FROM members WHERE app_id = ?1 AND email_norm = ?2"
+            ),
+            rusqlite::params![app_id.as_str(), email_norm],
+            member_row,
+        )
+    }
+
+    async fn find_member_by_identity(
+        &mut self,
+        app_id: &AppId,
+        identity: IdentityId,
+    ) -> StoreResult<Option<Member>> {
+        self.one(
+            concat!(
+                "SELECT ",
+                member_cols!(),
+                " FROM members WHERE app_id = ?1 AND identity_id = ?2"
+            ),
+            rusqlite::params![app_id.as_str(), identity.0],
+            member_row,
+        )
+    }
+
+    async fn count_active_admins(&mut self, app_id: &AppId) -> StoreResult<i64> {
+        self.scalar(
+            "SELECT COUNT(*) FROM members WHERE app_id = ?1 AND status = 'active' AND admin = 1",
+            rusqlite::params![app_id.as_str()],
+        )
+    }
+
+    async fn list_members(&mut self, app_id: &AppId, q: &MemberQuery) -> StoreResult<Vec<Member>> {
+        let filter = match q.filter {
+            MemberFilter::ActiveInvited => "active_invited",
+            MemberFilter::Inactive => "inactive",
+            MemberFilter::Partners => "partners",
+        };
+        let pattern = q.search.as_ref().map(|s| format!("%{}%", like_escape(s)));
+        self.all(concat!(
+            "SELECT ",
+            member_cols!(),
+            " FROM members WHERE app_id = ?1 \
+             AND ((?2 = 'active_invited' AND status IN ('invited', 'active')) \
+               OR (?2 = 'inactive' AND status = 'inactive') \
+               OR (?2 = 'partners' AND kind = 'partner' AND status <> 'removed')) \
+             AND (?3 IS NULL OR email_norm LIKE ?3 ESCAPE '\\' \
+               OR lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) LIKE ?3 ESCAPE '\\') \
+             AND (?4 IS NULL OR email_norm > ?4) \
+             ORDER BY email_norm LIMIT ?5"
+        ), rusqlite::params![app_id.as_str(), filter, pattern, q.after.as_deref(), i64::from(q.limit)], member_row)
+    }
+
+    async fn list_memberships(&mut self, identity: IdentityId) -> StoreResult<Vec<(App, Member)>> {
+        self.all(
+            "SELECT a.app_id, a.name, a.seats_purchased, a.seats_complimentary, a.seats_held, \
+             a.created_at, m.id, m.app_id, m.identity_id, m.email, m.first_name, m.last_name, \
+             m.kind, m.admin, m.status, m.holds_seat, m.created_at, m.last_login_at \
+             FROM members m JOIN apps a ON a.app_id = m.app_id \
+             WHERE m.identity_id = ?1 AND m.status = 'active' ORDER BY a.name, a.app_id",
+            rusqlite::params![identity.0],
+            |r| Ok((app_at(r, 0)?, member_at(r, 6)?)),
+        )
+    }
+
+    async fn recount_seats_held(&mut self, app_id: &AppId) -> StoreResult<i64> {
+        self.scalar(
+            "SELECT COUNT(*) FROM members WHERE app_id = ?1 AND holds_seat = 1",
+            rusqlite::params![app_id.as_str()],
+        )
+    }
+}
+
+pub(crate) fn member_row(r: &Row<'_>) -> Result<Member, StoreError> {
+    member_at(r, 0)
+}
+
+pub(crate) fn member_at(r: &Row<'_>, b: usize) -> Result<Member, StoreError> {
+    let st: String = get(r, b + 8)?;
+    Ok(Member {
+        id: MemberId(uuid(r, b)?),
+        app_id: app_id(r, b + 1)?,
+        identity_id: opt_uuid(r, b + 2)?.map(IdentityId),
+        email: email(r, b + 3)?,
+        first_name: get(r, b + 4)?,
+        last_name: get(r, b + 5)?,
+        kind: kind(r, b + 6)?,
+        admin: get(r, b + 7)?,
+        status: MemberStatus::parse(&st).ok_or_else(|| bad("status", &st))?,
+        holds_seat: get(r, b + 9)?,
+        created_at: time(r, b + 10)?,
+        last_login_at: opt_time(r, b + 11)?,
+    })
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

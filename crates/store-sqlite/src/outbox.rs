@@ -1,0 +1,129 @@
+//! The mail outbox. SQL and row mapping, SQLite.
+
+use crate::rows::*;
+use crate::{Handle, HasConn};
+use async_trait::async_trait;
+use roster_core::StoreError;
+use roster_core::model::*;
+use roster_core::store::{OutboxQueries, StoreResult};
+use roster_core::types::*;
+use rusqlite::Row;
+use time::OffsetDateTime;
+
+macro_rules! outbox_cols {
+    () => {
+        "id, created_at, to_addr, payload, secret, status, attempts, next_attempt_at, last_error, sent_at"
+    };
+}
+
+#[async_trait]
+impl<C: HasConn> OutboxQueries for Handle<C> {
+    async fn enqueue(&mut self, m: &OutboxMessage) -> StoreResult<()> {
+        let payload =
+            serde_json::to_string(&m.mail).map_err(|e| StoreError::Other(e.to_string()))?;
+        self.exec(
+            concat!(
+                "INSERT INTO outbox (",
+                outbox_cols!(),
+                ", kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ),
+            rusqlite::params![
+                m.id.0,
+                ms(m.created_at),
+                &m.to,
+                payload,
+                &m.secret,
+                m.status.as_str(),
+                m.attempts,
+                ms(m.next_attempt_at),
+                &m.last_error,
+                m.sent_at.map(ms),
+                m.mail.kind_name()
+            ],
+        )?;
+        Ok(())
+    }
+
+    async fn claim_outbox(
+        &mut self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        self.all(
+            concat!(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2 \
+             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1 \
+             ORDER BY next_attempt_at, id LIMIT ?3) RETURNING ",
+                outbox_cols!()
+            ),
+            rusqlite::params![ms(now), ms(lease_until), i64::from(limit)],
+            outbox_row,
+        )
+    }
+
+    async fn complete_outbox(&mut self, id: MessageId, at: OffsetDateTime) -> StoreResult<()> {
+        self.exec(
+            "UPDATE outbox SET status = 'sent', sent_at = ?2, secret = NULL, last_error = NULL \
+             WHERE id = ?1",
+            rusqlite::params![id.0, ms(at)],
+        )?;
+        Ok(())
+    }
+
+    async fn fail_outbox(
+        &mut self,
+        id: MessageId,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> StoreResult<()> {
+        match retry_at {
+            Some(t) => self.exec(
+                "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+                rusqlite::params![id.0, error, ms(t)],
+            )?,
+            None => self.exec(
+                "UPDATE outbox SET last_error = ?2, status = 'failed', secret = NULL WHERE id = ?1",
+                rusqlite::params![id.0, error],
+            )?,
+        };
+        Ok(())
+    }
+
+    async fn list_outbox(&mut self, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        self.all(
+            concat!(
+                "SELECT ",
+                outbox_cols!(),
+                " FROM outbox ORDER BY created_at DESC, id DESC LIMIT ?1"
+            ),
+            rusqlite::params![i64::from(limit)],
+            outbox_row,
+        )
+    }
+
+    async fn get_outbox(&mut self, id: MessageId) -> StoreResult<Option<OutboxMessage>> {
+        self.one(
+            concat!("SELECT ", outbox_cols!(), " FROM outbox WHERE id = ?1"),
+            rusqlite::params![id.0],
+            outbox_row,
+        )
+    }
+}
+
+pub(crate) fn outbox_row(r: &Row<'_>) -> Result<OutboxMessage, StoreError> {
+    let st: String = get(r, 5)?;
+    let payload: String = get(r, 3)?;
+    Ok(OutboxMessage {
+        id: MessageId(uuid(r, 0)?),
+        created_at: time(r, 1)?,
+        to: get(r, 2)?,
+        mail: serde_json::from_str(&payload).map_err(|_| bad("payload", &payload))?,
+        secret: get(r, 4)?,
+        status: OutboxStatus::parse(&st).ok_or_else(|| bad("status", &st))?,
+        attempts: get(r, 6)?,
+        next_attempt_at: time(r, 7)?,
+        last_error: get(r, 8)?,
+        sent_at: opt_time(r, 9)?,
+    })
+}
