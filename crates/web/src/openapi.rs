@@ -9,9 +9,11 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Roster API", description = "User administration: apps, members, invitations, seats. Errors are application/problem+json (RFC 9457) with a stable `code`."),
     paths(
-        api::healthz, api::login, api::logout, api::me, api::list_members, api::get_member,
-        api::patch_member, api::invite, api::list_invitations, api::resend, api::revoke,
-        api::public_invitation, api::accept, api::seats, api::buy_seats, api::audit
+        api::healthz, api::identity::login, api::identity::logout, api::identity::me,
+        api::members::list_members, api::members::get_member, api::members::patch_member,
+        api::invitations::invite, api::invitations::list_invitations, api::invitations::resend,
+        api::invitations::revoke, api::accept::public_invitation, api::accept::accept,
+        api::seats::seats, api::seats::buy_seats, api::audit::audit
     ),
     components(schemas(
         LoginRequest, SessionResponse, AppSummary, MeResponse, MemberDto, MembersPage, PatchMember,

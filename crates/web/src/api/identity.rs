@@ -1,0 +1,73 @@
+//! Session journey: log in, log out, who am I (and my apps).
+
+use super::{app_id, clear_cookie, logged_in_response};
+use crate::AppState;
+use crate::dto::{AppSummary, LoginRequest, MeResponse, SessionResponse};
+use crate::extract::{ApiJson, Auth, RequestCtx};
+use crate::problem::ApiResult;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/session", post(login).delete(logout))
+        .route("/me", get(me))
+}
+
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
+    responses((status = 200, body = SessionResponse), (status = 401, description = "invalid_credentials")))]
+pub async fn login(
+    State(state): State<AppState>,
+    RequestCtx(ctx): RequestCtx,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
+    let app = match body.app_id.as_deref() {
+        Some(a) => Some(app_id(a)?),
+        None => None,
+    };
+    let li = state
+        .services
+        .login(&ctx, &body.email, &body.password, app.as_ref())
+        .await?;
+    Ok(logged_in_response(&state, li, StatusCode::OK))
+}
+
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session",
+    responses((status = 204, description = "logged out")))]
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let (mut parts, _) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers;
+    if let Some(token) = crate::extract::session_token(&parts) {
+        state.services.logout(&token).await?;
+    }
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, clear_cookie(&state));
+    Ok(res)
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "session",
+    responses((status = 200, body = MeResponse), (status = 401, description = "unauthenticated")))]
+pub async fn me(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<MeResponse>> {
+    let me = state.services.me(&p).await?;
+    Ok(Json(MeResponse {
+        id: me.identity.id.to_string(),
+        email: me.identity.email.to_string(),
+        first_name: me.identity.first_name,
+        last_name: me.identity.last_name,
+        apps: me
+            .apps
+            .into_iter()
+            .map(|(a, m)| AppSummary {
+                url: format!("/app/{}", a.app_id),
+                app_id: a.app_id.to_string(),
+                name: a.name,
+                admin: m.admin,
+                kind: m.kind.as_str().into(),
+            })
+            .collect(),
+    }))
+}

@@ -1,0 +1,146 @@
+//! Invitations journey (admin side): invite a user or partner, list, resend, revoke.
+
+use super::app_id;
+use crate::AppState;
+use crate::dto::{InvitationDto, InvitationsPage, InviteBody};
+use crate::extract::{ApiJson, Auth, RequestCtx};
+use crate::problem::ApiResult;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post};
+use axum::{Json, Router};
+use roster_core::Error;
+use roster_core::model::InvitationQuery;
+use roster_core::service::InviteRequest;
+use roster_core::types::{InvitationId, MemberKind};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/apps/{app_id}/invitations",
+            post(invite).get(list_invitations),
+        )
+        .route(
+            "/apps/{app_id}/invitations/{invitation_id}/resend",
+            post(resend),
+        )
+        .route("/apps/{app_id}/invitations/{invitation_id}", delete(revoke))
+}
+
+#[utoipa::path(post, path = "/api/v1/apps/{app_id}/invitations", tag = "invitations",
+    params(("app_id" = String, Path)), request_body = InviteBody,
+    responses((status = 201, body = InvitationDto), (status = 409, description = "seat_unavailable, already_member or already_invited")))]
+pub async fn invite(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    RequestCtx(ctx): RequestCtx,
+    Path(app): Path<String>,
+    ApiJson(body): ApiJson<InviteBody>,
+) -> ApiResult<Response> {
+    let app = app_id(&app)?;
+    let kind = MemberKind::parse(&body.kind)
+        .ok_or_else(|| Error::invalid("kind", "Use user or partner."))?;
+    let issued = state
+        .services
+        .invite(
+            &ctx,
+            &p,
+            &app,
+            InviteRequest {
+                email: body.email,
+                first_name: body.first_name,
+                last_name: body.last_name,
+                admin: body.admin,
+                kind,
+            },
+        )
+        .await?;
+    let url = state.accept_url(&issued.token);
+    Ok((
+        StatusCode::CREATED,
+        Json(InvitationDto::new(issued.invitation, ctx.now, Some(url))),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct PageParams {
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/apps/{app_id}/invitations", tag = "invitations",
+    params(("app_id" = String, Path), PageParams), responses((status = 200, body = InvitationsPage)))]
+pub async fn list_invitations(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    RequestCtx(ctx): RequestCtx,
+    Path(app): Path<String>,
+    Query(params): Query<PageParams>,
+) -> ApiResult<Json<InvitationsPage>> {
+    let app = app_id(&app)?;
+    let limit = params.limit.unwrap_or(50).clamp(1, 200);
+    let before = match params.cursor.as_deref() {
+        Some(c) => Some(c.parse::<InvitationId>().map_err(|_| {
+            Error::invalid(
+                "cursor",
+                "The cursor is not valid; start from the first page.",
+            )
+        })?),
+        None => None,
+    };
+    let items = state
+        .services
+        .list_invitations(&p, &app, &InvitationQuery { before, limit })
+        .await?;
+    let next_cursor = if items.len() as u32 == limit {
+        items.last().map(|i| i.id.to_string())
+    } else {
+        None
+    };
+    Ok(Json(InvitationsPage {
+        items: items
+            .into_iter()
+            .map(|i| InvitationDto::new(i, ctx.now, None))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/apps/{app_id}/invitations/{invitation_id}/resend", tag = "invitations",
+    params(("app_id" = String, Path), ("invitation_id" = String, Path)),
+    responses((status = 201, body = InvitationDto)))]
+pub async fn resend(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    RequestCtx(ctx): RequestCtx,
+    Path((app, inv)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let app = app_id(&app)?;
+    let id: InvitationId = inv.parse()?;
+    let issued = state.services.resend(&ctx, &p, &app, id).await?;
+    let url = state.accept_url(&issued.token);
+    Ok((
+        StatusCode::CREATED,
+        Json(InvitationDto::new(issued.invitation, ctx.now, Some(url))),
+    )
+        .into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/apps/{app_id}/invitations/{invitation_id}", tag = "invitations",
+    params(("app_id" = String, Path), ("invitation_id" = String, Path)),
+    responses((status = 204, description = "revoked")))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    RequestCtx(ctx): RequestCtx,
+    Path((app, inv)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let app = app_id(&app)?;
+    let id: InvitationId = inv.parse()?;
+    state.services.revoke(&ctx, &p, &app, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

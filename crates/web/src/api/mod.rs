@@ -1,0 +1,97 @@
+//! `/api/v1` handlers: parse → call a core service → render. Nothing else.
+//! One module per journey, each owning its routes; this module holds what they share.
+
+pub mod accept;
+pub mod audit;
+pub mod identity;
+pub mod invitations;
+pub mod members;
+pub mod seats;
+
+use crate::AppState;
+use crate::dto::{Health, SessionResponse};
+use crate::extract::SESSION_COOKIE;
+use crate::openapi;
+use crate::problem::{ApiResult, Problem};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use roster_core::Error;
+use roster_core::service::LoggedIn;
+use roster_core::types::AppId;
+
+/// Every `/api/v1` route (paths relative to `/api/v1`), with the JSON 404 for the rest.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(identity::routes())
+        .merge(members::routes())
+        .merge(invitations::routes())
+        .merge(seats::routes())
+        .merge(audit::routes())
+        .merge(accept::routes())
+        .route("/openapi.json", get(openapi::openapi_json))
+        .fallback(not_found)
+}
+
+/// Operational routes served at the root, outside `/api/v1`: the health check.
+pub(crate) fn ops_routes() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz))
+}
+
+fn app_id(raw: &str) -> Result<AppId, Error> {
+    AppId::parse(raw).map_err(|_| Error::NotFound)
+}
+
+/// The session cookie: HttpOnly, SameSite=Lax, Secure when served over HTTPS.
+pub fn session_cookie(state: &AppState, li: &LoggedIn) -> HeaderValue {
+    let max_age = (li.expires_at - state.now()).whole_seconds().max(0);
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        li.token
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn clear_cookie(state: &AppState) -> HeaderValue {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn logged_in_response(state: &AppState, li: LoggedIn, status: StatusCode) -> Response {
+    let cookie = session_cookie(state, &li);
+    let body = SessionResponse {
+        token: li.token,
+        expires_at: li
+            .expires_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        location: li.app_id.as_ref().map(|a| format!("/app/{a}")),
+        app_id: li.app_id.map(|a| a.to_string()),
+    };
+    let mut res = (status, Json(body)).into_response();
+    res.headers_mut().insert(header::SET_COOKIE, cookie);
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, body = Health), (status = 503, description = "database unreachable")))]
+pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
+    let store = state.services.store();
+    store.read().await.map_err(Error::from)?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        backend: store.backend().into(),
+    }))
+}
+
+pub async fn not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "not_found", "No such resource.")
+}

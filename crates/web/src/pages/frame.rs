@@ -1,0 +1,380 @@
+//! What every page shares: the CSRF token, the rendered [`Page`] and its header ([`Nav`]),
+//! field errors and the form-outcome mapping, friendly error pages, who is logged in, and
+//! the stylesheet.
+
+use crate::AppState;
+use crate::extract::session_token;
+use crate::problem::status_of;
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use base64::Engine;
+use rand::RngCore;
+use roster_core::types::AppId;
+use roster_core::{Ctx, Error, FieldError, Principal};
+use serde::Deserialize;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/static/roster.css", get(stylesheet))
+}
+
+pub const CSRF_COOKIE: &str = "roster_csrf";
+
+/// The CSRF token of this browser, and the cookie to set when it is new.
+pub struct Csrf {
+    pub token: String,
+    set: Option<HeaderValue>,
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().find_map(|v| {
+        v.to_str().ok()?.split(';').find_map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            (k == name && !v.is_empty()).then(|| v.to_string())
+        })
+    })
+}
+
+impl Csrf {
+    pub fn of(headers: &HeaderMap, secure: bool) -> Self {
+        match cookie(headers, CSRF_COOKIE) {
+            Some(token) if token.len() == 43 => Csrf { token, set: None },
+            _ => {
+                let mut b = [0u8; 32];
+                rand::rng().fill_bytes(&mut b);
+                let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+                let s = if secure { "; Secure" } else { "" };
+                let set = HeaderValue::from_str(&format!(
+                    "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{s}"
+                ))
+                .ok();
+                Csrf { token, set }
+            }
+        }
+    }
+}
+
+/// Refuse a form whose token does not match this browser's cookie.
+pub(super) fn check_csrf(headers: &HeaderMap, sent: &str) -> Result<(), PageError> {
+    match cookie(headers, CSRF_COOKIE) {
+        Some(c) if !sent.is_empty() && c == sent => Ok(()),
+        _ => Err(PageError::Csrf),
+    }
+}
+
+/// Field errors of a refused form, shown next to their fields.
+#[derive(Default)]
+pub struct FieldErrors(pub(super) Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn for_field(&self, field: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|e| e.field == field)
+            .map(|e| e.message.clone())
+            .collect()
+    }
+}
+
+/// How a form page shows a refused submission: field errors, or one message, and the status.
+/// Failures that are not about the form (storage, not found) become an error page.
+pub(super) fn form_outcome(
+    err: Option<Error>,
+) -> Result<(FieldErrors, Option<String>, StatusCode), PageError> {
+    match err {
+        None => Ok((FieldErrors::default(), None, StatusCode::OK)),
+        Some(Error::Invalid(e)) => Ok((FieldErrors(e), None, StatusCode::UNPROCESSABLE_ENTITY)),
+        Some(e @ (Error::Store(_) | Error::Internal(_) | Error::NotFound)) => Err(e.into()),
+        Some(e) => {
+            let status = status_of(&e);
+            let msg = match &e {
+                Error::InvalidCredentials => "The password is wrong, or the ID is locked for a few minutes after too many attempts.".to_string(),
+                other => friendly(other).1,
+            };
+            Ok((FieldErrors::default(), Some(msg), status))
+        }
+    }
+}
+
+/// What the page header shows.
+pub struct Nav {
+    pub email: String,
+    pub app: Option<NavApp>,
+}
+
+pub struct NavApp {
+    pub app_id: String,
+    pub name: String,
+    pub admin: bool,
+}
+
+/// A rendered page plus the cookies it sets.
+pub struct Page {
+    status: StatusCode,
+    html: String,
+    cookies: Vec<HeaderValue>,
+}
+
+impl Page {
+    pub(super) fn new(t: &impl Template, csrf: &Csrf) -> Result<Page, PageError> {
+        let html = t
+            .render()
+            .map_err(|e| PageError::Core(Error::Internal(format!("template: {e}"))))?;
+        Ok(Page {
+            status: StatusCode::OK,
+            html,
+            cookies: csrf.set.iter().cloned().collect(),
+        })
+    }
+    pub(super) fn status(mut self, s: StatusCode) -> Self {
+        self.status = s;
+        self
+    }
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        let mut res = (
+            self.status,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            self.html,
+        )
+            .into_response();
+        for c in self.cookies {
+            res.headers_mut().append(header::SET_COOKIE, c);
+        }
+        res.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+            ),
+        );
+        res
+    }
+}
+
+/// One core error rendered as a friendly page.
+pub enum PageError {
+    Core(Error),
+    Csrf,
+    Login(String),
+}
+
+impl From<Error> for PageError {
+    fn from(e: Error) -> Self {
+        PageError::Core(e)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    product: &'a str,
+    nav: Option<Nav>,
+    csrf: String,
+    title: String,
+    message: String,
+    link: Option<(String, String)>,
+}
+
+fn friendly(e: &Error) -> (&'static str, String) {
+    match e {
+        Error::NotFound => (
+            "Not found",
+            "There is nothing here, or you do not have access to it.".into(),
+        ),
+        Error::InvitationExpired => (
+            "This invitation has expired",
+            "Invitations are valid for a limited time. Ask an administrator of the app to resend it; the new email will have a fresh link.".into(),
+        ),
+        Error::InvitationRevoked => (
+            "This invitation was revoked",
+            "An administrator withdrew it. If you should have access, ask an administrator of the app to invite you again.".into(),
+        ),
+        Error::InvitationUsed => (
+            "This invitation has already been used",
+            "It has been accepted. Log in with your ID to reach the app.".into(),
+        ),
+        Error::InvitationReplaced => (
+            "This link was replaced by a newer one",
+            "The invitation was sent again. Use the link in the most recent email, or ask an administrator to resend it.".into(),
+        ),
+        Error::SeatUnavailable { total, .. } => (
+            "No seat available",
+            format!("All {total} seats of this app are in use."),
+        ),
+        Error::Store(_) | Error::Internal(_) => (
+            "Something went wrong",
+            "Something went wrong on our side. It has been logged; please try again.".into(),
+        ),
+        other => ("That did not work", other.to_string()),
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::Login(next) => {
+                Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response()
+            }
+            PageError::Csrf => message_page(
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "For your security the form could not be accepted. Go back, reload the page and try again.",
+                Some(("/".into(), "Start again".into())),
+            ),
+            PageError::Core(e) => {
+                let (title, msg) = friendly(&e);
+                let link = match &e {
+                    Error::InvitationUsed => Some(("/login".to_string(), "Log in".to_string())),
+                    _ => Some(("/".to_string(), "Home".to_string())),
+                };
+                if matches!(e, Error::Store(_) | Error::Internal(_)) {
+                    tracing::error!(error = %e, "page failed");
+                }
+                message_page(status_of(&e), title, &msg, link)
+            }
+        }
+    }
+}
+
+fn message_page(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    link: Option<(String, String)>,
+) -> Response {
+    let t = MessagePage {
+        product: "Roster",
+        nav: None,
+        csrf: String::new(),
+        title: title.into(),
+        message: message.into(),
+        link,
+    };
+    match t.render() {
+        Ok(html) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        Err(_) => (status, title.to_string()).into_response(),
+    }
+}
+
+pub(super) fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Only local paths are followed after login (no open redirects).
+pub(super) fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        _ => "/apps".into(),
+    }
+}
+
+pub(super) type PageResult = Result<Response, PageError>;
+
+pub(super) async fn principal(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, PageError> {
+    let (mut parts, _) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers.clone();
+    let Some(token) = session_token(&parts) else {
+        return Ok(None);
+    };
+    match state
+        .services
+        .authenticate(&Ctx::at(state.now()), &token)
+        .await
+    {
+        Ok(p) => Ok(Some(p)),
+        Err(Error::Unauthenticated) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn require_login(
+    state: &AppState,
+    headers: &HeaderMap,
+    here: &str,
+) -> Result<Principal, PageError> {
+    principal(state, headers)
+        .await?
+        .ok_or_else(|| PageError::Login(here.to_string()))
+}
+
+pub(super) async fn nav_for(
+    state: &AppState,
+    p: &Principal,
+    app: Option<&AppId>,
+) -> Result<Nav, PageError> {
+    let app = match app {
+        Some(a) => {
+            let m = state.services.require_member(p, a).await?;
+            let me = state.services.me(p).await?;
+            let name = me
+                .apps
+                .iter()
+                .find(|(x, _)| &x.app_id == a)
+                .map(|(x, _)| x.name.clone())
+                .unwrap_or_default();
+            Some(NavApp {
+                app_id: a.to_string(),
+                name,
+                admin: m.admin,
+            })
+        }
+        None => None,
+    };
+    Ok(Nav {
+        email: p.email.to_string(),
+        app,
+    })
+}
+
+pub(super) fn app_id(raw: &str) -> Result<AppId, PageError> {
+    AppId::parse(raw).map_err(|_| PageError::Core(Error::NotFound))
+}
+
+pub(super) fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+pub(super) fn with_cookie(mut res: Response, c: HeaderValue) -> Response {
+    res.headers_mut().append(header::SET_COOKIE, c);
+    res
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub(super) csrf: String,
+    pub(super) next: Option<String>,
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/roster.css"),
+    )
+        .into_response()
+}

@@ -1,0 +1,34 @@
+//! Server-rendered pages. Same rule as the API: parse → call a core service → render.
+//! Every form carries a CSRF token (double-submit: a random `roster_csrf` cookie, SameSite=Strict,
+//! that the form's hidden `csrf` field must match).
+//!
+//! One module per journey, each owning its routes; what they share is in [`frame`].
+
+pub mod accept;
+pub mod apps;
+pub mod frame;
+pub mod identity;
+pub mod invitations;
+pub mod members;
+pub mod profile;
+pub mod seats;
+pub mod terms;
+
+pub use frame::{CSRF_COOKIE, Csrf, CsrfForm, FieldErrors, Nav, NavApp, Page, PageError};
+
+use crate::AppState;
+use axum::Router;
+
+/// Every page route.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(frame::routes())
+        .merge(identity::routes())
+        .merge(terms::routes())
+        .merge(apps::routes())
+        .merge(members::routes())
+        .merge(invitations::routes())
+        .merge(seats::routes())
+        .merge(profile::routes())
+        .merge(accept::routes())
+}
