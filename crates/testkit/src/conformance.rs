@@ -551,14 +551,25 @@ pub async fn audit_is_listed_per_app(store: Arc<dyn Store>) {
     assert_eq!(events[0].details["n"], 0);
 }
 
-/// Generates one `#[tokio::test]` per conformance function for a backend.
+/// Generates one `#[tokio::test]` per conformance function for a backend (`sqlite` or
+/// `postgres`); the PostgreSQL ones are ignored, with the reason, when it is not configured.
 #[macro_export]
 macro_rules! conformance_tests {
-    ($backend:expr, $($name:ident),* $(,)?) => {
+    (sqlite, $($name:ident),* $(,)?) => {
         $(
             #[tokio::test]
             async fn $name() {
-                let Some((store, _url, _dir)) = $crate::fresh_store_or_skip($backend).await else { return };
+                let (store, _url, _dir) = $crate::fresh_store($crate::Backend::Sqlite).await;
+                $crate::conformance::$name(store).await;
+            }
+        )*
+    };
+    (postgres, $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            #[cfg_attr(not(roster_postgres), ignore = "needs PostgreSQL: set ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres")]
+            async fn $name() {
+                let (store, _url, _dir) = $crate::fresh_store($crate::Backend::Postgres).await;
                 $crate::conformance::$name(store).await;
             }
         )*

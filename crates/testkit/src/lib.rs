@@ -183,7 +183,8 @@ impl Resp {
 }
 
 /// A fresh, migrated database of the backend. Panics when PostgreSQL is asked for and
-/// `ROSTER_TEST_POSTGRES_URL` is unset: use `fresh_store_or_skip` for that.
+/// `ROSTER_TEST_POSTGRES_URL` is unset: such tests carry
+/// `#[cfg_attr(not(roster_postgres), ignore = ...)]` (see build.rs), so they only run when it is.
 pub async fn fresh_store(backend: Backend) -> (Arc<dyn Store>, String, DbGuard) {
     match backend {
         Backend::Sqlite => {
@@ -193,24 +194,9 @@ pub async fn fresh_store(backend: Backend) -> (Arc<dyn Store>, String, DbGuard) 
             (store, url, DbGuard::Dir(dir))
         }
         Backend::Postgres => {
-            let admin = std::env::var(POSTGRES_ENV).expect("ROSTER_TEST_POSTGRES_URL");
+            let admin = std::env::var(POSTGRES_ENV)
+                .expect("PostgreSQL tests need ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres");
             fresh_postgres(&admin).await
-        }
-    }
-}
-
-/// Whether the backend can be tested here; prints why not.
-pub fn available(backend: Backend) -> bool {
-    match backend {
-        Backend::Sqlite => true,
-        Backend::Postgres => {
-            let ok = std::env::var(POSTGRES_ENV).is_ok_and(|v| !v.is_empty());
-            if !ok {
-                eprintln!(
-                    "skipped: PostgreSQL tests need {POSTGRES_ENV}=postgres://postgres@127.0.0.1:5432/postgres"
-                );
-            }
-            ok
         }
     }
 }
@@ -227,15 +213,6 @@ pub fn test_renderer(base_url: &str) -> Renderer {
 pub async fn spawn_app(backend: Backend) -> TestApp {
     let (store, db_url, dir) = fresh_store(backend).await;
     spawn_on(store, db_url, dir).await
-}
-
-/// `spawn_app`, or `None` (with a printed reason) when the backend is not available here.
-pub async fn spawn_app_or_skip(backend: Backend) -> Option<TestApp> {
-    if available(backend) {
-        Some(spawn_app(backend).await)
-    } else {
-        None
-    }
 }
 
 pub async fn spawn_on(store: Arc<dyn Store>, db_url: String, dir: DbGuard) -> TestApp {
@@ -499,11 +476,3 @@ impl TestApp {
     }
 }
 
-/// A fresh store, or `None` (with a printed reason) when the backend is not available here.
-pub async fn fresh_store_or_skip(backend: Backend) -> Option<(Arc<dyn Store>, String, DbGuard)> {
-    if available(backend) {
-        Some(fresh_store(backend).await)
-    } else {
-        None
-    }
-}

@@ -1,6 +1,6 @@
 //! The seed journeys in a real Chromium (Debian's `chromium` + `chromium-driver`), at laptop and
 //! phone size. Enabled by ROSTER_TEST_BROWSER=1 (`.ci/run` sets it after installing the packages);
-//! skipped with a printed reason otherwise. Screenshots go to $ROSTER_SCREENSHOT_DIR when set.
+//! listed as ignored, with that reason, otherwise. Screenshots go to $ROSTER_SCREENSHOT_DIR when set.
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use roster_testkit::{Backend, GOOD_PASSWORD, TestApp, spawn_app, token_from};
@@ -21,16 +21,6 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
-}
-
-fn enabled() -> bool {
-    let on = std::env::var("ROSTER_TEST_BROWSER").is_ok_and(|v| v == "1");
-    if !on {
-        eprintln!(
-            "skipped: browser tests need ROSTER_TEST_BROWSER=1 and Debian's chromium + chromium-driver"
-        );
-    }
-    on
 }
 
 async fn browser(width: u32, height: u32) -> Browser {
@@ -182,10 +172,11 @@ async fn ticked(c: &Client) -> Vec<String> {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(roster_browser),
+    ignore = "needs Chromium: install Debian chromium + chromium-driver and set ROSTER_TEST_BROWSER=1"
+)]
 async fn seed_part_2_admin_adds_rohit_who_creates_his_id() {
-    if !enabled() {
-        return;
-    }
     for (w, h) in SIZES {
         let t = spawn_app(Backend::Sqlite).await;
         let (app, _) = t.app_with_admin("Acme", 2).await;
@@ -349,10 +340,11 @@ async fn seed_part_2_admin_adds_rohit_who_creates_his_id() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(roster_browser),
+    ignore = "needs Chromium: install Debian chromium + chromium-driver and set ROSTER_TEST_BROWSER=1"
+)]
 async fn seed_part_1_partner_with_an_existing_id_joins_and_sees_both_apps() {
-    if !enabled() {
-        return;
-    }
     for (w, h) in SIZES {
         let t = spawn_app(Backend::Sqlite).await;
         let (acme, admin) = t.app_with_admin("Acme", 2).await;
@@ -395,10 +387,11 @@ async fn seed_part_1_partner_with_an_existing_id_joins_and_sees_both_apps() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(roster_browser),
+    ignore = "needs Chromium: install Debian chromium + chromium-driver and set ROSTER_TEST_BROWSER=1"
+)]
 async fn no_seat_warning_then_buy_a_seat_sends_without_retyping() {
-    if !enabled() {
-        return;
-    }
     for (w, h) in SIZES {
         let t = spawn_app(Backend::Sqlite).await;
         let (app, _) = t.app_with_admin("Acme", 1).await;
@@ -437,10 +430,11 @@ async fn no_seat_warning_then_buy_a_seat_sends_without_retyping() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(roster_browser),
+    ignore = "needs Chromium: install Debian chromium + chromium-driver and set ROSTER_TEST_BROWSER=1"
+)]
 async fn a_form_posted_without_its_csrf_token_is_refused() {
-    if !enabled() {
-        return;
-    }
     let t = spawn_app(Backend::Sqlite).await;
     let (app, _) = t.app_with_admin("Acme", 3).await;
     let b = browser(1280, 800).await;
@@ -477,10 +471,11 @@ const PNG_1X1: &[u8] = &[
 /// Every form's primary button is reachable without sideways scrolling: at phone size, at laptop
 /// size and at 200 % zoom of a 1280×800 window (a 640×400 CSS viewport).
 #[tokio::test]
+#[cfg_attr(
+    not(roster_browser),
+    ignore = "needs Chromium: install Debian chromium + chromium-driver and set ROSTER_TEST_BROWSER=1"
+)]
 async fn primary_buttons_fit_at_phone_laptop_and_200_percent_zoom() {
-    if !enabled() {
-        return;
-    }
     let t = spawn_app(Backend::Sqlite).await;
     let (app, _) = t.app_with_admin("Acme", 3).await;
     let admin = t.login_token("admin@acme.test", GOOD_PASSWORD).await;

@@ -19,11 +19,9 @@ macro_rules! journeys {
         mod postgres {
             $(
                 #[tokio::test]
+                #[cfg_attr(not(roster_postgres), ignore = "needs PostgreSQL: set ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres")]
                 async fn $name() {
-                    let Some(t) = roster_testkit::spawn_app_or_skip(roster_testkit::Backend::Postgres).await else {
-                        return;
-                    };
-                    super::$name(t).await
+                    super::$name(roster_testkit::spawn_app(roster_testkit::Backend::Postgres).await).await
                 }
             )*
         }

@@ -1,4 +1,4 @@
-//! Several Roster nodes on one PostgreSQL database (skipped without ROSTER_TEST_POSTGRES_URL).
+//! Several Roster nodes on one PostgreSQL database (ignored without ROSTER_TEST_POSTGRES_URL).
 //! Each node is a fully separate instance: its own pool, services, outbox worker and listener.
 
 use reqwest::StatusCode;
@@ -6,24 +6,26 @@ use roster_core::model::*;
 use roster_core::types::*;
 use roster_mail::{OutboxWorker, RetryPolicy};
 use roster_testkit::{
-    Backend, CapturingMailer, GOOD_PASSWORD, TestApp, spawn_app_or_skip, spawn_second_node,
-    test_renderer, token_from,
+    Backend, CapturingMailer, GOOD_PASSWORD, TestApp, spawn_app, spawn_second_node, test_renderer,
+    token_from,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
 use time::Duration;
 
-async fn two_nodes() -> Option<(TestApp, TestApp)> {
-    let a = spawn_app_or_skip(Backend::Postgres).await?;
+async fn two_nodes() -> (TestApp, TestApp) {
+    let a = spawn_app(Backend::Postgres).await;
     let b = spawn_second_node(&a).await;
-    Some((a, b))
+    (a, b)
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(roster_postgres),
+    ignore = "needs PostgreSQL: set ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres"
+)]
 async fn two_hundred_invitations_over_two_nodes_against_25_free_seats() {
-    let Some((n1, n2)) = two_nodes().await else {
-        return;
-    };
+    let (n1, n2) = two_nodes().await;
     let (app, admin) = n1.app_with_admin("Acme", 26).await; // the admin holds one
     let calls = (0..200).map(|i| {
         let node = if i % 2 == 0 { &n1 } else { &n2 };
@@ -57,10 +59,12 @@ async fn two_hundred_invitations_over_two_nodes_against_25_free_seats() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(roster_postgres),
+    ignore = "needs PostgreSQL: set ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres"
+)]
 async fn a_hundred_reactivations_over_two_nodes_against_10_free_seats() {
-    let Some((n1, n2)) = two_nodes().await else {
-        return;
-    };
+    let (n1, n2) = two_nodes().await;
     let (app, admin) = n1.app_with_admin("Acme", 11).await;
     // 100 inactive users, seeded straight into the store
     let mut ids = Vec::new();
@@ -108,10 +112,12 @@ async fn a_hundred_reactivations_over_two_nodes_against_10_free_seats() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(roster_postgres),
+    ignore = "needs PostgreSQL: set ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres"
+)]
 async fn invited_on_node_one_accepts_on_node_two_and_logs_in_on_either() {
-    let Some((n1, n2)) = two_nodes().await else {
-        return;
-    };
+    let (n1, n2) = two_nodes().await;
     let (app, admin) = n1.app_with_admin("Acme", 3).await;
     let r = n1
         .invite(&app, &admin, "rohit@example.com", "user", true)
@@ -135,10 +141,12 @@ async fn invited_on_node_one_accepts_on_node_two_and_logs_in_on_either() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(roster_postgres),
+    ignore = "needs PostgreSQL: set ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres"
+)]
 async fn a_thousand_messages_two_workers_each_delivered_once_even_when_one_dies() {
-    let Some((n1, n2)) = two_nodes().await else {
-        return;
-    };
+    let (n1, n2) = two_nodes().await;
     let to = Email::parse("bulk@example.com").expect("email");
     let mut tx = n1.store.begin().await.expect("begin");
     for _ in 0..1000 {
@@ -219,10 +227,12 @@ async fn a_thousand_messages_two_workers_each_delivered_once_even_when_one_dies(
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(roster_postgres),
+    ignore = "needs PostgreSQL: set ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres"
+)]
 async fn a_lost_database_gives_503_and_the_node_recovers() {
-    let Some(t) = spawn_app_or_skip(Backend::Postgres).await else {
-        return;
-    };
+    let t = spawn_app(Backend::Postgres).await;
     let (_app, admin) = t.app_with_admin("Acme", 3).await;
     let db = t.db_url.rsplit('/').next().expect("db name").to_string();
     let admin_url = std::env::var(roster_testkit::POSTGRES_ENV).expect("url");

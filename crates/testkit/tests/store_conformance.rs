@@ -1,8 +1,8 @@
-//! The store conformance suite against every backend (PostgreSQL when ROSTER_TEST_POSTGRES_URL is set).
+//! The store conformance suite against every backend (PostgreSQL ones are ignored unless ROSTER_TEST_POSTGRES_URL is set).
 
 mod sqlite {
     roster_testkit::conformance_tests!(
-        roster_testkit::Backend::Sqlite,
+        sqlite,
         apps_and_seats,
         rollback_leaves_nothing,
         identities_are_unique_by_email,
@@ -17,7 +17,7 @@ mod sqlite {
 
 mod postgres {
     roster_testkit::conformance_tests!(
-        roster_testkit::Backend::Postgres,
+        postgres,
         apps_and_seats,
         rollback_leaves_nothing,
         identities_are_unique_by_email,
