@@ -475,4 +475,3 @@ impl TestApp {
         assert!(a.seats_held <= a.seats_total(), "seat invariant broken");
     }
 }
-

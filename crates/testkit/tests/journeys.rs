@@ -45,6 +45,7 @@ journeys!(
     a_restart_delivers_what_was_pending,
     parallel_wrong_passwords_cannot_bypass_the_lockout,
     health_and_openapi_are_served,
+    security_questions_are_published_as_a_list_and_an_enum,
     logout_ends_the_session,
     sessions_expire_when_idle,
     members_list_filters_searches_and_pages,
@@ -996,6 +997,48 @@ async fn health_and_openapi_are_served(t: TestApp) {
     ] {
         assert!(r.body["paths"][p].is_object(), "{p} missing from OpenAPI");
     }
+}
+
+async fn security_questions_are_published_as_a_list_and_an_enum(t: TestApp) {
+    let (_app, token) = t.create_app("Acme", 2, "ada@acme.example", "Ada").await;
+    let r = t.get(&format!("/api/v1/invitations/{token}"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["security_question_mode"], "required");
+    let list = r.body["security_questions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(list.len(), 7, "{list:?}");
+    let keys: Vec<&str> = list.iter().filter_map(|q| q["key"].as_str()).collect();
+    assert!(keys.contains(&"first_pet_name"), "{keys:?}");
+    assert!(
+        list.iter()
+            .all(|q| q["label"].as_str().is_some_and(|l| l.ends_with('?'))),
+        "{list:?}"
+    );
+    // The accept body's schema names the same keys as an enum.
+    let doc = t.get("/api/v1/openapi.json", None).await.body;
+    let schema = &doc["components"]["schemas"]["AcceptBody"]["properties"]["security_question"];
+    let en: Vec<&str> = schema["enum"]
+        .as_array()
+        .map(|v| v.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(en, keys, "{schema}");
+    // A key outside the list is a field error naming security_question.
+    let r = t
+        .post(
+            &format!("/api/v1/invitations/{token}/accept"),
+            None,
+            json!({"first_name": "Ada", "password": GOOD_PASSWORD, "security_question": "favourite_colour",
+                   "security_answer": "blue", "accept_terms": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert!(
+        r.body.to_string().contains("security_question"),
+        "{:?}",
+        r.body
+    );
 }
 
 async fn logout_ends_the_session(t: TestApp) {

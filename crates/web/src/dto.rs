@@ -1,6 +1,7 @@
 //! JSON shapes of the API (documented in the OpenAPI document).
 
 use roster_core::model::{Invitation, InvitationStatus, Member, SeatSummary};
+use roster_core::types::SecurityQuestion;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -168,6 +169,44 @@ pub struct PublicInvitation {
     /// Whether an ID already exists for the invited email ("log in" rather than "create").
     pub id_exists: bool,
     pub expires_at: String,
+    /// Whether creating an ID asks a security question: `required`, `optional` or `off`.
+    #[schema(example = "required")]
+    pub security_question_mode: String,
+    /// The security questions to choose from when creating an ID (send `key` as
+    /// `security_question`).
+    pub security_questions: Vec<SecurityQuestionOption>,
+}
+
+/// One security question: its stable key and the question as shown to a person.
+#[derive(Serialize, ToSchema)]
+pub struct SecurityQuestionOption {
+    #[schema(schema_with = security_question_schema)]
+    pub key: String,
+    pub label: String,
+}
+
+impl SecurityQuestionOption {
+    pub fn all() -> Vec<SecurityQuestionOption> {
+        SecurityQuestion::ALL
+            .iter()
+            .map(|q| SecurityQuestionOption {
+                key: q.code().to_string(),
+                label: q.text().to_string(),
+            })
+            .collect()
+    }
+}
+
+/// The security question keys as an enum in the schema, from the one list in core.
+fn security_question_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(SecurityQuestion::ALL.iter().map(|q| q.code())))
+        .description(Some(
+            "A security question key; `GET /api/v1/invitations/{token}` lists them with their labels.",
+        ))
+        .build()
 }
 
 /// Either a new ID (first_name, password, security question and answer, accept_terms) or an
@@ -178,6 +217,7 @@ pub struct AcceptBody {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub password: Option<String>,
+    #[schema(schema_with = security_question_schema)]
     pub security_question: Option<String>,
     pub security_answer: Option<String>,
     pub accept_terms: Option<bool>,

@@ -17,7 +17,7 @@ use utoipa::OpenApi;
     ),
     components(schemas(
         LoginRequest, SessionResponse, AppSummary, MeResponse, MemberDto, MembersPage, PatchMember,
-        InviteBody, InvitationDto, InvitationsPage, PublicInvitation, AcceptBody, SeatsDto, BuySeats,
+        InviteBody, InvitationDto, InvitationsPage, PublicInvitation, SecurityQuestionOption, AcceptBody, SeatsDto, BuySeats,
         AuditDto, Health
     )),
     modifiers(&BearerAuth)

@@ -3,7 +3,7 @@
 
 use super::logged_in_response;
 use crate::AppState;
-use crate::dto::{AcceptBody, PublicInvitation, SessionResponse};
+use crate::dto::{AcceptBody, PublicInvitation, SecurityQuestionOption, SessionResponse};
 use crate::extract::{ApiJson, MaybeAuth, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, State};
@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use roster_core::service::NewIdentityForm;
+use roster_core::service::{NewIdentityForm, QuestionMode};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -43,6 +43,13 @@ pub async fn public_invitation(
             .expires_at
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
+        security_question_mode: match state.services.settings().security_question {
+            QuestionMode::Required => "required",
+            QuestionMode::Optional => "optional",
+            QuestionMode::Off => "off",
+        }
+        .into(),
+        security_questions: SecurityQuestionOption::all(),
     }))
 }
 
