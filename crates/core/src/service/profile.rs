@@ -326,3 +326,43 @@ impl Services {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(tz: Option<&str>, sig: Option<&str>) -> IdentityProfile {
+        IdentityProfile {
+            identity_id: IdentityId::new(),
+            first_name: "Lee".into(),
+            last_name: None,
+            phone: None,
+            time_zone: tz.map(String::from),
+            signature_html: None,
+            signature_text: sig.map(String::from),
+            updated_at: None,
+        }
+    }
+
+    #[test]
+    fn the_first_app_asks_all_three_steps_even_if_the_id_has_a_profile() {
+        let plan = SetupPlan::for_member(&id(Some("UTC"), Some("Lee")), false);
+        assert_eq!(plan.steps, vec![1, 2, 3]);
+        assert_eq!(plan.position(2), (2, 3));
+        assert_eq!(plan.after(1), Some(2));
+        assert_eq!(plan.after(3), None);
+    }
+
+    #[test]
+    fn a_later_app_asks_only_what_is_missing_and_always_the_logo() {
+        let only_logo = SetupPlan::for_member(&id(Some("UTC"), Some("Lee")), true);
+        assert_eq!(only_logo.steps, vec![3]);
+        assert_eq!(only_logo.from_step(1), 3);
+        assert_eq!(only_logo.position(3), (1, 1));
+        let no_tz = SetupPlan::for_member(&id(None, Some("Lee")), true);
+        assert_eq!(no_tz.steps, vec![1, 3]);
+        assert_eq!(no_tz.after(1), Some(3));
+        assert_eq!(no_tz.from_step(2), 3);
+        assert_eq!(no_tz.position(3), (2, 2));
+    }
+}
