@@ -380,30 +380,54 @@ pub struct SeatRequest {
     pub quantity: i64,
     pub status: SeatRequestStatus,
     pub created_at: OffsetDateTime,
+    /// When an operator answered (granted or declined); `None` while pending.
     pub decided_at: Option<OffsetDateTime>,
+    /// Seats the operator granted in answer (may differ from `quantity`); `None` unless granted.
+    pub granted_quantity: Option<i64>,
 }
 
-/// A member's profile in an app, filled in by the initial setup (J4) and the profile page.
+/// The ID's own profile, the same in every app it belongs to (J4 steps 1 and 2): its name
+/// (kept on the identity), phone, time zone and email signature. Set once, shown everywhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Profile {
-    pub member_id: MemberId,
+pub struct IdentityProfile {
+    pub identity_id: IdentityId,
+    pub first_name: String,
+    pub last_name: Option<String>,
     pub phone: Option<String>,
     pub time_zone: Option<String>,
     pub signature_html: Option<String>,
     pub signature_text: Option<String>,
+    /// When phone, time zone or signature were last saved; `None` if never.
+    pub updated_at: Option<OffsetDateTime>,
+}
+
+impl IdentityProfile {
+    /// Whether the details step (name, phone, time zone) still has something to ask: the time
+    /// zone (the name always exists; the phone is optional).
+    pub fn details_missing(&self) -> bool {
+        self.time_zone.is_none()
+    }
+
+    /// Whether the ID has no email signature yet.
+    pub fn signature_missing(&self) -> bool {
+        self.signature_html.is_none() && self.signature_text.is_none()
+    }
+}
+
+/// What belongs to one member in one app: its logo or photo (J4 step 3) and whether the app's
+/// initial setup is finished (which sends that app's Account Information email).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberProfile {
+    pub member_id: MemberId,
     pub logo: Option<Logo>,
     pub setup_done: bool,
     pub updated_at: OffsetDateTime,
 }
 
-impl Profile {
+impl MemberProfile {
     pub fn empty(member_id: MemberId, now: OffsetDateTime) -> Self {
-        Profile {
+        MemberProfile {
             member_id,
-            phone: None,
-            time_zone: None,
-            signature_html: None,
-            signature_text: None,
             logo: None,
             setup_done: false,
             updated_at: now,

@@ -2,9 +2,9 @@
 
 use clap::{Parser, Subcommand};
 use roster::config::Config;
-use roster_core::model::SeatEntryKind;
+use roster_core::model::{SeatEntryKind, SeatRequestStatus};
 use roster_core::service::CreateApp;
-use roster_core::types::AppId;
+use roster_core::types::{AppId, SeatRequestId};
 use roster_core::{Ctx, Error};
 use roster_mail::LocalMailbox;
 use std::path::PathBuf;
@@ -76,13 +76,25 @@ enum AppCmd {
 
 #[derive(Subcommand)]
 enum SeatsCmd {
-    /// Add seats to an app (complimentary unless --purchased).
+    /// Add seats to an app (complimentary unless --purchased); with --request, in answer to that
+    /// seat request, which is closed as granted.
     Grant {
         app_id: String,
-        #[arg(long, default_value_t = 1)]
-        quantity: i64,
+        /// Seats to add (default: 1, or what the request asked for).
+        #[arg(long)]
+        quantity: Option<i64>,
         #[arg(long)]
         purchased: bool,
+        /// The seat request this grant answers (see `roster seats requests`).
+        #[arg(long)]
+        request: Option<String>,
+    },
+    /// List seat requests ("ask support for a seat") with their ids and outcome, newest first:
+    /// of one app, or of every app.
+    Requests {
+        app_id: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
     },
 }
 
@@ -279,38 +291,7 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
                 Ok(())
             }
         },
-        Cmd::Seats {
-            cmd:
-                SeatsCmd::Grant {
-                    app_id,
-                    quantity,
-                    purchased,
-                },
-        } => {
-            let app_id = app_id_arg(&app_id)?;
-            let w = roster::wire(&cfg).await?;
-            let kind = if purchased {
-                SeatEntryKind::Purchase
-            } else {
-                SeatEntryKind::Complimentary
-            };
-            let app = w
-                .services
-                .grant_seats(&Ctx::at(now()), &app_id, quantity, kind)
-                .await
-                .map_err(|e| {
-                    CliError::from_core(e, &[("quantity", "--quantity", &quantity.to_string())])
-                })?;
-            println!(
-                "{}: {} seats ({} purchased + {} complimentary), {} held",
-                app.app_id,
-                app.seats_total(),
-                app.seats_purchased,
-                app.seats_complimentary,
-                app.seats_held
-            );
-            Ok(())
-        }
+        Cmd::Seats { cmd } => seats(cmd, cfg).await,
         Cmd::Mail { cmd } => {
             let mb = LocalMailbox::new(cfg.mailbox_dir());
             let io = |e: std::io::Error| {
@@ -402,6 +383,111 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
             let store = roster_store_sqlite::SqliteStore::connect(&url).await?;
             store.backup(&file.to_string_lossy()).await?;
             println!("backed up {url} to {}", file.display());
+            Ok(())
+        }
+    }
+}
+
+async fn seats(cmd: SeatsCmd, cfg: Config) -> Result<(), CliError> {
+    match cmd {
+        SeatsCmd::Grant {
+            app_id,
+            quantity,
+            purchased,
+            request,
+        } => {
+            let app_id = app_id_arg(&app_id)?;
+            let request = request
+                .map(|raw| {
+                    raw.trim().parse::<SeatRequestId>().map_err(|_| CliError {
+                        message: format!(
+                            "--request: {raw:?} is not a seat request id \
+                                 (see `roster seats requests {app_id}`)"
+                        ),
+                        exit: 2,
+                    })
+                })
+                .transpose()?;
+            let w = roster::wire(&cfg).await?;
+            let kind = if purchased {
+                SeatEntryKind::Purchase
+            } else {
+                SeatEntryKind::Complimentary
+            };
+            let q = quantity.map(|q| q.to_string()).unwrap_or_default();
+            let rq = request.map(|r| r.to_string()).unwrap_or_default();
+            let flags = [
+                ("quantity", "--quantity", q.as_str()),
+                ("request", "--request", rq.as_str()),
+            ];
+            let fail = |e: Error| match e {
+                Error::NotFound => CliError::new(format!("APP_ID: no app {app_id}")),
+                e => CliError::from_core(e, &flags),
+            };
+            let app = match request {
+                Some(id) => {
+                    let (app, r) = w
+                        .services
+                        .grant_seat_request(&Ctx::at(now()), &app_id, id, quantity, kind)
+                        .await
+                        .map_err(fail)?;
+                    println!(
+                        "seat request {} granted: {} seat(s) (asked for {})",
+                        r.id,
+                        r.granted_quantity.unwrap_or(r.quantity),
+                        r.quantity
+                    );
+                    app
+                }
+                None => w
+                    .services
+                    .grant_seats(&Ctx::at(now()), &app_id, quantity.unwrap_or(1), kind)
+                    .await
+                    .map_err(fail)?,
+            };
+            println!(
+                "{}: {} seats ({} purchased + {} complimentary), {} held",
+                app.app_id,
+                app.seats_total(),
+                app.seats_purchased,
+                app.seats_complimentary,
+                app.seats_held
+            );
+            Ok(())
+        }
+        SeatsCmd::Requests { app_id, limit } => {
+            let app_id = app_id.as_deref().map(app_id_arg).transpose()?;
+            let w = roster::wire(&cfg).await?;
+            let list = w
+                .services
+                .operator_seat_requests(app_id.as_ref(), limit.clamp(1, 1000))
+                .await
+                .map_err(|e| match (e, &app_id) {
+                    (Error::NotFound, Some(a)) => CliError::new(format!("APP_ID: no app {a}")),
+                    (e, _) => CliError::from(e),
+                })?;
+            if list.is_empty() {
+                println!("No seat requests.");
+            }
+            for r in list {
+                let outcome = match (r.status, r.decided_at) {
+                    (SeatRequestStatus::Granted, Some(d)) => format!(
+                        "granted {} on {}",
+                        r.granted_quantity.unwrap_or(r.quantity),
+                        d.date()
+                    ),
+                    (SeatRequestStatus::Declined, Some(d)) => format!("declined on {}", d.date()),
+                    (st, _) => st.as_str().to_string(),
+                };
+                println!(
+                    "{}  {}  asked {} on {}  {}",
+                    r.id,
+                    r.app_id,
+                    r.quantity,
+                    r.created_at.date(),
+                    outcome
+                );
+            }
             Ok(())
         }
     }

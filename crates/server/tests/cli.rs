@@ -315,3 +315,168 @@ fn a_second_server_on_the_same_sqlite_data_refuses_to_start_and_logs_are_plain_l
     let _ = again.kill();
     let _ = again.wait();
 }
+
+fn create_app(dir: &std::path::Path, name: &str) -> String {
+    let o = roster(
+        dir,
+        &[
+            "app",
+            "create",
+            "--name",
+            name,
+            "--seats",
+            "1",
+            "--admin-email",
+            &format!("admin@{}.example", name.to_lowercase()),
+            "--admin-first-name",
+            "Ada",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    text(&o)
+        .lines()
+        .find_map(|l| l.split(" with App ID ").nth(1))
+        .expect("app id line")
+        .trim()
+        .to_string()
+}
+
+/// What an admin's "Ask support for a seat" leaves in the database: a pending request.
+fn seed_seat_request(dir: &std::path::Path, app: &str, quantity: i64) -> String {
+    use roster_core::model::*;
+    use roster_core::store::Store;
+    use roster_core::types::*;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let url = format!("sqlite:{}", dir.join("data/roster.db").display());
+        let store = roster_store_sqlite::SqliteStore::connect(&url)
+            .await
+            .expect("open");
+        let now = time::OffsetDateTime::now_utc();
+        let identity = Identity {
+            id: IdentityId::new(),
+            email: Email::parse(&format!("asker{quantity}@example.com")).expect("email"),
+            first_name: "Ada".into(),
+            last_name: None,
+            password_hash: "$argon2id$not-used".into(),
+            security_question: None,
+            security_answer_hash: None,
+            terms_version: None,
+            terms_accepted_at: None,
+            created_at: now,
+            lockout: Lockout::default(),
+        };
+        let r = SeatRequest {
+            id: SeatRequestId::new(),
+            app_id: AppId::parse(app).expect("app id"),
+            requested_by: identity.id,
+            quantity,
+            status: SeatRequestStatus::Pending,
+            created_at: now,
+            decided_at: None,
+            granted_quantity: None,
+        };
+        let mut tx = store.begin().await.expect("begin");
+        tx.insert_identity(&identity).await.expect("identity");
+        tx.insert_seat_request(&r).await.expect("request");
+        tx.commit().await.expect("commit");
+        r.id.to_string()
+    })
+}
+
+#[test]
+fn seats_grant_with_request_closes_it_and_seats_requests_lists_it_granted() {
+    let dir = tempfile::tempdir().expect("dir");
+    let app = create_app(dir.path(), "Acme");
+    let other = create_app(dir.path(), "Other");
+    let id = seed_seat_request(dir.path(), &app, 2);
+
+    let listed = roster(dir.path(), &["seats", "requests", &app], &[]);
+    let out = text(&listed);
+    assert!(listed.status.success(), "{out}");
+    assert!(
+        out.contains(&id) && out.contains("asked 2") && out.contains("pending"),
+        "{out}"
+    );
+
+    // mistakes name --request and change nothing
+    for (target, request, why) in [
+        (app.as_str(), "not-an-id", "is not a seat request id"),
+        (
+            app.as_str(),
+            "0190a0a0-0000-7000-8000-000000000000",
+            "no seat request",
+        ),
+        (other.as_str(), id.as_str(), "no seat request"),
+    ] {
+        let o = roster(
+            dir.path(),
+            &[
+                "seats",
+                "grant",
+                target,
+                "--quantity",
+                "2",
+                "--request",
+                request,
+            ],
+            &[],
+        );
+        let msg = text(&o);
+        assert!(!o.status.success(), "{msg}");
+        assert!(msg.contains("--request") && msg.contains(why), "{msg}");
+        assert!(!msg.contains("panicked"), "{msg}");
+    }
+    let still = text(&roster(dir.path(), &["seats", "requests", &app], &[]));
+    assert!(still.contains("pending"), "{still}");
+
+    let grant = roster(
+        dir.path(),
+        &["seats", "grant", &app, "--quantity", "2", "--request", &id],
+        &[],
+    );
+    let out = text(&grant);
+    assert!(grant.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("seat request {id} granted: 2 seat(s)")),
+        "{out}"
+    );
+    assert!(
+        out.contains("3 seats (1 purchased + 2 complimentary)"),
+        "{out}"
+    );
+
+    // the operator's list (all apps) shows it granted, with the quantity
+    let all = roster(dir.path(), &["seats", "requests"], &[]);
+    let out = text(&all);
+    assert!(all.status.success(), "{out}");
+    let line = out.lines().find(|l| l.contains(&id)).expect("listed");
+    assert!(
+        line.contains(&app) && line.contains("granted 2 on"),
+        "{line}"
+    );
+    assert!(!line.contains("pending"), "{line}");
+
+    // a request is answered once
+    let again = roster(dir.path(), &["seats", "grant", &app, "--request", &id], &[]);
+    let msg = text(&again);
+    assert!(!again.status.success(), "{msg}");
+    assert!(
+        msg.contains("--request") && msg.contains("already granted"),
+        "{msg}"
+    );
+    let show = text(&roster(dir.path(), &["app", "show", &app], &[]));
+    assert!(
+        show.contains("3 available") || show.contains("of 3"),
+        "{show}"
+    );
+
+    let unknown_app = roster(dir.path(), &["seats", "requests", "zz999"], &[]);
+    assert!(!unknown_app.status.success());
+    assert!(
+        text(&unknown_app).contains("no app zz999"),
+        "{}",
+        text(&unknown_app)
+    );
+}

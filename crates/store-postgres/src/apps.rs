@@ -18,6 +18,12 @@ macro_rules! app_cols {
     };
 }
 
+macro_rules! seat_request_cols {
+    () => {
+        "id, app_id, requested_by, quantity, status, created_at, decided_at, granted_quantity"
+    };
+}
+
 #[async_trait]
 impl<C> AppQueries for Handle<C>
 where
@@ -158,7 +164,7 @@ where
     async fn insert_seat_request(&mut self, r: &SeatRequest) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO seat_requests (id, app_id, requested_by, quantity, status, created_at, \
-             decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             decided_at, granted_quantity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(r.id.0)
         .bind(r.app_id.as_str())
@@ -167,6 +173,7 @@ where
         .bind(r.status.as_str())
         .bind(r.created_at)
         .bind(r.decided_at)
+        .bind(r.granted_quantity)
         .execute(self.c())
         .await
         .map_err(map_err)?;
@@ -174,15 +181,59 @@ where
     }
 
     async fn list_seat_requests(&mut self, app_id: &AppId) -> StoreResult<Vec<SeatRequest>> {
-        let rows = sqlx::query(
-            "SELECT id, app_id, requested_by, quantity, status, created_at, decided_at \
-             FROM seat_requests WHERE app_id = $1 ORDER BY created_at DESC, id DESC",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            seat_request_cols!(),
+            " FROM seat_requests WHERE app_id = $1 ORDER BY created_at DESC, id DESC"
+        ))
         .bind(app_id.as_str())
         .fetch_all(self.c())
         .await
         .map_err(map_err)?;
         rows.iter().map(seat_request_row).collect()
+    }
+
+    async fn list_all_seat_requests(&mut self, limit: u32) -> StoreResult<Vec<SeatRequest>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            seat_request_cols!(),
+            " FROM seat_requests ORDER BY created_at DESC, id DESC LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(self.c())
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(seat_request_row).collect()
+    }
+
+    async fn get_seat_request(&mut self, id: SeatRequestId) -> StoreResult<Option<SeatRequest>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            seat_request_cols!(),
+            " FROM seat_requests WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(self.c())
+        .await
+        .map_err(map_err)?
+        .map(|r| seat_request_row(&r))
+        .transpose()
+    }
+
+    async fn close_seat_request(&mut self, r: &SeatRequest) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE seat_requests SET status = $2, decided_at = $3, granted_quantity = $4 \
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(r.id.0)
+        .bind(r.status.as_str())
+        .bind(r.decided_at)
+        .bind(r.granted_quantity)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        Ok(n == 1)
     }
 }
 
@@ -230,5 +281,6 @@ pub(crate) fn seat_request_row(r: &PgRow) -> Result<SeatRequest, StoreError> {
         status: SeatRequestStatus::parse(&st).ok_or_else(|| bad("status", &st))?,
         created_at: time(r, "created_at")?,
         decided_at: opt_time(r, "decided_at")?,
+        granted_quantity: get(r, "granted_quantity")?,
     })
 }

@@ -16,6 +16,12 @@ macro_rules! app_cols {
     };
 }
 
+macro_rules! seat_request_cols {
+    () => {
+        "id, app_id, requested_by, quantity, status, created_at, decided_at, granted_quantity"
+    };
+}
+
 #[async_trait]
 impl<C: HasConn> AppQueries for Handle<C> {
     async fn insert_app(&mut self, a: &App) -> StoreResult<()> {
@@ -138,7 +144,7 @@ impl<C: HasConn> AppQueries for Handle<C> {
     async fn insert_seat_request(&mut self, r: &SeatRequest) -> StoreResult<()> {
         self.exec(
             "INSERT INTO seat_requests (id, app_id, requested_by, quantity, status, created_at, \
-             decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             decided_at, granted_quantity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             rusqlite::params![
                 r.id.0,
                 r.app_id.as_str(),
@@ -146,7 +152,8 @@ impl<C: HasConn> AppQueries for Handle<C> {
                 r.quantity,
                 r.status.as_str(),
                 ms(r.created_at),
-                r.decided_at.map(ms)
+                r.decided_at.map(ms),
+                r.granted_quantity
             ],
         )?;
         Ok(())
@@ -154,11 +161,52 @@ impl<C: HasConn> AppQueries for Handle<C> {
 
     async fn list_seat_requests(&mut self, app_id: &AppId) -> StoreResult<Vec<SeatRequest>> {
         self.all(
-            "SELECT id, app_id, requested_by, quantity, status, created_at, decided_at \
-             FROM seat_requests WHERE app_id = ?1 ORDER BY created_at DESC, id DESC",
+            concat!(
+                "SELECT ",
+                seat_request_cols!(),
+                " FROM seat_requests WHERE app_id = ?1 ORDER BY created_at DESC, id DESC"
+            ),
             rusqlite::params![app_id.as_str()],
             seat_request_row,
         )
+    }
+
+    async fn list_all_seat_requests(&mut self, limit: u32) -> StoreResult<Vec<SeatRequest>> {
+        self.all(
+            concat!(
+                "SELECT ",
+                seat_request_cols!(),
+                " FROM seat_requests ORDER BY created_at DESC, id DESC LIMIT ?1"
+            ),
+            rusqlite::params![limit],
+            seat_request_row,
+        )
+    }
+
+    async fn get_seat_request(&mut self, id: SeatRequestId) -> StoreResult<Option<SeatRequest>> {
+        self.one(
+            concat!(
+                "SELECT ",
+                seat_request_cols!(),
+                " FROM seat_requests WHERE id = ?1"
+            ),
+            rusqlite::params![id.0],
+            seat_request_row,
+        )
+    }
+
+    async fn close_seat_request(&mut self, r: &SeatRequest) -> StoreResult<bool> {
+        let n = self.exec(
+            "UPDATE seat_requests SET status = ?2, decided_at = ?3, granted_quantity = ?4 \
+             WHERE id = ?1 AND status = 'pending'",
+            rusqlite::params![
+                r.id.0,
+                r.status.as_str(),
+                r.decided_at.map(ms),
+                r.granted_quantity
+            ],
+        )?;
+        Ok(n == 1)
     }
 }
 
@@ -199,5 +247,6 @@ pub(crate) fn seat_request_row(r: &Row<'_>) -> Result<SeatRequest, StoreError> {
         status: SeatRequestStatus::parse(&st).ok_or_else(|| bad("status", &st))?,
         created_at: time(r, 5)?,
         decided_at: opt_time(r, 6)?,
+        granted_quantity: get(r, 7)?,
     })
 }

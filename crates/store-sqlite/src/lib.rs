@@ -50,6 +50,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_invitations_member_index",
         include_str!("../migrations/0005_invitations_member_index.sql"),
     ),
+    (
+        6,
+        "0006_identity_profiles",
+        include_str!("../migrations/0006_identity_profiles.sql"),
+    ),
+    (
+        7,
+        "0007_seat_request_outcome",
+        include_str!("../migrations/0007_seat_request_outcome.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process (e.g. the CLI) to release the write lock.

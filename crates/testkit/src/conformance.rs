@@ -8,6 +8,9 @@ use roster_core::types::*;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
+mod profiles;
+pub use profiles::*;
+
 fn t0() -> OffsetDateTime {
     // millisecond precision, as stored
     OffsetDateTime::from_unix_timestamp(1_790_000_000).expect("time")
@@ -574,59 +577,4 @@ macro_rules! conformance_tests {
             }
         )*
     };
-}
-
-pub async fn profiles_seat_requests_and_setup_links(store: Arc<dyn Store>) {
-    let a = app("pr123", 2);
-    let i = identity("p@example.com");
-    let mut m = member(&a, "p@example.com", MemberKind::User, MemberStatus::Active);
-    m.identity_id = Some(i.id);
-    let mut tx = store.begin().await.expect("begin");
-    tx.insert_app(&a).await.expect("app");
-    tx.insert_identity(&i).await.expect("id");
-    tx.insert_member(&m).await.expect("member");
-    assert!(tx.get_profile(m.id).await.expect("get").is_none());
-    let mut p = Profile::empty(m.id, t0());
-    p.phone = Some("+1 555 0100".into());
-    p.time_zone = Some("Europe/Berlin".into());
-    p.logo = Some(Logo {
-        mime: "image/png".into(),
-        bytes: vec![1, 2, 3],
-    });
-    tx.save_profile(&p).await.expect("insert");
-    p.setup_done = true;
-    p.signature_text = Some("Ada".into());
-    tx.save_profile(&p).await.expect("update");
-    let r = SeatRequest {
-        id: SeatRequestId::new(),
-        app_id: a.app_id.clone(),
-        requested_by: i.id,
-        quantity: 2,
-        status: SeatRequestStatus::Pending,
-        created_at: t0(),
-        decided_at: None,
-    };
-    tx.insert_seat_request(&r).await.expect("request");
-    tx.insert_setup_token(b"setup-hash", t0())
-        .await
-        .expect("token");
-    tx.commit().await.expect("commit");
-
-    let mut rd = store.read().await.expect("read");
-    assert_eq!(rd.get_profile(m.id).await.expect("get"), Some(p));
-    assert_eq!(
-        rd.list_seat_requests(&a.app_id).await.expect("list"),
-        vec![r]
-    );
-    assert!(rd.setup_token_unused(b"setup-hash").await.expect("unused"));
-    drop(rd);
-    let mut tx = store.begin().await.expect("begin");
-    assert!(tx.use_setup_token(b"setup-hash", t0()).await.expect("use"));
-    assert!(
-        !tx.use_setup_token(b"setup-hash", t0())
-            .await
-            .expect("again")
-    );
-    assert!(!tx.use_setup_token(b"unknown", t0()).await.expect("unknown"));
-    tx.commit().await.expect("commit");
 }

@@ -3,6 +3,31 @@
 
 pub mod conformance;
 
+/// Runs each named `async fn(TestApp)` on every backend: a `sqlite::NAME` test and a
+/// `postgres::NAME` test, the latter ignored (with the reason) when PostgreSQL is not configured.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::spawn_app($crate::Backend::Sqlite).await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                #[cfg_attr(not(roster_postgres), ignore = "needs PostgreSQL: set ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres")]
+                async fn $name() {
+                    super::$name($crate::spawn_app($crate::Backend::Postgres).await).await
+                }
+            )*
+        }
+    };
+}
+
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
 use roster_core::Services;

@@ -5,30 +5,7 @@ use roster_testkit::{GOOD_PASSWORD, TestApp, token_from};
 use serde_json::json;
 use time::Duration;
 
-/// Each journey runs against every backend.
-macro_rules! journeys {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(roster_testkit::spawn_app(roster_testkit::Backend::Sqlite).await).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                #[cfg_attr(not(roster_postgres), ignore = "needs PostgreSQL: set ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres")]
-                async fn $name() {
-                    super::$name(roster_testkit::spawn_app(roster_testkit::Backend::Postgres).await).await
-                }
-            )*
-        }
-    };
-}
-
-journeys!(
+roster_testkit::on_every_backend!(
     the_seed_journey_rohit_as_admin_and_mike_as_partner,
     third_user_without_a_seat_is_refused_until_a_seat_is_bought,
     an_id_of_app_a_joins_app_b_with_its_password_and_keeps_a,

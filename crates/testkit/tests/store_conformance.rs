@@ -12,6 +12,8 @@ mod sqlite {
         outbox_claim_lease_complete_retry,
         audit_is_listed_per_app,
         profiles_seat_requests_and_setup_links,
+        identity_profile_is_one_per_id,
+        seat_requests_are_answered_once,
     );
 }
 
@@ -27,5 +29,7 @@ mod postgres {
         outbox_claim_lease_complete_retry,
         audit_is_listed_per_app,
         profiles_seat_requests_and_setup_links,
+        identity_profile_is_one_per_id,
+        seat_requests_are_answered_once,
     );
 }

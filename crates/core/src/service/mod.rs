@@ -29,7 +29,9 @@ pub use apps::CreateApp;
 pub use identity::{LoggedIn, Me};
 pub use invitations::{InvitationInfo, InviteRequest, IssuedInvitation};
 pub use members::StatusChange;
-pub use profile::{MAX_LOGO_BYTES, ProfileDetails, sniff_image, time_zones};
+pub use profile::{
+    MAX_LOGO_BYTES, ProfileDetails, ProfileView, SetupPlan, sniff_image, time_zones,
+};
 
 /// Whether the security question is asked when an ID is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]

@@ -1,5 +1,6 @@
-//! Journey: profile — a member's initial setup in an app: details, email signature, logo, and
-//! the Account Information email at the end.
+//! Journey: profile — the initial setup in an app: details, email signature, logo, and the
+//! Account Information email at the end. Details and signature belong to the ID (set once, the
+//! same in every app); the logo belongs to the member in that app.
 
 use super::{Ctx, Principal, Services, collect, invalid};
 use crate::error::{Error, FieldError, Result};
@@ -53,40 +54,126 @@ pub struct ProfileDetails {
     pub time_zone: Option<String>,
 }
 
-impl Services {
-    /// The caller's membership and profile in the app (an empty profile before setup).
-    pub async fn profile(
-        &self,
-        ctx: &Ctx,
-        p: &Principal,
-        app_id: &AppId,
-    ) -> Result<(Member, Profile)> {
-        let mut r = self.read().await?;
-        let m = Self::member_in(&mut *r, p, app_id).await?;
-        let profile = r
-            .get_profile(m.id)
-            .await?
-            .unwrap_or_else(|| Profile::empty(m.id, ctx.now));
-        Ok((m, profile))
+/// The steps of one app's initial setup, in order (1 details, 2 signature, 3 logo).
+///
+/// In the ID's first app all three are asked. Once the ID finished the setup in another app,
+/// the details and signature steps are asked only if still missing (they belong to the ID); the
+/// logo step belongs to the app and always ends the setup (it sends the Account Information
+/// email).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupPlan {
+    pub steps: Vec<u8>,
+}
+
+impl SetupPlan {
+    pub const ALL: [u8; 3] = [1, 2, 3];
+
+    fn for_member(id: &IdentityProfile, setup_done_elsewhere: bool) -> Self {
+        let mut steps = Vec::with_capacity(3);
+        if !setup_done_elsewhere || id.details_missing() {
+            steps.push(1);
+        }
+        if !setup_done_elsewhere || id.signature_missing() {
+            steps.push(2);
+        }
+        steps.push(3);
+        SetupPlan { steps }
     }
 
-    async fn update_profile(
+    pub fn contains(&self, step: u8) -> bool {
+        self.steps.contains(&step)
+    }
+
+    /// The first step of the plan at or after `step` (the logo step always ends a plan).
+    pub fn from_step(&self, step: u8) -> u8 {
+        self.steps.iter().copied().find(|s| *s >= step).unwrap_or(3)
+    }
+
+    /// The plan's step after `step`, `None` after the last one.
+    pub fn after(&self, step: u8) -> Option<u8> {
+        self.steps.iter().copied().find(|s| *s > step)
+    }
+
+    /// `step`'s place in the plan, counted from 1, and the number of steps.
+    pub fn position(&self, step: u8) -> (usize, usize) {
+        let n = self.steps.iter().take_while(|s| **s < step).count() + 1;
+        (n.min(self.steps.len()), self.steps.len())
+    }
+}
+
+/// Everything the profile and setup pages show for the caller in one app.
+#[derive(Debug, Clone)]
+pub struct ProfileView {
+    pub member: Member,
+    /// The ID's own profile (name, phone, time zone, signature): the same in every app.
+    pub id: IdentityProfile,
+    /// This app's part: logo, setup finished.
+    pub app: MemberProfile,
+    /// The steps this app's initial setup asks.
+    pub setup: SetupPlan,
+}
+
+impl Services {
+    /// The caller's membership, the ID's profile and the app's part of it (empty before setup).
+    pub async fn profile(&self, ctx: &Ctx, p: &Principal, app_id: &AppId) -> Result<ProfileView> {
+        let mut r = self.read().await?;
+        let member = Self::member_in(&mut *r, p, app_id).await?;
+        let id = r
+            .get_identity_profile(p.identity_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let app = r
+            .get_profile(member.id)
+            .await?
+            .unwrap_or_else(|| MemberProfile::empty(member.id, ctx.now));
+        let setup = if app.setup_done {
+            SetupPlan {
+                steps: SetupPlan::ALL.to_vec(),
+            }
+        } else {
+            let elsewhere = r.setup_done_elsewhere(p.identity_id, member.id).await?;
+            SetupPlan::for_member(&id, elsewhere)
+        };
+        Ok(ProfileView {
+            member,
+            id,
+            app,
+            setup,
+        })
+    }
+
+    /// The ID's own profile (name, phone, time zone, email signature), whatever the app.
+    pub async fn identity_profile(&self, p: &Principal) -> Result<IdentityProfile> {
+        self.read()
+            .await?
+            .get_identity_profile(p.identity_id)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// The time zone the ID chose (IANA name, e.g. "Europe/Berlin"), for showing times to it;
+    /// `None` if it has not chosen one.
+    pub async fn identity_time_zone(&self, p: &Principal) -> Result<Option<String>> {
+        Ok(self.identity_profile(p).await?.time_zone)
+    }
+
+    /// Change the ID's profile, from inside one of its apps (the caller must be an Active member).
+    async fn update_identity_profile(
         &self,
         ctx: &Ctx,
         p: &Principal,
         app_id: &AppId,
-        change: impl FnOnce(&mut Member, &mut Profile) -> Result<()>,
-    ) -> Result<Profile> {
+        change: impl FnOnce(&mut IdentityProfile),
+    ) -> Result<IdentityProfile> {
         let mut tx = self.begin().await?;
-        let mut m = Self::member_in(&mut *tx, p, app_id).await?;
+        Self::member_in(&mut *tx, p, app_id).await?;
         let mut profile = tx
-            .get_profile(m.id)
+            .get_identity_profile(p.identity_id)
             .await?
-            .unwrap_or_else(|| Profile::empty(m.id, ctx.now));
-        change(&mut m, &mut profile)?;
-        profile.updated_at = ctx.now;
-        tx.update_member(&m).await?;
-        tx.save_profile(&profile).await?;
+            .ok_or(Error::NotFound)?;
+        change(&mut profile);
+        profile.updated_at = Some(ctx.now);
+        tx.save_identity_profile(&profile).await?;
         tx.commit().await?;
         Ok(profile)
     }
@@ -98,7 +185,7 @@ impl Services {
         p: &Principal,
         app_id: &AppId,
         d: ProfileDetails,
-    ) -> Result<Profile> {
+    ) -> Result<IdentityProfile> {
         let mut errors = Vec::new();
         let first = collect(&mut errors, Name::parse("first_name", &d.first_name));
         let last = collect(
@@ -134,12 +221,11 @@ impl Services {
         let (Some(first), Some(last)) = (first, last) else {
             return Err(Error::Internal("validation".into()));
         };
-        self.update_profile(ctx, p, app_id, move |m, prof| {
-            m.first_name = Some(first.to_string());
-            m.last_name = last.map(String::from);
+        self.update_identity_profile(ctx, p, app_id, move |prof| {
+            prof.first_name = first.to_string();
+            prof.last_name = last.map(String::from);
             prof.phone = phone;
             prof.time_zone = tz;
-            Ok(())
         })
         .await
     }
@@ -152,7 +238,7 @@ impl Services {
         app_id: &AppId,
         html: String,
         text: String,
-    ) -> Result<Profile> {
+    ) -> Result<IdentityProfile> {
         let mut errors = Vec::new();
         if html.len() > 10_000 {
             errors.push(FieldError {
@@ -167,10 +253,9 @@ impl Services {
             });
         }
         invalid(errors)?;
-        self.update_profile(ctx, p, app_id, move |_, prof| {
+        self.update_identity_profile(ctx, p, app_id, move |prof| {
             prof.signature_html = Some(html).filter(|s| !s.trim().is_empty());
             prof.signature_text = Some(text).filter(|s| !s.trim().is_empty());
-            Ok(())
         })
         .await
     }
@@ -182,7 +267,7 @@ impl Services {
         p: &Principal,
         app_id: &AppId,
         bytes: Vec<u8>,
-    ) -> Result<Profile> {
+    ) -> Result<MemberProfile> {
         if bytes.len() > MAX_LOGO_BYTES {
             return Err(Error::invalid("logo", "The image is larger than 2 MB."));
         }
@@ -192,14 +277,20 @@ impl Services {
                 "Upload a PNG, JPEG or WebP image (SVG and other files are not accepted).",
             ));
         };
-        self.update_profile(ctx, p, app_id, move |_, prof| {
-            prof.logo = Some(Logo {
-                mime: mime.to_string(),
-                bytes,
-            });
-            Ok(())
-        })
-        .await
+        let mut tx = self.begin().await?;
+        let m = Self::member_in(&mut *tx, p, app_id).await?;
+        let mut profile = tx
+            .get_profile(m.id)
+            .await?
+            .unwrap_or_else(|| MemberProfile::empty(m.id, ctx.now));
+        profile.logo = Some(Logo {
+            mime: mime.to_string(),
+            bytes,
+        });
+        profile.updated_at = ctx.now;
+        tx.save_profile(&profile).await?;
+        tx.commit().await?;
+        Ok(profile)
     }
 
     /// The end of the initial setup: marks it done and, the first time, sends the Account
@@ -210,7 +301,7 @@ impl Services {
         let mut profile = tx
             .get_profile(m.id)
             .await?
-            .unwrap_or_else(|| Profile::empty(m.id, ctx.now));
+            .unwrap_or_else(|| MemberProfile::empty(m.id, ctx.now));
         if profile.setup_done {
             return Ok(());
         }
@@ -222,7 +313,7 @@ impl Services {
             ctx.now,
             &p.email,
             Mail::AccountInformation {
-                first_name: m.first_name.clone().unwrap_or_else(|| p.first_name.clone()),
+                first_name: p.first_name.clone(),
                 email: p.email.to_string(),
                 app_name: app.name,
                 app_id: app_id.clone(),
@@ -233,5 +324,45 @@ impl Services {
         tx.commit().await?;
         self.mail_kick.notify_one();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(tz: Option<&str>, sig: Option<&str>) -> IdentityProfile {
+        IdentityProfile {
+            identity_id: IdentityId::new(),
+            first_name: "Lee".into(),
+            last_name: None,
+            phone: None,
+            time_zone: tz.map(String::from),
+            signature_html: None,
+            signature_text: sig.map(String::from),
+            updated_at: None,
+        }
+    }
+
+    #[test]
+    fn the_first_app_asks_all_three_steps_even_if_the_id_has_a_profile() {
+        let plan = SetupPlan::for_member(&id(Some("UTC"), Some("Lee")), false);
+        assert_eq!(plan.steps, vec![1, 2, 3]);
+        assert_eq!(plan.position(2), (2, 3));
+        assert_eq!(plan.after(1), Some(2));
+        assert_eq!(plan.after(3), None);
+    }
+
+    #[test]
+    fn a_later_app_asks_only_what_is_missing_and_always_the_logo() {
+        let only_logo = SetupPlan::for_member(&id(Some("UTC"), Some("Lee")), true);
+        assert_eq!(only_logo.steps, vec![3]);
+        assert_eq!(only_logo.from_step(1), 3);
+        assert_eq!(only_logo.position(3), (1, 1));
+        let no_tz = SetupPlan::for_member(&id(None, Some("Lee")), true);
+        assert_eq!(no_tz.steps, vec![1, 3]);
+        assert_eq!(no_tz.after(1), Some(3));
+        assert_eq!(no_tz.from_step(2), 3);
+        assert_eq!(no_tz.position(3), (2, 2));
     }
 }

@@ -4,6 +4,7 @@
 use super::{Actor, Ctx, Principal, Services};
 use crate::error::{Error, Result};
 use crate::model::*;
+use crate::store::Queries;
 use crate::types::*;
 use time::OffsetDateTime;
 
@@ -19,8 +20,98 @@ impl Services {
         self.add_seats(ctx, app_id, quantity, kind, None).await
     }
 
+    /// Operator: grant seats in answer to an app's seat request, and close that request as
+    /// granted (with the time and the quantity) in the same transaction. `quantity` defaults to
+    /// what was asked. An unknown request, one of another app, or one already answered is an
+    /// error on the field `request`.
+    pub async fn grant_seat_request(
+        &self,
+        ctx: &Ctx,
+        app_id: &AppId,
+        request: SeatRequestId,
+        quantity: Option<i64>,
+        kind: SeatEntryKind,
+    ) -> Result<(App, SeatRequest)> {
+        let mut tx = self.begin().await?;
+        tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
+        let mut r = match tx.get_seat_request(request).await? {
+            Some(r) if &r.app_id == app_id => r,
+            _ => {
+                return Err(Error::invalid(
+                    "request",
+                    format!("no seat request {request} in app {app_id}"),
+                ));
+            }
+        };
+        if r.status != SeatRequestStatus::Pending {
+            return Err(Error::invalid(
+                "request",
+                format!("seat request {request} was already {}", r.status.as_str()),
+            ));
+        }
+        let quantity = quantity.unwrap_or(r.quantity);
+        let app = self
+            .add_seats_in(&mut *tx, ctx, app_id, quantity, kind, None)
+            .await?;
+        r.status = SeatRequestStatus::Granted;
+        r.decided_at = Some(ctx.now);
+        r.granted_quantity = Some(quantity);
+        if !tx.close_seat_request(&r).await? {
+            return Err(Error::invalid(
+                "request",
+                format!("seat request {request} was answered meanwhile"),
+            ));
+        }
+        self.audit(
+            &mut *tx,
+            ctx,
+            Some(app_id),
+            Actor::Operator,
+            "seats.request_granted",
+            None,
+            serde_json::json!({"request": r.id, "asked": r.quantity, "granted": quantity}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((app, r))
+    }
+
+    /// Operator: seat requests of one app, or the newest of all apps, newest first.
+    pub async fn operator_seat_requests(
+        &self,
+        app_id: Option<&AppId>,
+        limit: u32,
+    ) -> Result<Vec<SeatRequest>> {
+        let mut r = self.read().await?;
+        match app_id {
+            Some(a) => {
+                r.get_app(a).await?.ok_or(Error::NotFound)?;
+                Ok(r.list_seat_requests(a).await?)
+            }
+            None => Ok(r.list_all_seat_requests(limit).await?),
+        }
+    }
+
     async fn add_seats(
         &self,
+        ctx: &Ctx,
+        app_id: &AppId,
+        quantity: i64,
+        kind: SeatEntryKind,
+        by: Option<&Principal>,
+    ) -> Result<App> {
+        let mut tx = self.begin().await?;
+        let app = self
+            .add_seats_in(&mut *tx, ctx, app_id, quantity, kind, by)
+            .await?;
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    /// Add seats inside the caller's transaction (which locks the app first).
+    async fn add_seats_in(
+        &self,
+        tx: &mut dyn Queries,
         ctx: &Ctx,
         app_id: &AppId,
         quantity: i64,
@@ -33,7 +124,6 @@ impl Services {
                 "Buy between 1 and 1000 seats at a time.",
             ));
         }
-        let mut tx = self.begin().await?;
         let mut app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
         match kind {
             SeatEntryKind::Complimentary => app.seats_complimentary += quantity,
@@ -55,7 +145,7 @@ impl Services {
             _ => "seats.purchased",
         };
         self.audit(
-            &mut *tx,
+            tx,
             ctx,
             Some(app_id),
             actor,
@@ -64,7 +154,6 @@ impl Services {
             serde_json::json!({"quantity": quantity}),
         )
         .await?;
-        tx.commit().await?;
         Ok(app)
     }
 
@@ -132,6 +221,7 @@ impl Services {
             status: SeatRequestStatus::Pending,
             created_at: ctx.now,
             decided_at: None,
+            granted_quantity: None,
         };
         let mut tx = self.begin().await?;
         tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;

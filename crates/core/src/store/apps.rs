@@ -30,4 +30,10 @@ pub trait AppQueries: Send {
     // ---- seat requests ("ask support for a seat")
     async fn insert_seat_request(&mut self, r: &SeatRequest) -> StoreResult<()>;
     async fn list_seat_requests(&mut self, app_id: &AppId) -> StoreResult<Vec<SeatRequest>>;
+    /// The newest `limit` requests of every app (the operator's list).
+    async fn list_all_seat_requests(&mut self, limit: u32) -> StoreResult<Vec<SeatRequest>>;
+    async fn get_seat_request(&mut self, id: SeatRequestId) -> StoreResult<Option<SeatRequest>>;
+    /// Answer a pending request: `status`, `decided_at` and `granted_quantity` from `r`
+    /// (guarded: false if it was no longer pending).
+    async fn close_seat_request(&mut self, r: &SeatRequest) -> StoreResult<bool>;
 }

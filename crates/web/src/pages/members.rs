@@ -165,18 +165,12 @@ pub async fn users(
         .services
         .list_seat_requests(&p, &app)
         .await?
-        .into_iter()
-        .filter(|r| r.status == roster_core::model::SeatRequestStatus::Pending)
-        .map(|r| {
-            format!(
-                "{} seat{} asked on {}",
-                r.quantity,
-                if r.quantity == 1 { "" } else { "s" },
-                r.created_at
-                    .format(&time::macros::format_description!("[year]-[month]-[day]"))
-                    .unwrap_or_default()
-            )
+        .iter()
+        .filter(|r| {
+            r.decided_at
+                .is_none_or(|d| state.now() - d < time::Duration::days(30))
         })
+        .map(seat_request_line)
         .collect();
     let csrf = Csrf::of(&headers, state.secure_cookies);
     let t = UsersPage {
@@ -313,4 +307,24 @@ pub async fn confirm_deactivate(
         others,
     };
     Ok(Page::new(&t, &csrf)?.into_response())
+}
+
+/// One seat request as the Users page lists it: what was asked, then its outcome.
+fn seat_request_line(r: &roster_core::model::SeatRequest) -> String {
+    use roster_core::model::SeatRequestStatus;
+    let day = |t: time::OffsetDateTime| {
+        t.format(&time::macros::format_description!("[year]-[month]-[day]"))
+            .unwrap_or_default()
+    };
+    let seats = |n: i64| format!("{n} seat{}", if n == 1 { "" } else { "s" });
+    let asked = format!("{} asked on {}", seats(r.quantity), day(r.created_at));
+    match (r.status, r.decided_at) {
+        (SeatRequestStatus::Granted, Some(d)) => format!(
+            "{asked} — granted: {} on {}",
+            seats(r.granted_quantity.unwrap_or(r.quantity)),
+            day(d)
+        ),
+        (SeatRequestStatus::Declined, Some(d)) => format!("{asked} — declined on {}", day(d)),
+        _ => format!("{asked} — pending"),
+    }
 }

@@ -47,6 +47,9 @@ struct SetupPage<'a> {
     app_id: String,
     app_name: String,
     step: u8,
+    /// The step's place in this app's setup ("Step 1 of 1" when only the logo is asked).
+    step_no: usize,
+    step_total: usize,
     from_profile: bool,
     first_name: String,
     last_name: String,
@@ -87,10 +90,16 @@ async fn setup_page(
     typed: Typed,
     err: Option<Error>,
 ) -> PageResult {
-    let (m, profile) = state
+    let view = state
         .services
         .profile(&Ctx::at(state.now()), p, app)
         .await?;
+    let (step_no, step_total) = if from_profile {
+        (usize::from(step), 3)
+    } else {
+        view.setup.position(step)
+    };
+    let id = view.id;
     let nav = nav_for(state, p, Some(app)).await?;
     let (errors, problem, status) = form_outcome(err)?;
     let csrf = Csrf::of(headers, state.secure_cookies);
@@ -101,27 +110,27 @@ async fn setup_page(
         nav: Some(nav),
         csrf: csrf.token.clone(),
         step,
+        step_no,
+        step_total,
         from_profile,
-        first_name: typed
-            .first_name
-            .unwrap_or_else(|| m.first_name.clone().unwrap_or_else(|| p.first_name.clone())),
+        first_name: typed.first_name.unwrap_or_else(|| id.first_name.clone()),
         last_name: typed
             .last_name
-            .unwrap_or_else(|| m.last_name.clone().unwrap_or_default()),
+            .unwrap_or_else(|| id.last_name.clone().unwrap_or_default()),
         phone: typed
             .phone
-            .unwrap_or_else(|| profile.phone.clone().unwrap_or_default()),
+            .unwrap_or_else(|| id.phone.clone().unwrap_or_default()),
         time_zone: typed
             .time_zone
-            .unwrap_or_else(|| profile.time_zone.clone().unwrap_or_default()),
+            .unwrap_or_else(|| id.time_zone.clone().unwrap_or_default()),
         zones: roster_core::service::time_zones(),
         signature_html: typed
             .signature_html
-            .unwrap_or_else(|| profile.signature_html.clone().unwrap_or_default()),
+            .unwrap_or_else(|| id.signature_html.clone().unwrap_or_default()),
         signature_text: typed
             .signature_text
-            .unwrap_or_else(|| profile.signature_text.clone().unwrap_or_default()),
-        has_logo: profile.logo.is_some(),
+            .unwrap_or_else(|| id.signature_text.clone().unwrap_or_default()),
+        has_logo: view.app.logo.is_some(),
         errors,
         problem,
     };
@@ -169,6 +178,17 @@ async fn setup_step(
     let p = require_login(&state, &headers, &format!("/app/{app_raw}/setup/{step}")).await?;
     let app = app_id(&app_raw)?;
     let from_profile = fq.from.as_deref() == Some("profile");
+    if !from_profile {
+        // Only what is missing is asked: a step the ID already set up elsewhere is passed over.
+        let view = state
+            .services
+            .profile(&Ctx::at(state.now()), &p, &app)
+            .await?;
+        let to = view.setup.from_step(step);
+        if to != step {
+            return Ok(see_other(&format!("/app/{app}/setup/{to}")));
+        }
+    }
     setup_page(
         &state,
         &headers,
@@ -198,12 +218,23 @@ pub struct DetailsForm {
     time_zone: String,
 }
 
-fn after_step(app: &AppId, step: u8, from_profile: bool) -> String {
+/// Where a step goes next: back to the profile, or the next step of this app's setup.
+async fn after_step(
+    state: &AppState,
+    p: &Principal,
+    app: &AppId,
+    step: u8,
+    from_profile: bool,
+) -> Result<String, Error> {
     if from_profile {
-        format!("/app/{app}/profile")
-    } else {
-        format!("/app/{app}/setup/{}", step + 1)
+        return Ok(format!("/app/{app}/profile"));
     }
+    let view = state
+        .services
+        .profile(&Ctx::at(state.now()), p, app)
+        .await?;
+    let next = view.setup.after(step).unwrap_or(3);
+    Ok(format!("/app/{app}/setup/{next}"))
 }
 
 pub async fn setup_details(
@@ -236,7 +267,9 @@ pub async fn setup_details(
             return setup_page(&state, &headers, &p, &app, 1, from_profile, typed, Some(e)).await;
         }
     }
-    Ok(see_other(&after_step(&app, 1, from_profile)))
+    Ok(see_other(
+        &after_step(&state, &p, &app, 1, from_profile).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -269,7 +302,9 @@ pub async fn setup_signature(
         ..Typed::default()
     };
     match f.action.as_str() {
-        "skip" => Ok(see_other(&after_step(&app, 2, from_profile))),
+        "skip" => Ok(see_other(
+            &after_step(&state, &p, &app, 2, from_profile).await?,
+        )),
         "preview" => setup_page(&state, &headers, &p, &app, 2, from_profile, typed(), None).await,
         _ => match state
             .services
@@ -282,7 +317,9 @@ pub async fn setup_signature(
             )
             .await
         {
-            Ok(_) => Ok(see_other(&after_step(&app, 2, from_profile))),
+            Ok(_) => Ok(see_other(
+                &after_step(&state, &p, &app, 2, from_profile).await?,
+            )),
             Err(e) => {
                 setup_page(
                     &state,
@@ -401,11 +438,11 @@ pub async fn logo(
 ) -> PageResult {
     let p = require_login(&state, &headers, &format!("/app/{app_raw}/profile")).await?;
     let app = app_id(&app_raw)?;
-    let (_, profile) = state
+    let view = state
         .services
         .profile(&Ctx::at(state.now()), &p, &app)
         .await?;
-    let logo = profile.logo.ok_or(Error::NotFound)?;
+    let logo = view.app.logo.ok_or(Error::NotFound)?;
     let mut res = logo.bytes.into_response();
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&logo.mime) {
@@ -433,6 +470,8 @@ struct ProfilePage<'a> {
     name: String,
     phone: String,
     time_zone: String,
+    signature_html: String,
+    signature_text: String,
     has_logo: bool,
     setup_done: bool,
 }
@@ -444,10 +483,11 @@ pub async fn profile_page(
 ) -> PageResult {
     let p = require_login(&state, &headers, &format!("/app/{app_raw}/profile")).await?;
     let app = app_id(&app_raw)?;
-    let (m, profile) = state
+    let view = state
         .services
         .profile(&Ctx::at(state.now()), &p, &app)
         .await?;
+    let id = view.id;
     let nav = nav_for(&state, &p, Some(&app)).await?;
     let csrf = Csrf::of(&headers, state.secure_cookies);
     let t = ProfilePage {
@@ -456,15 +496,17 @@ pub async fn profile_page(
         app_name: nav.app.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
         nav: Some(nav),
         csrf: csrf.token.clone(),
-        name: [m.first_name.as_deref(), m.last_name.as_deref()]
+        name: [Some(id.first_name.as_str()), id.last_name.as_deref()]
             .into_iter()
             .flatten()
             .collect::<Vec<_>>()
             .join(" "),
-        phone: profile.phone.unwrap_or_else(|| "—".into()),
-        time_zone: profile.time_zone.unwrap_or_else(|| "—".into()),
-        has_logo: profile.logo.is_some(),
-        setup_done: profile.setup_done,
+        phone: id.phone.unwrap_or_else(|| "—".into()),
+        time_zone: id.time_zone.unwrap_or_else(|| "—".into()),
+        signature_html: id.signature_html.unwrap_or_default(),
+        signature_text: id.signature_text.unwrap_or_default(),
+        has_logo: view.app.logo.is_some(),
+        setup_done: view.app.setup_done,
     };
     Ok(Page::new(&t, &csrf)?.into_response())
 }
