@@ -48,12 +48,12 @@ fn activity(action: &str, target: Option<&str>) -> String {
     let t = target.unwrap_or("");
     match action {
         "app.created" => "created the app".into(),
-        "id.created" => format!("created the ID {t}"),
+        "id.created" => "created their ID".into(),
         "invitation.sent" => format!("invited {t}"),
         "invitation.resent" => format!("sent the invitation to {t} again"),
         "invitation.revoked" => format!("revoked the invitation to {t}"),
         "invitation.link_issued" => format!("copied a new invitation link for {t}"),
-        "invitation.accepted" => format!("{t} accepted the invitation"),
+        "invitation.accepted" => "accepted the invitation".into(),
         "member.role_changed" => format!("changed the admin rights of {t}"),
         "member.deactivated" => format!("deactivated {t}"),
         "member.reactivated" => format!("reactivated {t}"),
