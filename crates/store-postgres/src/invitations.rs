@@ -156,6 +156,22 @@ where
         .map_err(map_err)?;
         rows.iter().map(invitation_row).collect()
     }
+
+    async fn count_pending_invitations(
+        &mut self,
+        app_id: &AppId,
+        now: OffsetDateTime,
+    ) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM invitations \
+             WHERE app_id = $1 AND status = 'pending' AND expires_at > $2",
+        )
+        .bind(app_id.as_str())
+        .bind(now)
+        .fetch_one(self.c())
+        .await
+        .map_err(map_err)
+    }
 }
 
 pub(crate) fn invitation_row(r: &PgRow) -> Result<Invitation, StoreError> {

@@ -137,6 +137,18 @@ impl<C: HasConn> InvitationQueries for Handle<C> {
             invitation_row,
         )
     }
+
+    async fn count_pending_invitations(
+        &mut self,
+        app_id: &AppId,
+        now: OffsetDateTime,
+    ) -> StoreResult<i64> {
+        self.scalar(
+            "SELECT COUNT(*) FROM invitations \
+             WHERE app_id = ?1 AND status = 'pending' AND expires_at > ?2",
+            rusqlite::params![app_id.as_str(), ms(now)],
+        )
+    }
 }
 
 pub(crate) fn invitation_row(r: &Row<'_>) -> Result<Invitation, StoreError> {

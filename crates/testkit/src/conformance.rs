@@ -350,6 +350,16 @@ pub async fn invitations_tokens_and_expiry(store: Arc<dyn Store>) {
             .expect("due"),
         1
     );
+    // pending and not yet expired (the app home's count)
+    for (days, n) in [(0, 2), (2, 1), (8, 0)] {
+        assert_eq!(
+            r.count_pending_invitations(&a.app_id, t0() + Duration::days(days))
+                .await
+                .expect("pending"),
+            n,
+            "after {days} days"
+        );
+    }
     drop(r);
 
     let mut tx = store.begin().await.expect("begin");

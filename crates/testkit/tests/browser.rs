@@ -555,3 +555,7 @@ async fn fits(c: &Client, css: &str, what: &str) {
         "{what}: button not visible after scrolling ({top}..{bottom} of {vh})"
     );
 }
+
+/// The frame every page shares, in the browser.
+#[path = "browser/frame.rs"]
+mod frame;

@@ -804,3 +804,7 @@ async fn old_invitations_keep_their_row_actions_in_a_big_app() {
         page.html
     );
 }
+
+/// The frame every page shares: flash messages, confirmations, error pages, the users list.
+#[path = "pages/frame.rs"]
+mod frame;

@@ -56,7 +56,12 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .merge(pages::routes())
         .merge(api::ops_routes())
-        .fallback(api::not_found)
+        .fallback(pages::errors::not_found)
+        // every error gets the body its caller can use: problem+json or a framed page
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::errors::frame_errors,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -2,7 +2,7 @@
 //! link) and its first admin is invited; the operator's view of an app.
 
 use super::invitations::IssuedInvitation;
-use super::{Actor, Ctx, Services, collect, invalid};
+use super::{Actor, Ctx, Principal, Services, collect, invalid};
 use crate::error::{Error, FieldError, Result, StoreError};
 use crate::model::*;
 use crate::token::{hash_token, new_token};
@@ -165,4 +165,50 @@ impl Services {
         let summary = self.summary_of(app.clone(), ctx.now).await?;
         Ok((app, summary, ledger))
     }
+
+    /// An app's home page: the caller's membership and, for admins, seats, pending invitations
+    /// and the most recent audit events.
+    pub async fn app_home(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        app_id: &AppId,
+        recent: u32,
+    ) -> Result<AppHome> {
+        let member = self.require_member(p, app_id).await?;
+        if !member.admin {
+            return Ok(AppHome {
+                member,
+                admin: None,
+            });
+        }
+        let seats = self.seat_summary(ctx, p, app_id).await?;
+        let mut r = self.read().await?;
+        let pending_invitations = r.count_pending_invitations(app_id, ctx.now).await?;
+        let recent = r.list_audit(app_id, recent.clamp(1, 50)).await?;
+        Ok(AppHome {
+            member,
+            admin: Some(AdminHome {
+                seats,
+                pending_invitations,
+                recent,
+            }),
+        })
+    }
+}
+
+/// What an app's home page shows ([`Services::app_home`]).
+#[derive(Debug, Clone)]
+pub struct AppHome {
+    pub member: Member,
+    /// Only for admins.
+    pub admin: Option<AdminHome>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminHome {
+    pub seats: SeatSummary,
+    pub pending_invitations: i64,
+    /// Newest first.
+    pub recent: Vec<AuditEvent>,
 }

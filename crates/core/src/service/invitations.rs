@@ -369,6 +369,21 @@ impl Services {
         Ok(())
     }
 
+    /// Admin: one invitation of the app.
+    pub async fn get_invitation(
+        &self,
+        p: &Principal,
+        app_id: &AppId,
+        id: InvitationId,
+    ) -> Result<Invitation> {
+        self.require_admin(p, app_id).await?;
+        self.read()
+            .await?
+            .get_invitation(app_id, id)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
     /// The newest invitation of each invited member in `members` (for row actions).
     pub async fn current_invitations(
         &self,

@@ -175,4 +175,11 @@ impl Services {
             .list_audit(app_id, limit.clamp(1, 500))
             .await?)
     }
+
+    /// Admin: how many Active admins the app has (the last one cannot be removed, demoted or
+    /// deactivated, so pages do not offer it).
+    pub async fn count_active_admins(&self, p: &Principal, app_id: &AppId) -> Result<i64> {
+        self.require_admin(p, app_id).await?;
+        Ok(self.read().await?.count_active_admins(app_id).await?)
+    }
 }

@@ -25,7 +25,7 @@ mod profile;
 mod seats;
 
 pub use accept::NewIdentityForm;
-pub use apps::CreateApp;
+pub use apps::{AdminHome, AppHome, CreateApp};
 pub use identity::{LoggedIn, Me};
 pub use invitations::{InvitationInfo, InviteRequest, IssuedInvitation};
 pub use members::StatusChange;

@@ -38,4 +38,10 @@ pub trait InvitationQueries: Send {
         app_id: &AppId,
         q: &InvitationQuery,
     ) -> StoreResult<Vec<Invitation>>;
+    /// Pending invitations of the app that have not expired by `now`.
+    async fn count_pending_invitations(
+        &mut self,
+        app_id: &AppId,
+        now: OffsetDateTime,
+    ) -> StoreResult<i64>;
 }

@@ -3,6 +3,7 @@
 use super::frame::{
     Csrf, FieldErrors, Nav, Page, PageResult, app_id, check_csrf, nav_for, require_login,
 };
+use super::when::viewer_zone;
 use crate::AppState;
 use crate::extract::RequestCtx;
 use askama::Template;
@@ -20,33 +21,85 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/setup/{token}", get(first_run).post(first_run_submit))
 }
 
+/// What an admin sees on the app's home page.
+struct AdminTiles {
+    seats_used: i64,
+    seats_total: i64,
+    seats_available: i64,
+    pending_invitations: i64,
+    /// (when, who, what)
+    recent: Vec<(String, String, String)>,
+}
+
 #[derive(Template)]
 #[template(path = "app_home.html")]
-struct AppHome<'a> {
+struct AppHomePage<'a> {
     product: &'a str,
     nav: Option<Nav>,
     csrf: String,
     first_name: String,
     app_name: String,
     app_id: String,
-    admin: bool,
+    admin: Option<AdminTiles>,
+}
+
+/// An audit action as a person reads it.
+fn activity(action: &str, target: Option<&str>) -> String {
+    let t = target.unwrap_or("");
+    match action {
+        "app.created" => "created the app".into(),
+        "id.created" => "created their ID".into(),
+        "invitation.sent" => format!("invited {t}"),
+        "invitation.resent" => format!("sent the invitation to {t} again"),
+        "invitation.revoked" => format!("revoked the invitation to {t}"),
+        "invitation.link_issued" => format!("copied a new invitation link for {t}"),
+        "invitation.accepted" => "accepted the invitation".into(),
+        "member.role_changed" => format!("changed the admin rights of {t}"),
+        "member.deactivated" => format!("deactivated {t}"),
+        "member.reactivated" => format!("reactivated {t}"),
+        "seats.purchased" => "bought seats".into(),
+        "seats.requested" => "asked support for a seat".into(),
+        "seats.granted" => "complimentary seats were granted".into(),
+        "login.succeeded" => "logged in".into(),
+        "login.failed" => "failed to log in".into(),
+        other => match target {
+            Some(t) => format!("{other} ({t})"),
+            None => other.to_string(),
+        },
+    }
 }
 
 pub async fn app_home(
     State(state): State<AppState>,
     headers: HeaderMap,
+    RequestCtx(c): RequestCtx,
     Path(app): Path<String>,
 ) -> PageResult {
     let p = require_login(&state, &headers, &format!("/app/{app}")).await?;
     let app = app_id(&app)?;
+    let home = state.services.app_home(&c, &p, &app, 10).await?;
     let nav = nav_for(&state, &p, Some(&app)).await?;
+    let zone = viewer_zone(&state, &headers, &p).await;
     let csrf = Csrf::of(&headers, state.secure_cookies);
-    let (app_name, admin) = nav
-        .app
-        .as_ref()
-        .map(|a| (a.name.clone(), a.admin))
-        .unwrap_or_default();
-    let t = AppHome {
+    let app_name = nav.app.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+    let admin = home.admin.map(|h| AdminTiles {
+        seats_used: h.seats.used,
+        seats_total: h.seats.total,
+        seats_available: h.seats.available,
+        pending_invitations: h.pending_invitations,
+        recent: h
+            .recent
+            .iter()
+            .map(|e| {
+                (
+                    zone.format(e.at),
+                    e.actor_label.clone(),
+                    activity(&e.action, e.target.as_deref()),
+                )
+            })
+            .collect(),
+    });
+    let t = AppHomePage {
         product: &state.services.settings().product_name,
         first_name: p.first_name.clone(),
         app_name,

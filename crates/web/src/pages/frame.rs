@@ -17,18 +17,23 @@ use roster_core::{Ctx, Error, FieldError, Principal};
 use serde::Deserialize;
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/static/roster.css", get(stylesheet))
+    Router::new()
+        .route("/static/roster.css", get(stylesheet))
+        .route("/static/roster.js", get(script))
 }
 
 pub const CSRF_COOKIE: &str = "roster_csrf";
 
-/// The CSRF token of this browser, and the cookie to set when it is new.
+/// The CSRF token of this browser, and the cookie to set when it is new; also this request's
+/// verified flash message (shown once by the page rendered with it).
 pub struct Csrf {
     pub token: String,
     set: Option<HeaderValue>,
+    flash: Option<String>,
+    secure: bool,
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get_all(header::COOKIE).iter().find_map(|v| {
         v.to_str().ok()?.split(';').find_map(|p| {
             let (k, v) = p.trim().split_once('=')?;
@@ -39,8 +44,14 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 impl Csrf {
     pub fn of(headers: &HeaderMap, secure: bool) -> Self {
+        let flash = super::flash::read(headers);
         match cookie(headers, CSRF_COOKIE) {
-            Some(token) if token.len() == 43 => Csrf { token, set: None },
+            Some(token) if token.len() == 43 => Csrf {
+                token,
+                set: None,
+                flash,
+                secure,
+            },
             _ => {
                 let mut b = [0u8; 32];
                 rand::rng().fill_bytes(&mut b);
@@ -50,7 +61,12 @@ impl Csrf {
                     "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{s}"
                 ))
                 .ok();
-                Csrf { token, set }
+                Csrf {
+                    token,
+                    set,
+                    flash,
+                    secure,
+                }
             }
         }
     }
@@ -98,16 +114,37 @@ pub(super) fn form_outcome(
     }
 }
 
-/// What the page header shows.
+/// What the page header shows: who is logged in, the current app, and the ID's apps for the
+/// switcher.
 pub struct Nav {
     pub email: String,
     pub app: Option<NavApp>,
+    pub apps: Vec<NavApp>,
 }
 
 pub struct NavApp {
     pub app_id: String,
     pub name: String,
     pub admin: bool,
+}
+
+/// Where base.html shows the flash message.
+const FLASH_SLOT: &str = "<!--flash-->";
+
+/// HTML-escape text for element content and attribute values.
+pub(super) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A rendered page plus the cookies it sets.
@@ -119,13 +156,23 @@ pub struct Page {
 
 impl Page {
     pub(super) fn new(t: &impl Template, csrf: &Csrf) -> Result<Page, PageError> {
-        let html = t
+        let mut html = t
             .render()
             .map_err(|e| PageError::Core(Error::Internal(format!("template: {e}"))))?;
+        let mut cookies: Vec<HeaderValue> = csrf.set.iter().cloned().collect();
+        // the flash, shown once: rendered into the frame's slot, and its cookie removed
+        if let Some(text) = &csrf.flash {
+            let banner = format!(
+                "<p class=\"notice\" role=\"status\" id=\"flash\">{}</p>",
+                escape(text)
+            );
+            html = html.replacen(FLASH_SLOT, &banner, 1);
+            cookies.push(super::flash::clear(csrf.secure));
+        }
         Ok(Page {
             status: StatusCode::OK,
             html,
-            cookies: csrf.set.iter().cloned().collect(),
+            cookies,
         })
     }
     pub(super) fn status(mut self, s: StatusCode) -> Self {
@@ -173,13 +220,13 @@ impl From<Error> for PageError {
 
 #[derive(Template)]
 #[template(path = "message.html")]
-struct MessagePage<'a> {
-    product: &'a str,
-    nav: Option<Nav>,
-    csrf: String,
-    title: String,
-    message: String,
-    link: Option<(String, String)>,
+pub(super) struct MessagePage<'a> {
+    pub(super) product: &'a str,
+    pub(super) nav: Option<Nav>,
+    pub(super) csrf: String,
+    pub(super) title: String,
+    pub(super) message: String,
+    pub(super) link: Option<(String, String)>,
 }
 
 fn friendly(e: &Error) -> (&'static str, String) {
@@ -208,6 +255,10 @@ fn friendly(e: &Error) -> (&'static str, String) {
             "No seat available",
             format!("All {total} seats of this app are in use."),
         ),
+        Error::LastAdmin => (
+            "The app needs an admin",
+            "This is the last admin of the app, so they cannot be removed, demoted or deactivated. Make someone else an admin first.".into(),
+        ),
         Error::Store(_) | Error::Internal(_) => (
             "Something went wrong",
             "Something went wrong on our side. It has been logged; please try again.".into(),
@@ -216,56 +267,73 @@ fn friendly(e: &Error) -> (&'static str, String) {
     }
 }
 
+/// What an error page says. Attached to the response so that the frame (header, nav, a way
+/// back) is added in one place, [`super::errors::frame_errors`], which knows who is asking.
+#[derive(Clone)]
+pub(crate) struct ErrorInfo {
+    pub title: String,
+    pub message: String,
+    /// A specific way forward; the frame picks one from the address otherwise.
+    pub link: Option<(String, String)>,
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::Login(next) => {
                 Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response()
             }
-            PageError::Csrf => message_page(
+            PageError::Csrf => error_response(
                 StatusCode::FORBIDDEN,
-                "This form has expired",
-                "For your security the form could not be accepted. Go back, reload the page and try again.",
-                Some(("/".into(), "Start again".into())),
+                ErrorInfo {
+                    title: "This form has expired".into(),
+                    message: "For your security the form could not be accepted. Go back, reload the page and try again.".into(),
+                    link: None,
+                },
             ),
             PageError::Core(e) => {
                 let (title, msg) = friendly(&e);
                 let link = match &e {
                     Error::InvitationUsed => Some(("/login".to_string(), "Log in".to_string())),
-                    _ => Some(("/".to_string(), "Home".to_string())),
+                    _ => None,
                 };
                 if matches!(e, Error::Store(_) | Error::Internal(_)) {
                     tracing::error!(error = %e, "page failed");
                 }
-                message_page(status_of(&e), title, &msg, link)
+                error_response(
+                    status_of(&e),
+                    ErrorInfo {
+                        title: title.into(),
+                        message: msg,
+                        link,
+                    },
+                )
             }
         }
     }
 }
 
-fn message_page(
-    status: StatusCode,
-    title: &str,
-    message: &str,
-    link: Option<(String, String)>,
-) -> Response {
+/// An error page without the frame's personal parts (the frame middleware replaces it).
+pub(crate) fn error_response(status: StatusCode, info: ErrorInfo) -> Response {
     let t = MessagePage {
         product: "Roster",
         nav: None,
         csrf: String::new(),
-        title: title.into(),
-        message: message.into(),
-        link,
+        title: info.title.clone(),
+        message: info.message.clone(),
+        link: info.link.clone(),
     };
-    match t.render() {
+    let mut res = match t.render() {
         Ok(html) => (
             status,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             html,
         )
             .into_response(),
-        Err(_) => (status, title.to_string()).into_response(),
-    }
+        Err(_) => (status, info.title.clone()).into_response(),
+    };
+    res.extensions_mut().insert(info);
+    res
 }
 
 pub(super) fn urlencode(s: &str) -> String {
@@ -324,10 +392,10 @@ pub(super) async fn nav_for(
     p: &Principal,
     app: Option<&AppId>,
 ) -> Result<Nav, PageError> {
+    let me = state.services.me(p).await?;
     let app = match app {
         Some(a) => {
             let m = state.services.require_member(p, a).await?;
-            let me = state.services.me(p).await?;
             let name = me
                 .apps
                 .iter()
@@ -342,9 +410,19 @@ pub(super) async fn nav_for(
         }
         None => None,
     };
+    let apps = me
+        .apps
+        .iter()
+        .map(|(x, m)| NavApp {
+            app_id: x.app_id.to_string(),
+            name: x.name.clone(),
+            admin: m.admin,
+        })
+        .collect();
     Ok(Nav {
         email: p.email.to_string(),
         app,
+        apps,
     })
 }
 
@@ -354,6 +432,11 @@ pub(super) fn app_id(raw: &str) -> Result<AppId, PageError> {
 
 pub(super) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
+}
+
+/// 303 to `to`, where the server's `text` is shown once (see [`super::flash`]).
+pub(super) fn see_other_with(state: &AppState, to: &str, text: &str) -> Response {
+    super::flash::redirect(to, text, state.secure_cookies)
 }
 
 pub(super) fn with_cookie(mut res: Response, c: HeaderValue) -> Response {
@@ -375,6 +458,19 @@ pub async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/roster.css"),
+    )
+        .into_response()
+}
+
+/// The one site-wide script: tells the server the browser's UTC offset (for times shown when the
+/// viewer has no time zone in their profile). Pages work without it.
+pub async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/roster.js"),
     )
         .into_response()
 }

@@ -1,9 +1,10 @@
 //! Invitations journey (admin side): add a user, add a partner, and the invitation row
 //! actions (resend, revoke, copy a fresh link).
 
+use super::confirm::{Confirm, confirm_page};
 use super::frame::{
     Csrf, CsrfForm, FieldErrors, Nav, Page, PageResult, app_id, check_csrf, form_outcome, nav_for,
-    require_login, see_other, urlencode,
+    require_login, see_other_with,
 };
 use crate::AppState;
 use crate::extract::RequestCtx;
@@ -27,6 +28,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/app/{app_id}/admin/partners/add",
             get(add_partner_page).post(add_partner_submit),
+        )
+        .route(
+            "/app/{app_id}/admin/invitations/{id}/revoke",
+            get(confirm_revoke).post(revoke),
         )
         .route(
             "/app/{app_id}/admin/invitations/{id}/{action}",
@@ -153,10 +158,11 @@ pub(super) async fn add_submit(
         },
     };
     match state.services.invite(&c, &p, &app, req).await {
-        Ok(i) => Ok(see_other(&format!(
-            "/app/{app}/admin/users?sent={}",
-            urlencode(i.invitation.email.as_str())
-        ))),
+        Ok(i) => Ok(see_other_with(
+            &state,
+            &format!("/app/{app}/admin/users"),
+            &format!("Invitation sent to {}.", i.invitation.email),
+        )),
         Err(e) => add_page(&state, &headers, &p, &app, partner, f, Some(e)).await,
     }
 }
@@ -210,10 +216,6 @@ pub async fn invitation_action(
             let i = state.services.resend(&c, &p, &app, id).await?;
             format!("Invitation sent again to {}.", i.invitation.email)
         }
-        "revoke" => {
-            state.services.revoke(&c, &p, &app, id).await?;
-            "Invitation revoked.".to_string()
-        }
         "link" => {
             // shown once, in the answer, never in a URL
             let i = state.services.new_link(&c, &p, &app, id).await?;
@@ -230,5 +232,51 @@ pub async fn invitation_action(
         }
         _ => return Err(Error::NotFound.into()),
     };
-    Ok(see_other(&format!("{back}?done={}", urlencode(&done))))
+    Ok(see_other_with(&state, &back, &done))
+}
+
+/// The invitation of the Users row, for its confirmation page.
+pub async fn confirm_revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((app_raw, id)): Path<(String, String)>,
+) -> PageResult {
+    let back = format!("/app/{app_raw}/admin/users");
+    let p = require_login(&state, &headers, &back).await?;
+    let app = app_id(&app_raw)?;
+    let id: InvitationId = id.parse()?;
+    let i = state.services.get_invitation(&p, &app, id).await?;
+    let c = Confirm {
+        question: format!("Revoke the invitation to {}?", i.email),
+        explain: format!(
+            "The link sent to {} stops working at once{}. You can invite them again later.",
+            i.email,
+            if i.kind == MemberKind::User {
+                " and its seat is freed"
+            } else {
+                ""
+            }
+        ),
+        action: format!("/app/{app}/admin/invitations/{id}/revoke"),
+        button: "Revoke invitation".into(),
+        back,
+        records_to: None,
+    };
+    confirm_page(&state, &headers, nav_for(&state, &p, Some(&app)).await?, &c)
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RequestCtx(c): RequestCtx,
+    Path((app_raw, id)): Path<(String, String)>,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
+    check_csrf(&headers, &f.csrf)?;
+    let back = format!("/app/{app_raw}/admin/users");
+    let p = require_login(&state, &headers, &back).await?;
+    let app = app_id(&app_raw)?;
+    let id: InvitationId = id.parse()?;
+    state.services.revoke(&c, &p, &app, id).await?;
+    Ok(see_other_with(&state, &back, "The invitation was revoked."))
 }

@@ -1,34 +1,22 @@
-//! Members journey: Admin > Users (the members list), member row actions (admin flag,
-//! deactivate, reactivate) and the deactivation confirmation.
+//! Members journey: Admin > Users, the members list (a table on a laptop, one card per member
+//! on a phone). The row actions are in [`super::member_actions`].
 
-use super::frame::{
-    Csrf, Nav, Page, PageResult, app_id, check_csrf, nav_for, require_login, see_other, urlencode,
-};
+use super::frame::{Csrf, Nav, Page, PageResult, app_id, nav_for, require_login, urlencode};
+use super::when::viewer_zone;
 use crate::AppState;
-use crate::extract::RequestCtx;
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::routing::get;
+use roster_core::Ctx;
 use roster_core::model::{MemberFilter, MemberQuery};
-use roster_core::service::StatusChange;
-use roster_core::types::{MemberId, MemberKind, MemberStatus};
-use roster_core::{Ctx, Error};
+use roster_core::types::{MemberKind, MemberStatus};
 use serde::Deserialize;
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/app/{app_id}/admin/users", get(users))
-        .route(
-            "/app/{app_id}/admin/members/{id}/deactivate",
-            get(confirm_deactivate),
-        )
-        .route(
-            "/app/{app_id}/admin/members/{id}/{action}",
-            post(member_action),
-        )
+    Router::new().route("/app/{app_id}/admin/users", get(users))
 }
 
 struct UserRow {
@@ -37,6 +25,11 @@ struct UserRow {
     email: String,
     admin: bool,
     partner: bool,
+    /// "User", "Admin", "Partner", "Partner · Admin".
+    role: &'static str,
+    /// Not for the app's last Active admin.
+    can_remove_admin: bool,
+    can_deactivate: bool,
     status: String,
     status_label: String,
     last_login: String,
@@ -61,7 +54,6 @@ struct UsersPage<'a> {
     q: String,
     members: Vec<UserRow>,
     next_page: Option<String>,
-    notice: Option<String>,
     pending_requests: Vec<String>,
 }
 
@@ -70,8 +62,6 @@ pub struct UsersQuery {
     filter: Option<String>,
     q: Option<String>,
     after: Option<String>,
-    sent: Option<String>,
-    done: Option<String>,
 }
 
 pub async fn users(
@@ -108,6 +98,8 @@ pub async fn users(
         .services
         .current_invitations(&p, &app, &members)
         .await?;
+    let last_admin = state.services.count_active_admins(&p, &app).await? <= 1;
+    let zone = viewer_zone(&state, &headers, &p).await;
     let next_page = (members.len() as u32 == limit)
         .then(|| members.last().map(|m| m.email.normalized().to_string()))
         .flatten()
@@ -125,16 +117,34 @@ pub async fn users(
             let expired = inv.is_some_and(|i| {
                 i.effective_status(c.now) == roster_core::model::InvitationStatus::Expired
             });
+            let name = [m.first_name.as_deref(), m.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let partner = m.kind == MemberKind::Partner;
+            // the last Active admin cannot be demoted or deactivated: not offered
+            let last = m.admin && m.status == MemberStatus::Active && last_admin;
             UserRow {
                 id: m.id.to_string(),
-                name: [m.first_name.as_deref(), m.last_name.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                name: if name.is_empty() {
+                    m.email.to_string()
+                } else {
+                    name
+                },
                 email: m.email.to_string(),
                 admin: m.admin,
-                partner: m.kind == MemberKind::Partner,
+                partner,
+                role: match (partner, m.admin) {
+                    (true, true) => "Partner · Admin",
+                    (true, false) => "Partner",
+                    (false, true) => "Admin",
+                    (false, false) => "User",
+                },
+                can_remove_admin: m.admin && !last,
+                can_deactivate: m.status == MemberStatus::Active && !last,
                 status: m.status.as_str().into(),
                 status_label: match (m.status, expired) {
                     (MemberStatus::Invited, true) => "Invited (expired)".into(),
@@ -145,22 +155,12 @@ pub async fn users(
                 },
                 last_login: m
                     .last_login_at
-                    .map(|t| {
-                        t.format(&time::macros::format_description!(
-                            "[year]-[month]-[day] [hour]:[minute] UTC"
-                        ))
-                        .unwrap_or_default()
-                    })
+                    .map(|t| zone.format(t))
                     .unwrap_or_else(|| "—".into()),
                 invitation: inv.map(|i| i.id.to_string()),
             }
         })
         .collect();
-    let notice = match (uq.sent, uq.done) {
-        (Some(email), _) => Some(format!("Invitation sent to {email}.")),
-        (None, Some(d)) => Some(d),
-        _ => None,
-    };
     let pending_requests = state
         .services
         .list_seat_requests(&p, &app)
@@ -188,123 +188,6 @@ pub async fn users(
         q: uq.q.unwrap_or_default(),
         members: rows,
         next_page,
-        notice,
-    };
-    Ok(Page::new(&t, &csrf)?.into_response())
-}
-
-#[derive(Deserialize)]
-pub struct AdminForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    admin: String,
-    #[serde(default)]
-    records_to: String,
-}
-
-pub async fn member_action(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RequestCtx(rc): RequestCtx,
-    Path((app_raw, id, action)): Path<(String, String, String)>,
-    Form(f): Form<AdminForm>,
-) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
-    let back = format!("/app/{app_raw}/admin/users");
-    let p = require_login(&state, &headers, &back).await?;
-    let app = app_id(&app_raw)?;
-    let id: MemberId = id.parse()?;
-    let c = rc.clone();
-    let done = match action.as_str() {
-        "admin" => {
-            let m = state
-                .services
-                .set_admin(&c, &p, &app, id, f.admin == "true")
-                .await?;
-            format!(
-                "{} is {}.",
-                m.email,
-                if m.admin {
-                    "now an admin"
-                } else {
-                    "no longer an admin"
-                }
-            )
-        }
-        "deactivate" => {
-            let to = if f.records_to.is_empty() {
-                None
-            } else {
-                Some(f.records_to.parse::<MemberId>()?)
-            };
-            let m = state
-                .services
-                .set_status(&c, &p, &app, id, StatusChange::Deactivate, to)
-                .await?;
-            format!("{} was deactivated.", m.email)
-        }
-        "reactivate" => {
-            let m = state
-                .services
-                .set_status(&c, &p, &app, id, StatusChange::Reactivate, None)
-                .await?;
-            format!("{} was reactivated.", m.email)
-        }
-        _ => return Err(Error::NotFound.into()),
-    };
-    Ok(see_other(&format!("{back}?done={}", urlencode(&done))))
-}
-
-#[derive(Template)]
-#[template(path = "confirm.html")]
-struct ConfirmPage<'a> {
-    product: &'a str,
-    nav: Option<Nav>,
-    csrf: String,
-    app_id: String,
-    id: String,
-    name: String,
-    email: String,
-    others: Vec<(String, String)>,
-}
-
-pub async fn confirm_deactivate(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path((app_raw, id)): Path<(String, String)>,
-) -> PageResult {
-    let p = require_login(&state, &headers, &format!("/app/{app_raw}/admin/users")).await?;
-    let app = app_id(&app_raw)?;
-    let id: MemberId = id.parse()?;
-    let m = state.services.get_member(&p, &app, id).await?;
-    let others = state
-        .services
-        .list_members(
-            &p,
-            &app,
-            &MemberQuery {
-                filter: MemberFilter::ActiveInvited,
-                search: None,
-                after: None,
-                limit: 200,
-            },
-        )
-        .await?
-        .into_iter()
-        .filter(|o| o.id != m.id && o.status == MemberStatus::Active)
-        .map(|o| (o.id.to_string(), o.email.to_string()))
-        .collect();
-    let csrf = Csrf::of(&headers, state.secure_cookies);
-    let t = ConfirmPage {
-        product: &state.services.settings().product_name,
-        nav: Some(nav_for(&state, &p, Some(&app)).await?),
-        csrf: csrf.token.clone(),
-        app_id: app.to_string(),
-        id: m.id.to_string(),
-        name: m.first_name.clone().unwrap_or_else(|| m.email.to_string()),
-        email: m.email.to_string(),
-        others,
     };
     Ok(Page::new(&t, &csrf)?.into_response())
 }

@@ -5,14 +5,20 @@
 //! One module per journey, each owning its routes; what they share is in [`frame`].
 
 pub mod accept;
+pub mod account;
 pub mod apps;
+pub mod confirm;
+pub mod errors;
+pub mod flash;
 pub mod frame;
 pub mod identity;
 pub mod invitations;
+pub mod member_actions;
 pub mod members;
 pub mod profile;
 pub mod seats;
 pub mod terms;
+pub mod when;
 
 pub use frame::{CSRF_COOKIE, Csrf, CsrfForm, FieldErrors, Nav, NavApp, Page, PageError};
 
@@ -27,6 +33,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(terms::routes())
         .merge(apps::routes())
         .merge(members::routes())
+        .merge(member_actions::routes())
+        .merge(account::routes())
         .merge(invitations::routes())
         .merge(seats::routes())
         .merge(profile::routes())

@@ -1,6 +1,6 @@
 //! Seats journey: buy seats (then send the refused invitation), or request a complimentary seat.
 
-use super::frame::{CsrfForm, PageResult, app_id, check_csrf, require_login, see_other, urlencode};
+use super::frame::{CsrfForm, PageResult, app_id, check_csrf, require_login, see_other_with};
 use super::invitations::{AddForm, add_page, add_submit};
 use crate::AppState;
 use crate::extract::RequestCtx;
@@ -58,5 +58,5 @@ pub async fn request_seat(
     let app = app_id(&app_raw)?;
     state.services.request_seats(&c, &p, &app, 1).await?;
     let done = "Your request for a complimentary seat was sent to support. It is listed as pending until support answers.";
-    Ok(see_other(&format!("{back}?done={}", urlencode(done))))
+    Ok(see_other_with(&state, &back, done))
 }
