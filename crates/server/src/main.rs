@@ -497,7 +497,9 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
     // Two servers on one SQLite file would each run a mail worker: refuse the second.
     let _lock = roster::lock_sqlite(&cfg.database_url()).map_err(CliError::new)?;
     let w = roster::wire(&cfg).await?;
-    let state = roster_web::AppState::new(w.services.clone(), &cfg.base_url());
+    let state = roster_web::AppState::new(w.services.clone(), &cfg.base_url())
+        .with_shared_keys()
+        .await?;
     let app =
         roster_web::router(state).layer(axum::middleware::from_fn(roster::access_log::access_log));
     let listener = tokio::net::TcpListener::bind(cfg.listen)

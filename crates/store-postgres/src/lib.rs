@@ -12,6 +12,7 @@ mod members;
 mod outbox;
 mod profiles;
 mod rows;
+mod secrets;
 mod sessions;
 mod setup_tokens;
 

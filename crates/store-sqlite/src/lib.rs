@@ -13,6 +13,7 @@ mod members;
 mod outbox;
 mod profiles;
 mod rows;
+mod secrets;
 mod sessions;
 mod setup_tokens;
 
@@ -59,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "0007_seat_request_outcome",
         include_str!("../migrations/0007_seat_request_outcome.sql"),
+    ),
+    (
+        8,
+        "0008_server_secrets",
+        include_str!("../migrations/0008_server_secrets.sql"),
     ),
 ];
 

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 mod profiles;
+mod secrets;
 pub use profiles::*;
+pub use secrets::*;
 
 fn t0() -> OffsetDateTime {
     // millisecond precision, as stored

@@ -255,7 +255,10 @@ pub async fn spawn_with_clock(
         .await
         .expect("bind");
     let addr = format!("http://{}", listener.local_addr().expect("addr"));
-    let mut state = roster_web::AppState::new(services.clone(), &addr);
+    let mut state = roster_web::AppState::new(services.clone(), &addr)
+        .with_shared_keys()
+        .await
+        .expect("server keys");
     let c = clock.clone();
     state.clock = Arc::new(move || c.now());
     let router = roster_web::router(state);

@@ -14,6 +14,7 @@ mod sqlite {
         profiles_seat_requests_and_setup_links,
         identity_profile_is_one_per_id,
         seat_requests_are_answered_once,
+        server_secrets_are_made_once_and_shared,
     );
 }
 
@@ -31,5 +32,6 @@ mod postgres {
         profiles_seat_requests_and_setup_links,
         identity_profile_is_one_per_id,
         seat_requests_are_answered_once,
+        server_secrets_are_made_once_and_shared,
     );
 }

@@ -26,6 +26,8 @@ pub struct AppState {
     pub base_url: String,
     pub secure_cookies: bool,
     pub clock: Clock,
+    /// Signs flash messages (see `pages::flash`).
+    pub flash_key: Arc<[u8; 32]>,
 }
 
 impl AppState {
@@ -36,7 +38,15 @@ impl AppState {
             secure_cookies: base_url.starts_with("https://"),
             base_url,
             clock: Arc::new(OffsetDateTime::now_utc),
+            flash_key: Arc::new(rand::random()),
         }
+    }
+
+    /// Take the signing keys from the database, so that every node behind a load balancer
+    /// shares them (a flash set by one node is shown by another).
+    pub async fn with_shared_keys(mut self) -> roster_core::Result<Self> {
+        self.flash_key = Arc::new(self.services.server_key("flash").await?);
+        Ok(self)
     }
 
     pub fn now(&self) -> OffsetDateTime {

@@ -174,6 +174,20 @@ impl Services {
         self.mail_kick.clone()
     }
 
+    /// A 256-bit key for `purpose` (e.g. "flash"), the same on every node: made at random the
+    /// first time and kept in the database.
+    pub async fn server_key(&self, purpose: &str) -> Result<[u8; 32]> {
+        use rand::RngCore;
+        let mut candidate = [0u8; 32];
+        rand::rng().fill_bytes(&mut candidate);
+        let mut tx = self.begin().await?;
+        let stored = tx.get_or_insert_secret(purpose, &candidate).await?;
+        tx.commit().await?;
+        stored
+            .try_into()
+            .map_err(|_| Error::Internal(format!("server secret {purpose:?} is not 32 bytes")))
+    }
+
     async fn begin(&self) -> Result<Box<dyn Tx>> {
         Ok(self.store.begin().await?)
     }

@@ -2,7 +2,7 @@
 //!
 //! The queries are grouped by aggregate, one trait each ([`AppQueries`], [`IdentityQueries`],
 //! [`MemberQueries`], [`InvitationQueries`], [`SessionQueries`], [`ProfileQueries`],
-//! [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`]); [`Queries`] combines them and
+//! [`SecretQueries`], [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`]); [`Queries`] combines them and
 //! is what callers hold.
 //!
 //! Write operations run inside a transaction from [`Store::begin`]. The first call of every
@@ -17,6 +17,7 @@ mod invitations;
 mod members;
 mod outbox;
 mod profiles;
+mod secrets;
 mod sessions;
 mod setup_tokens;
 
@@ -27,6 +28,7 @@ pub use invitations::InvitationQueries;
 pub use members::MemberQueries;
 pub use outbox::OutboxQueries;
 pub use profiles::ProfileQueries;
+pub use secrets::SecretQueries;
 pub use sessions::SessionQueries;
 pub use setup_tokens::SetupTokenQueries;
 
@@ -61,6 +63,7 @@ pub trait Queries:
     + InvitationQueries
     + SessionQueries
     + ProfileQueries
+    + SecretQueries
     + SetupTokenQueries
     + AuditQueries
     + OutboxQueries
@@ -75,6 +78,7 @@ impl<T> Queries for T where
         + InvitationQueries
         + SessionQueries
         + ProfileQueries
+        + SecretQueries
         + SetupTokenQueries
         + AuditQueries
         + OutboxQueries

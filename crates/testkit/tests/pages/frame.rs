@@ -492,3 +492,24 @@ async fn the_app_switcher_lists_every_app_of_the_id() {
     assert!(menu.contains(&format!("href=\"/app/{b_app}\"")) && menu.contains("Beta"));
     assert!(menu.contains(&format!("App ID {a}")));
 }
+
+#[tokio::test]
+async fn a_flash_set_by_one_node_is_shown_by_another() {
+    // Behind a load balancer the redirect may land on another node: the key is in the database.
+    let t = spawn_app(Backend::Sqlite).await;
+    let other = roster_testkit::spawn_second_node(&t).await;
+    let (app, admin) = t.app_with_admin("Acme", 2).await;
+    t.add_user(&app, &admin, "una@example.com").await;
+    let b = admin_browser(&t, "admin@acme.test").await;
+    let users = get(&b, &t, &format!("/app/{app}/admin/users")).await;
+    let confirm_url = href_in(row(&users.html, "una@example.com"), "/deactivate");
+    let confirm = get(&b, &t, &confirm_url).await;
+    let c = csrf(&confirm.html);
+    let done = post(&b, &t, &confirm_url, &[("csrf", &c), ("records_to", "")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    let after = get(&b, &other, &done.location).await;
+    assert_eq!(
+        flash(&after.html).as_deref(),
+        Some("una@example.com was deactivated.")
+    );
+}

@@ -16,7 +16,7 @@ pub(crate) fn routes() -> Router<AppState> {
 pub async fn security(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
     let p = require_login(&state, &headers, "/account/security").await?;
     let product = &state.services.settings().product_name;
-    let csrf = Csrf::of(&headers, state.secure_cookies);
+    let csrf = Csrf::of(&headers, &state);
     let t = MessagePage {
         product,
         nav: Some(nav_for(&state, &p, None).await?),

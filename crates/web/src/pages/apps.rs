@@ -80,7 +80,7 @@ pub async fn app_home(
     let home = state.services.app_home(&c, &p, &app, 10).await?;
     let nav = nav_for(&state, &p, Some(&app)).await?;
     let zone = viewer_zone(&state, &headers, &p).await;
-    let csrf = Csrf::of(&headers, state.secure_cookies);
+    let csrf = Csrf::of(&headers, &state);
     let app_name = nav.app.as_ref().map(|a| a.name.clone()).unwrap_or_default();
     let admin = home.admin.map(|h| AdminTiles {
         seats_used: h.seats.used,
@@ -148,7 +148,7 @@ fn first_run_page(
     created: Option<(String, String, String, String)>,
 ) -> PageResult {
     let errors = FieldErrors(errors);
-    let csrf = Csrf::of(headers, state.secure_cookies);
+    let csrf = Csrf::of(headers, &state);
     let status = if errors.0.is_empty() {
         StatusCode::OK
     } else {

@@ -43,8 +43,9 @@ pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 impl Csrf {
-    pub fn of(headers: &HeaderMap, secure: bool) -> Self {
-        let flash = super::flash::read(headers);
+    pub fn of(headers: &HeaderMap, state: &AppState) -> Self {
+        let secure = state.secure_cookies;
+        let flash = super::flash::read(&state.flash_key, state.now(), headers);
         match cookie(headers, CSRF_COOKIE) {
             Some(token) if token.len() == 43 => Csrf {
                 token,
@@ -436,7 +437,13 @@ pub(super) fn see_other(to: &str) -> Response {
 
 /// 303 to `to`, where the server's `text` is shown once (see [`super::flash`]).
 pub(super) fn see_other_with(state: &AppState, to: &str, text: &str) -> Response {
-    super::flash::redirect(to, text, state.secure_cookies)
+    super::flash::redirect(
+        &state.flash_key,
+        state.now(),
+        to,
+        text,
+        state.secure_cookies,
+    )
 }
 
 pub(super) fn with_cookie(mut res: Response, c: HeaderValue) -> Response {

@@ -53,7 +53,7 @@ pub async fn login_page(
     headers: HeaderMap,
     Query(q): Query<NextQuery>,
 ) -> PageResult {
-    let csrf = Csrf::of(&headers, state.secure_cookies);
+    let csrf = Csrf::of(&headers, &state);
     let t = LoginPage {
         product: &state.services.settings().product_name,
         nav: None,
@@ -96,7 +96,7 @@ pub async fn login_submit(
     {
         Ok(li) => Ok(with_cookie(see_other(&next), session_cookie(&state, &li))),
         Err(Error::InvalidCredentials) => {
-            let csrf = Csrf::of(&headers, state.secure_cookies);
+            let csrf = Csrf::of(&headers, &state);
             let t = LoginPage {
                 product: &state.services.settings().product_name,
                 nav: None,
@@ -154,7 +154,7 @@ struct AppsPage<'a> {
 
 pub async fn apps(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
     let p = require_login(&state, &headers, "/apps").await?;
-    let csrf = Csrf::of(&headers, state.secure_cookies);
+    let csrf = Csrf::of(&headers, &state);
     let me = state.services.me(&p).await?;
     let t = AppsPage {
         product: &state.services.settings().product_name,

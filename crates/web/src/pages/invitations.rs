@@ -81,7 +81,7 @@ pub(super) async fn add_page(
     f: AddForm,
     err: Option<Error>,
 ) -> PageResult {
-    let csrf = Csrf::of(headers, state.secure_cookies);
+    let csrf = Csrf::of(headers, &state);
     let (errors, problem, no_seat, status) = match err {
         Some(Error::SeatUnavailable { total, .. }) => (
             FieldErrors::default(),
@@ -219,7 +219,7 @@ pub async fn invitation_action(
         "link" => {
             // shown once, in the answer, never in a URL
             let i = state.services.new_link(&c, &p, &app, id).await?;
-            let csrf = Csrf::of(&headers, state.secure_cookies);
+            let csrf = Csrf::of(&headers, &state);
             let t = LinkPage {
                 product: &state.services.settings().product_name,
                 nav: Some(nav_for(&state, &p, Some(&app)).await?),

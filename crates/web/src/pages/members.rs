@@ -172,7 +172,7 @@ pub async fn users(
         })
         .map(seat_request_line)
         .collect();
-    let csrf = Csrf::of(&headers, state.secure_cookies);
+    let csrf = Csrf::of(&headers, &state);
     let t = UsersPage {
         pending_requests,
         product: &state.services.settings().product_name,

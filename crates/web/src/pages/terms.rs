@@ -23,7 +23,7 @@ struct TermsPage<'a> {
 }
 
 pub async fn terms(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let csrf = Csrf::of(&headers, state.secure_cookies);
+    let csrf = Csrf::of(&headers, &state);
     let t = TermsPage {
         product: &state.services.settings().product_name,
         nav: None,

@@ -1,0 +1,5 @@
+-- Secrets every node shares (e.g. the flash-message signing key), created on first use.
+CREATE TABLE server_secrets (
+    name  TEXT PRIMARY KEY,
+    value BYTEA NOT NULL
+);
