@@ -2,6 +2,7 @@
 //! with a capturing mailer and a controllable clock. Also the store conformance suite.
 
 pub mod conformance;
+pub mod pages;
 
 /// Runs each named `async fn(TestApp)` on every backend: a `sqlite::NAME` test and a
 /// `postgres::NAME` test, the latter ignored (with the reason) when PostgreSQL is not configured.

@@ -3,60 +3,13 @@
 
 use reqwest::StatusCode;
 use roster_core::model::{SeatEntryKind, SeatRequestStatus};
+use roster_testkit::pages::{Got, accept_in_browser, csrf, get, got, post};
 use roster_testkit::{GOOD_PASSWORD, TestApp, token_from};
 
 roster_testkit::on_every_backend!(
     the_profile_set_up_in_app_a_is_not_asked_again_in_app_b,
     a_granted_seat_request_shows_granted_on_the_users_page,
 );
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-struct Got {
-    status: StatusCode,
-    location: String,
-    html: String,
-}
-
-async fn got(r: reqwest::Response) -> Got {
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    Got {
-        status,
-        location,
-        html: r.text().await.unwrap_or_default(),
-    }
-}
-
-async fn get(c: &reqwest::Client, t: &TestApp, path: &str) -> Got {
-    got(c
-        .get(format!("{}{path}", t.addr))
-        .send()
-        .await
-        .expect("get"))
-    .await
-}
-
-async fn post(c: &reqwest::Client, t: &TestApp, path: &str, form: &[(&str, &str)]) -> Got {
-    got(c
-        .post(format!("{}{path}", t.addr))
-        .form(form)
-        .send()
-        .await
-        .expect("post"))
-    .await
-}
 
 async fn skip_logo(c: &reqwest::Client, t: &TestApp, path: &str, csrf: &str) -> Got {
     let form = reqwest::multipart::Form::new()
@@ -69,35 +22,6 @@ async fn skip_logo(c: &reqwest::Client, t: &TestApp, path: &str, csrf: &str) -> 
         .await
         .expect("skip"))
     .await
-}
-
-fn csrf(html: &str) -> String {
-    let i = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-    html[i..i + 43].to_string()
-}
-
-/// Create an ID through the invitation page; returns the browser, logged in.
-async fn accept_in_browser(t: &TestApp, token: &str, first: &str) -> (reqwest::Client, Got) {
-    let b = browser();
-    let page = get(&b, t, &format!("/invite/{token}")).await;
-    assert_eq!(page.status, StatusCode::OK);
-    let c = csrf(&page.html);
-    let done = post(
-        &b,
-        t,
-        &format!("/invite/{token}/create"),
-        &[
-            ("csrf", &c),
-            ("first_name", first),
-            ("last_name", "Tester"),
-            ("password", GOOD_PASSWORD),
-            ("security_question", "first_car"),
-            ("security_answer", "Volvo"),
-            ("accept_terms", "yes"),
-        ],
-    )
-    .await;
-    (b, done)
 }
 
 async fn the_profile_set_up_in_app_a_is_not_asked_again_in_app_b(t: TestApp) {

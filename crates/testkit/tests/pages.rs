@@ -2,85 +2,9 @@
 //! Chromium come with the web-UI issue.
 
 use reqwest::StatusCode;
+use roster_testkit::pages::{Got, accept_in_browser, browser, csrf, get, got, post};
 use roster_testkit::{Backend, GOOD_PASSWORD, TestApp, spawn_app, token_from};
 use time::Duration;
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-struct Got {
-    status: StatusCode,
-    location: String,
-    html: String,
-}
-
-async fn get(c: &reqwest::Client, t: &TestApp, path: &str) -> Got {
-    let r = c
-        .get(format!("{}{path}", t.addr))
-        .send()
-        .await
-        .expect("get");
-    got(r).await
-}
-
-async fn post(c: &reqwest::Client, t: &TestApp, path: &str, form: &[(&str, &str)]) -> Got {
-    let r = c
-        .post(format!("{}{path}", t.addr))
-        .form(form)
-        .send()
-        .await
-        .expect("post");
-    got(r).await
-}
-
-async fn got(r: reqwest::Response) -> Got {
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    Got {
-        status,
-        location,
-        html: r.text().await.unwrap_or_default(),
-    }
-}
-
-fn csrf(html: &str) -> String {
-    let i = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-    html[i..i + 43].to_string()
-}
-
-/// Create an ID through the invitation page; returns the browser, logged in.
-async fn accept_in_browser(t: &TestApp, token: &str, first: &str) -> (reqwest::Client, Got) {
-    let b = browser();
-    let page = get(&b, t, &format!("/invite/{token}")).await;
-    assert_eq!(page.status, StatusCode::OK);
-    let c = csrf(&page.html);
-    let done = post(
-        &b,
-        t,
-        &format!("/invite/{token}/create"),
-        &[
-            ("csrf", &c),
-            ("first_name", first),
-            ("last_name", "Tester"),
-            ("password", GOOD_PASSWORD),
-            ("security_question", "first_car"),
-            ("security_answer", "Volvo"),
-            ("accept_terms", "yes"),
-        ],
-    )
-    .await;
-    (b, done)
-}
 
 #[tokio::test]
 async fn the_seed_journey_in_pages_add_user_with_no_seat_buy_and_send() {
