@@ -8,6 +8,7 @@ mod apps;
 mod audit;
 mod identities;
 mod invitations;
+mod member_list;
 mod members;
 mod outbox;
 mod profiles;

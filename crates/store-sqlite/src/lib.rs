@@ -9,6 +9,7 @@ mod apps;
 mod audit;
 mod identities;
 mod invitations;
+mod member_list;
 mod members;
 mod outbox;
 mod profiles;
@@ -49,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "0005_invitations_member_index",
         include_str!("../migrations/0005_invitations_member_index.sql"),
+    ),
+    (
+        7,
+        "0007_member_search",
+        include_str!("../migrations/0007_member_search.sql"),
     ),
 ];
 
@@ -167,15 +173,17 @@ impl Store for SqliteStore {
              name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
         )
         .map_err(map_err)?;
-        let current: i64 = tx
-            .query_row(
-                "SELECT COALESCE(MAX(version), 0) FROM _roster_migrations",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(map_err)?;
+        // Every migration not yet applied, in order (not just those above the highest applied:
+        // branches merge migrations with lower numbers later).
+        let applied: Vec<i64> = {
+            let mut st = tx
+                .prepare("SELECT version FROM _roster_migrations")
+                .map_err(map_err)?;
+            let rows = st.query_map([], |r| r.get(0)).map_err(map_err)?;
+            rows.collect::<Result<_, _>>().map_err(map_err)?
+        };
         for (version, name, sql) in MIGRATIONS {
-            if *version > current {
+            if !applied.contains(version) {
                 tx.execute_batch(sql)
                     .map_err(|e| StoreError::Other(format!("migration {name} failed: {e}")))?;
                 tx.execute(

@@ -8,6 +8,9 @@ use roster_core::types::*;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
+mod member_search;
+pub use member_search::*;
+
 fn t0() -> OffsetDateTime {
     // millisecond precision, as stored
     OffsetDateTime::from_unix_timestamp(1_790_000_000).expect("time")
@@ -553,8 +556,10 @@ pub async fn audit_is_listed_per_app(store: Arc<dyn Store>) {
 
 /// Generates one `#[tokio::test]` per conformance function for a backend.
 #[macro_export]
+/// Functions listed after `; with_url:` also get the database URL (for the test's own
+/// connection: raw SQL, statistics).
 macro_rules! conformance_tests {
-    ($backend:expr, $($name:ident),* $(,)?) => {
+    ($backend:expr, $($name:ident),* $(,)? $(; with_url: $($uname:ident),* $(,)?)?) => {
         $(
             #[tokio::test]
             async fn $name() {
@@ -562,6 +567,13 @@ macro_rules! conformance_tests {
                 $crate::conformance::$name(store).await;
             }
         )*
+        $($(
+            #[tokio::test]
+            async fn $uname() {
+                let Some((store, url, _dir)) = $crate::fresh_store_or_skip($backend).await else { return };
+                $crate::conformance::$uname(store, &url).await;
+            }
+        )*)?
     };
 }
 

@@ -12,6 +12,8 @@ mod sqlite {
         outbox_claim_lease_complete_retry,
         audit_is_listed_per_app,
         profiles_seat_requests_and_setup_links,
+        ; with_url:
+        member_list_uses_indexes_at_scale,
     );
 }
 
@@ -27,5 +29,7 @@ mod postgres {
         outbox_claim_lease_complete_retry,
         audit_is_listed_per_app,
         profiles_seat_requests_and_setup_links,
+        ; with_url:
+        member_list_uses_indexes_at_scale,
     );
 }
