@@ -13,6 +13,7 @@ mod member_list;
 mod members;
 mod outbox;
 mod profiles;
+mod renorm;
 mod rows;
 mod sessions;
 mod setup_tokens;
@@ -193,7 +194,31 @@ impl Store for SqliteStore {
                 .map_err(map_err)?;
             }
         }
+        // data migrations, once, in the same transaction
+        if !renorm::done(&tx)? {
+            let report = renorm::run(&tx)?;
+            tracing::info!(
+                updated = report.updated,
+                left_as_is = report.conflicts.len(),
+                "email_norm_v2: stored email_norm values recomputed"
+            );
+        }
         tx.commit().map_err(map_err)
+    }
+
+    async fn renormalize_emails(&self) -> StoreResult<roster_core::renorm::RenormReport> {
+        let mut conn = self.inner.writer.clone().lock_owned().await;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_err)?;
+        let report = renorm::run(&tx)?;
+        tx.commit().map_err(map_err)?;
+        Ok(report)
+    }
+
+    async fn email_norm_conflicts(&self) -> StoreResult<Vec<String>> {
+        let conn = self.inner.writer.clone().lock_owned().await;
+        renorm::conflicts(&conn)
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {

@@ -8,7 +8,9 @@ use roster_core::types::*;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
+mod email_norm;
 mod member_search;
+pub use email_norm::*;
 pub use member_search::*;
 
 fn t0() -> OffsetDateTime {

@@ -14,6 +14,7 @@ mod sqlite {
         profiles_seat_requests_and_setup_links,
         ; with_url:
         member_list_uses_indexes_at_scale,
+        email_norm_renormalisation_reports_collisions,
     );
 }
 
@@ -31,5 +32,6 @@ mod postgres {
         profiles_seat_requests_and_setup_links,
         ; with_url:
         member_list_uses_indexes_at_scale,
+        email_norm_renormalisation_reports_collisions,
     );
 }
