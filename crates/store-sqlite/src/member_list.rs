@@ -145,15 +145,36 @@ fn fts_phrase(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-/// The statement and its parameters for a query.
+/// A search term with at least this many FTS matches (in all apps) is "broad": sorting all its
+/// matches costs more than reading the filter's index in order and checking each row (about
+/// one row in ten or more matches, so a page fills quickly). This is the choice PostgreSQL's
+/// planner makes from its statistics; SQLite has none for FTS, so it is made here.
+pub(crate) const BROAD_MATCHES: i64 = 1_000;
+
+/// Counts FTS matches up to `BROAD_MATCHES` (cheap: stops there).
+pub(crate) const COUNT_MATCHES: &str = "SELECT count(*) FROM (SELECT 1 FROM member_search_fts \
+     WHERE member_search_fts MATCH ?1 LIMIT 1000)";
+
+/// The FTS argument of an indexed search, for `COUNT_MATCHES`.
+pub(crate) fn indexed_search(q: &MemberQuery) -> Option<String> {
+    match q.search_shape() {
+        Some((s, true)) => Some(fts_phrase(s)),
+        _ => None,
+    }
+}
+
+/// The statement and its parameters for a query; `broad`: the search term is broad (see
+/// `BROAD_MATCHES`), so it is checked row by row along the filter's index.
 pub(crate) fn statement(
     app_id: &str,
     q: &MemberQuery,
+    broad: bool,
 ) -> Result<(&'static str, Vec<rusqlite::types::Value>), StoreError> {
     use rusqlite::types::Value;
     let (search, arg) = match q.search_shape() {
         None => (Search::None, None),
         Some((s, false)) => (Search::Short, Some(s.to_string())),
+        Some((s, true)) if broad => (Search::Short, Some(s.to_string())),
         Some((s, true)) => (Search::Indexed, Some(fts_phrase(s))),
     };
     let sql = STATEMENTS
@@ -213,7 +234,8 @@ mod tests {
                             after: after.map(|a: &str| format!("{a}{n}")),
                             limit: 50 + n as u32,
                         };
-                        let (s, params) = statement(&format!("ab{n}"), &q).expect("statement");
+                        let (s, params) =
+                            statement(&format!("ab{n}"), &q, false).expect("statement");
                         assert!(sql.is_empty() || sql == s, "one statement per shape");
                         sql = s;
                         let mut st = conn.prepare_cached(sql).expect("prepare");
@@ -226,6 +248,12 @@ mod tests {
                 }
             }
         }
+        let mut st = conn.prepare_cached(COUNT_MATCHES).expect("prepare");
+        for phrase in ["\"abc\"", "\"quixote\""] {
+            let _: i64 = st.query_row([phrase], |r| r.get(0)).expect("count");
+        }
+        assert_eq!(st.get_status(rusqlite::StatementStatus::RePrepare), 0);
+        drop(st);
         let _ = std::fs::remove_file(&path);
     }
 

@@ -121,7 +121,8 @@ impl<C: HasConn> MemberQueries for Handle<C> {
     }
 
     async fn list_members(&mut self, app_id: &AppId, q: &MemberQuery) -> StoreResult<Vec<Member>> {
-        let (sql, params) = member_list::statement(app_id.as_str(), q)?;
+        let broad = self.broad_search(q)?;
+        let (sql, params) = member_list::statement(app_id.as_str(), q, broad)?;
         self.all(sql, rusqlite::params_from_iter(params), member_row)
     }
 
@@ -130,7 +131,8 @@ impl<C: HasConn> MemberQueries for Handle<C> {
         app_id: &AppId,
         q: &MemberQuery,
     ) -> StoreResult<String> {
-        let (sql, params) = member_list::statement(app_id.as_str(), q)?;
+        let broad = self.broad_search(q)?;
+        let (sql, params) = member_list::statement(app_id.as_str(), q, broad)?;
         let lines = self.all(
             &format!("EXPLAIN QUERY PLAN {sql}"),
             rusqlite::params_from_iter(params),
@@ -164,6 +166,19 @@ impl<C: HasConn> MemberQueries for Handle<C> {
             "SELECT COUNT(*) FROM members WHERE app_id = ?1 AND holds_seat = 1",
             rusqlite::params![app_id.as_str()],
         )
+    }
+}
+
+impl<C: HasConn> Handle<C> {
+    /// Whether an indexed search matches so many members that reading the filter's index in
+    /// order is cheaper than sorting the matches.
+    fn broad_search(&mut self, q: &MemberQuery) -> StoreResult<bool> {
+        match member_list::indexed_search(q) {
+            Some(phrase) => Ok(
+                self.scalar(member_list::COUNT_MATCHES, [phrase])? >= member_list::BROAD_MATCHES
+            ),
+            None => Ok(false),
+        }
     }
 }
 

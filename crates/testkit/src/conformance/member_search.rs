@@ -98,7 +98,9 @@ fn index_for(filter: MemberFilter) -> &'static str {
 }
 
 /// Asserts, from the plan text, that the shape is served by indexes.
-fn assert_plan_uses_indexes(backend: &str, q: &MemberQuery, plan: &str) {
+/// `broad`: the search matches about a tenth of all members; SQLite then reads the filter's index
+/// in order (as PostgreSQL's planner may), any other search of 3+ characters uses the trigram index.
+fn assert_plan_uses_indexes(backend: &str, q: &MemberQuery, plan: &str, broad: bool) {
     let why = format!("{backend} plan for {q:?}:\n{plan}");
     let indexed_search = q.search_shape().is_some_and(|(_, long)| long);
     match backend {
@@ -107,7 +109,7 @@ fn assert_plan_uses_indexes(backend: &str, q: &MemberQuery, plan: &str) {
                 !plan.lines().any(|l| l.trim_start().starts_with("SCAN m ")),
                 "full scan of members; {why}"
             );
-            if indexed_search {
+            if indexed_search && !broad {
                 // driven by the FTS5 trigram index, then members by primary key
                 let first = plan.lines().next().unwrap_or("");
                 assert!(
@@ -142,12 +144,12 @@ fn assert_plan_uses_indexes(backend: &str, q: &MemberQuery, plan: &str) {
                 !plan.contains("Seq Scan on members"),
                 "full scan of members; {why}"
             );
-            if indexed_search {
+            if indexed_search && !broad {
                 assert!(
                     plan.contains("members_email_trgm") && plan.contains("members_name_trgm"),
                     "search does not use the trigram indexes; {why}"
                 );
-            } else {
+            } else if !broad {
                 let idx = index_for(q.filter);
                 assert!(
                     plan.contains(&format!("using {idx}")),
@@ -191,6 +193,7 @@ pub async fn member_list_uses_indexes_at_scale(store: Arc<dyn Store>, url: &str)
                 Some("quixote"),
                 Some("m1234"),
                 Some("grace surname12"),
+                Some("grace"),
             ] {
                 let q = MemberQuery {
                     filter,
@@ -208,7 +211,7 @@ pub async fn member_list_uses_indexes_at_scale(store: Arc<dyn Store>, url: &str)
                     store.backend(),
                     after.is_some()
                 );
-                assert_plan_uses_indexes(store.backend(), &q, &plan);
+                assert_plan_uses_indexes(store.backend(), &q, &plan, search == Some("grace"));
                 let got: Vec<String> = r
                     .list_members(&big.app_id, &q)
                     .await
