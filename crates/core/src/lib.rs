@@ -6,6 +6,7 @@ pub mod lockout;
 pub mod mailer;
 pub mod model;
 pub mod password;
+pub mod renorm;
 pub mod service;
 pub mod store;
 pub mod token;

@@ -461,6 +461,19 @@ pub struct MemberQuery {
     pub limit: u32,
 }
 
+impl MemberQuery {
+    /// Searches of at least this many characters go through the trigram index; shorter ones
+    /// (which match a large part of any list) are checked row by row along the filter's index.
+    pub const INDEXED_SEARCH_MIN_CHARS: usize = 3;
+
+    /// The search, if any, and whether it is long enough for the trigram index.
+    pub fn search_shape(&self) -> Option<(&str, bool)> {
+        self.search
+            .as_deref()
+            .map(|s| (s, s.chars().count() >= Self::INDEXED_SEARCH_MIN_CHARS))
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct InvitationQuery {
     /// Exclusive upper bound on the invitation id (ids are time-ordered; newest first).

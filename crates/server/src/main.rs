@@ -220,8 +220,27 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
     match cmd {
         Cmd::Serve => serve(cfg).await,
         Cmd::Migrate => {
-            roster::open_store_with(&cfg.database_url(), &cfg.pg_settings()).await?;
+            let store = roster::open_store_with(&cfg.database_url(), &cfg.pg_settings()).await?;
             println!("migrations applied to {}", cfg.database_url_redacted());
+            let mut conflicts = store.email_norm_conflicts().await?;
+            if !conflicts.is_empty() {
+                // rows reported earlier may have been fixed by hand since: check them again
+                let report = store.renormalize_emails().await?;
+                if report.updated > 0 {
+                    println!("{} normalised email(s) recomputed", report.updated);
+                }
+                conflicts = report.conflicts;
+            }
+            if !conflicts.is_empty() {
+                println!(
+                    "{} row(s) kept their old normalised email (email_norm_v2 did not merge or \
+                     change them; resolve by hand, then run `roster migrate` again):",
+                    conflicts.len()
+                );
+                for line in conflicts {
+                    println!("  {line}");
+                }
+            }
             Ok(())
         }
         Cmd::App { cmd } => match cmd {

@@ -8,9 +8,11 @@ mod apps;
 mod audit;
 mod identities;
 mod invitations;
+mod member_list;
 mod members;
 mod outbox;
 mod profiles;
+mod renorm;
 mod rows;
 mod secrets;
 mod sessions;
@@ -90,7 +92,31 @@ impl Store for PgStore {
         MIGRATOR
             .run(&self.pool)
             .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        // data migrations, once (one node at a time)
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        if !renorm::lock_and_check(&mut tx).await? {
+            let report = renorm::run(&mut tx).await?;
+            tracing::info!(
+                updated = report.updated,
+                left_as_is = report.conflicts.len(),
+                "email_norm_v2: stored email_norm values recomputed"
+            );
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn renormalize_emails(&self) -> StoreResult<roster_core::renorm::RenormReport> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        renorm::lock_and_check(&mut tx).await?;
+        let report = renorm::run(&mut tx).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(report)
+    }
+
+    async fn email_norm_conflicts(&self) -> StoreResult<Vec<String>> {
+        let mut c = self.pool.acquire().await.map_err(unavailable)?;
+        renorm::conflicts(&mut c).await
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {

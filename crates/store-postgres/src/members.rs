@@ -2,6 +2,7 @@
 
 use crate::Handle;
 use crate::apps::prefixed_app_row;
+use crate::member_list;
 use crate::rows::*;
 use async_trait::async_trait;
 use roster_core::StoreError;
@@ -137,33 +138,38 @@ where
     }
 
     async fn list_members(&mut self, app_id: &AppId, q: &MemberQuery) -> StoreResult<Vec<Member>> {
-        let filter = match q.filter {
-            MemberFilter::ActiveInvited => "active_invited",
-            MemberFilter::Inactive => "inactive",
-            MemberFilter::Partners => "partners",
-        };
-        let pattern = q.search.as_ref().map(|s| format!("%{}%", like_escape(s)));
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            member_cols!(),
-            " FROM members WHERE app_id = $1 \
-             AND (($2 = 'active_invited' AND status IN ('invited', 'active')) \
-               OR ($2 = 'inactive' AND status = 'inactive') \
-               OR ($2 = 'partners' AND kind = 'partner' AND status <> 'removed')) \
-             AND ($3 IS NULL OR email_norm LIKE $3 ESCAPE '\\' \
-               OR lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) LIKE $3 ESCAPE '\\') \
-             AND ($4 IS NULL OR email_norm > $4) \
-             ORDER BY email_norm LIMIT $5"
-        ))
-        .bind(app_id.as_str())
-        .bind(filter)
-        .bind(pattern)
-        .bind(q.after.as_deref())
-        .bind(i64::from(q.limit))
-        .fetch_all(self.c())
-        .await
-        .map_err(map_err)?;
+        let (sql, pattern) = member_list::statement(q)?;
+        let mut query = sqlx::query(sql)
+            .bind(app_id.as_str())
+            .bind(i64::from(q.limit));
+        if let Some(a) = &q.after {
+            query = query.bind(a.as_str());
+        }
+        if let Some(p) = pattern {
+            query = query.bind(p);
+        }
+        let rows = query.fetch_all(self.c()).await.map_err(map_err)?;
         rows.iter().map(member_row).collect()
+    }
+
+    async fn explain_list_members(
+        &mut self,
+        app_id: &AppId,
+        q: &MemberQuery,
+    ) -> StoreResult<String> {
+        let (sql, pattern) = member_list::statement(q)?;
+        let explain = format!("EXPLAIN {sql}");
+        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(explain))
+            .bind(app_id.as_str())
+            .bind(i64::from(q.limit));
+        if let Some(a) = &q.after {
+            query = query.bind(a.as_str());
+        }
+        if let Some(p) = pattern {
+            query = query.bind(p);
+        }
+        let lines = query.fetch_all(self.c()).await.map_err(map_err)?;
+        Ok(lines.join("\n"))
     }
 
     async fn list_memberships(&mut self, identity: IdentityId) -> StoreResult<Vec<(App, Member)>> {
@@ -207,10 +213,4 @@ pub(crate) fn member_row(r: &PgRow) -> Result<Member, StoreError> {
         created_at: time(r, "created_at")?,
         last_login_at: opt_time(r, "last_login_at")?,
     })
-}
-
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }

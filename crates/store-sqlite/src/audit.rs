@@ -33,7 +33,7 @@ impl<C: HasConn> AuditQueries for Handle<C> {
     async fn list_audit(&mut self, app_id: &AppId, limit: u32) -> StoreResult<Vec<AuditEvent>> {
         self.all(
             "SELECT id, at, app_id, actor_id, actor_label, action, target, client_addr, details \
-             FROM audit_log WHERE app_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+             FROM audit_log WHERE app_id = ?1 ORDER BY at DESC, id DESC LIMIT +?2",
             rusqlite::params![app_id.as_str(), i64::from(limit)],
             audit_row,
         )

@@ -127,7 +127,7 @@ impl<C: HasConn> InvitationQueries for Handle<C> {
                 "SELECT ",
                 invitation_cols!(),
                 " FROM invitations WHERE app_id = ?1 AND (?2 IS NULL OR id < ?2) \
-             ORDER BY id DESC LIMIT ?3"
+             ORDER BY id DESC LIMIT +?3"
             ),
             rusqlite::params![
                 app_id.as_str(),

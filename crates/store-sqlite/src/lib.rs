@@ -9,9 +9,11 @@ mod apps;
 mod audit;
 mod identities;
 mod invitations;
+mod member_list;
 mod members;
 mod outbox;
 mod profiles;
+mod renorm;
 mod rows;
 mod secrets;
 mod sessions;
@@ -65,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "0008_server_secrets",
         include_str!("../migrations/0008_server_secrets.sql"),
+    ),
+    (
+        9,
+        "0009_member_search",
+        include_str!("../migrations/0009_member_search.sql"),
     ),
 ];
 
@@ -183,15 +190,17 @@ impl Store for SqliteStore {
              name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
         )
         .map_err(map_err)?;
-        let current: i64 = tx
-            .query_row(
-                "SELECT COALESCE(MAX(version), 0) FROM _roster_migrations",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(map_err)?;
+        // Every migration not yet applied, in order (not just those above the highest applied:
+        // branches merge migrations with lower numbers later).
+        let applied: Vec<i64> = {
+            let mut st = tx
+                .prepare("SELECT version FROM _roster_migrations")
+                .map_err(map_err)?;
+            let rows = st.query_map([], |r| r.get(0)).map_err(map_err)?;
+            rows.collect::<Result<_, _>>().map_err(map_err)?
+        };
         for (version, name, sql) in MIGRATIONS {
-            if *version > current {
+            if !applied.contains(version) {
                 tx.execute_batch(sql)
                     .map_err(|e| StoreError::Other(format!("migration {name} failed: {e}")))?;
                 tx.execute(
@@ -201,7 +210,31 @@ impl Store for SqliteStore {
                 .map_err(map_err)?;
             }
         }
+        // data migrations, once, in the same transaction
+        if !renorm::done(&tx)? {
+            let report = renorm::run(&tx)?;
+            tracing::info!(
+                updated = report.updated,
+                left_as_is = report.conflicts.len(),
+                "email_norm_v2: stored email_norm values recomputed"
+            );
+        }
         tx.commit().map_err(map_err)
+    }
+
+    async fn renormalize_emails(&self) -> StoreResult<roster_core::renorm::RenormReport> {
+        let mut conn = self.inner.writer.clone().lock_owned().await;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_err)?;
+        let report = renorm::run(&tx)?;
+        tx.commit().map_err(map_err)?;
+        Ok(report)
+    }
+
+    async fn email_norm_conflicts(&self) -> StoreResult<Vec<String>> {
+        let conn = self.inner.writer.clone().lock_owned().await;
+        renorm::conflicts(&conn)
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {

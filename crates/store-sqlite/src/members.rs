@@ -1,6 +1,7 @@
 //! Members of an app. SQL and row mapping, SQLite.
 
 use crate::apps::app_at;
+use crate::member_list;
 use crate::rows::*;
 use crate::{Handle, HasConn};
 use async_trait::async_trait;
@@ -120,24 +121,32 @@ impl<C: HasConn> MemberQueries for Handle<C> {
     }
 
     async fn list_members(&mut self, app_id: &AppId, q: &MemberQuery) -> StoreResult<Vec<Member>> {
-        let filter = match q.filter {
-            MemberFilter::ActiveInvited => "active_invited",
-            MemberFilter::Inactive => "inactive",
-            MemberFilter::Partners => "partners",
-        };
-        let pattern = q.search.as_ref().map(|s| format!("%{}%", like_escape(s)));
-        self.all(concat!(
-            "SELECT ",
-            member_cols!(),
-            " FROM members WHERE app_id = ?1 \
-             AND ((?2 = 'active_invited' AND status IN ('invited', 'active')) \
-               OR (?2 = 'inactive' AND status = 'inactive') \
-               OR (?2 = 'partners' AND kind = 'partner' AND status <> 'removed')) \
-             AND (?3 IS NULL OR email_norm LIKE ?3 ESCAPE '\\' \
-               OR lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) LIKE ?3 ESCAPE '\\') \
-             AND (?4 IS NULL OR email_norm > ?4) \
-             ORDER BY email_norm LIMIT ?5"
-        ), rusqlite::params![app_id.as_str(), filter, pattern, q.after.as_deref(), i64::from(q.limit)], member_row)
+        let broad = self.broad_search(q)?;
+        let (sql, params) = member_list::statement(app_id.as_str(), q, broad)?;
+        self.all(sql, rusqlite::params_from_iter(params), member_row)
+    }
+
+    async fn explain_list_members(
+        &mut self,
+        app_id: &AppId,
+        q: &MemberQuery,
+    ) -> StoreResult<String> {
+        let broad = self.broad_search(q)?;
+        let (sql, params) = member_list::statement(app_id.as_str(), q, broad)?;
+        let lines = self.all(
+            &format!("EXPLAIN QUERY PLAN {sql}"),
+            rusqlite::params_from_iter(params),
+            |r| {
+                let parent: i64 = get(r, 1)?;
+                let detail: String = get(r, 3)?;
+                Ok((parent, detail))
+            },
+        )?;
+        Ok(lines
+            .into_iter()
+            .map(|(parent, d)| format!("{}{d}", if parent == 0 { "" } else { "  " }))
+            .collect::<Vec<_>>()
+            .join("\n"))
     }
 
     async fn list_memberships(&mut self, identity: IdentityId) -> StoreResult<Vec<(App, Member)>> {
@@ -157,6 +166,19 @@ impl<C: HasConn> MemberQueries for Handle<C> {
             "SELECT COUNT(*) FROM members WHERE app_id = ?1 AND holds_seat = 1",
             rusqlite::params![app_id.as_str()],
         )
+    }
+}
+
+impl<C: HasConn> Handle<C> {
+    /// Whether an indexed search matches so many members that reading the filter's index in
+    /// order is cheaper than sorting the matches.
+    fn broad_search(&mut self, q: &MemberQuery) -> StoreResult<bool> {
+        match member_list::indexed_search(q) {
+            Some(phrase) => Ok(
+                self.scalar(member_list::COUNT_MATCHES, [phrase])? >= member_list::BROAD_MATCHES
+            ),
+            None => Ok(false),
+        }
     }
 }
 
@@ -180,10 +202,4 @@ pub(crate) fn member_at(r: &Row<'_>, b: usize) -> Result<Member, StoreError> {
         created_at: time(r, b + 10)?,
         last_login_at: opt_time(r, b + 11)?,
     })
-}
-
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }

@@ -54,7 +54,7 @@ impl<C: HasConn> OutboxQueries for Handle<C> {
             concat!(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2 \
              WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1 \
-             ORDER BY next_attempt_at, id LIMIT ?3) RETURNING ",
+             ORDER BY next_attempt_at, id LIMIT +?3) RETURNING ",
                 outbox_cols!()
             ),
             rusqlite::params![ms(now), ms(lease_until), i64::from(limit)],
@@ -95,7 +95,7 @@ impl<C: HasConn> OutboxQueries for Handle<C> {
             concat!(
                 "SELECT ",
                 outbox_cols!(),
-                " FROM outbox ORDER BY created_at DESC, id DESC LIMIT ?1"
+                " FROM outbox ORDER BY created_at DESC, id DESC LIMIT +?1"
             ),
             rusqlite::params![i64::from(limit)],
             outbox_row,

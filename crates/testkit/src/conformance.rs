@@ -8,8 +8,12 @@ use roster_core::types::*;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
+mod email_norm;
+mod member_search;
 mod profiles;
 mod secrets;
+pub use email_norm::*;
+pub use member_search::*;
 pub use profiles::*;
 pub use secrets::*;
 
@@ -568,9 +572,11 @@ pub async fn audit_is_listed_per_app(store: Arc<dyn Store>) {
 
 /// Generates one `#[tokio::test]` per conformance function for a backend (`sqlite` or
 /// `postgres`); the PostgreSQL ones are ignored, with the reason, when it is not configured.
+/// Functions listed after `; with_url:` also get the database URL (for the test's own
+/// connection: raw SQL, statistics).
 #[macro_export]
 macro_rules! conformance_tests {
-    (sqlite, $($name:ident),* $(,)?) => {
+    (sqlite, $($name:ident),* $(,)? $(; with_url: $($uname:ident),* $(,)?)?) => {
         $(
             #[tokio::test]
             async fn $name() {
@@ -578,8 +584,15 @@ macro_rules! conformance_tests {
                 $crate::conformance::$name(store).await;
             }
         )*
+        $($(
+            #[tokio::test]
+            async fn $uname() {
+                let (store, url, _dir) = $crate::fresh_store($crate::Backend::Sqlite).await;
+                $crate::conformance::$uname(store, &url).await;
+            }
+        )*)?
     };
-    (postgres, $($name:ident),* $(,)?) => {
+    (postgres, $($name:ident),* $(,)? $(; with_url: $($uname:ident),* $(,)?)?) => {
         $(
             #[tokio::test]
             #[cfg_attr(not(roster_postgres), ignore = "needs PostgreSQL: set ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres")]
@@ -588,5 +601,13 @@ macro_rules! conformance_tests {
                 $crate::conformance::$name(store).await;
             }
         )*
+        $($(
+            #[tokio::test]
+            #[cfg_attr(not(roster_postgres), ignore = "needs PostgreSQL: set ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres")]
+            async fn $uname() {
+                let (store, url, _dir) = $crate::fresh_store($crate::Backend::Postgres).await;
+                $crate::conformance::$uname(store, &url).await;
+            }
+        )*)?
     };
 }

@@ -504,3 +504,23 @@ impl TestApp {
         assert!(a.seats_held <= a.seats_total(), "seat invariant broken");
     }
 }
+
+/// Run SQL (one or more statements, no results) on the test database through the test's own
+/// connection, bypassing the store: seeding rows in old formats, refreshing statistics.
+pub async fn raw_sql(db_url: &str, sql: &str) {
+    if let Some(path) = db_url.strip_prefix("sqlite:") {
+        let c = rusqlite::Connection::open(path).expect("open sqlite");
+        c.busy_timeout(std::time::Duration::from_secs(10))
+            .expect("busy timeout");
+        c.execute_batch(sql).expect("raw sql");
+    } else {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(db_url)
+            .await
+            .expect("connect postgres");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut c)
+            .await
+            .expect("raw sql");
+    }
+}

@@ -27,6 +27,7 @@ roster_testkit::on_every_backend!(
     sessions_expire_when_idle,
     members_list_filters_searches_and_pages,
     inviting_twice_or_a_member_is_a_clear_error,
+    idn_spellings_of_one_address_are_one_invitation,
 );
 
 async fn the_seed_journey_rohit_as_admin_and_mike_as_partner(t: TestApp) {
@@ -1117,4 +1118,40 @@ async fn inviting_twice_or_a_member_is_a_clear_error(t: TestApp) {
         (StatusCode::CONFLICT, "already_member")
     );
     t.assert_seats_consistent(&a).await;
+}
+
+/// `idn@bücher.example`, its punycode spelling and its decomposed (u + U+0308) spelling are one
+/// address: the second and third invitations are refused and only one seat is held.
+async fn idn_spellings_of_one_address_are_one_invitation(t: TestApp) {
+    let (a, admin) = t.app_with_admin("Idn", 5).await;
+    let used = t.seats(&a, &admin).await["used"].as_i64().expect("used");
+    let r = t
+        .invite(&a, &admin, "idn@bücher.example", "user", false)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    for spelling in [
+        "idn@xn--bcher-kva.example",
+        "idn@bu\u{0308}cher.example",
+        "IDN@BÜCHER.EXAMPLE",
+    ] {
+        let r = t.invite(&a, &admin, spelling, "user", false).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "already_invited"),
+            "{spelling}: {:?}",
+            r.body
+        );
+    }
+    assert_eq!(t.seats(&a, &admin).await["used"].as_i64(), Some(used + 1));
+    t.assert_seats_consistent(&a).await;
+    let r = t
+        .get(&format!("/api/v1/apps/{a}/members?q=idn@"), Some(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{:?}",
+        r.body
+    );
 }

@@ -15,6 +15,9 @@ mod sqlite {
         identity_profile_is_one_per_id,
         seat_requests_are_answered_once,
         server_secrets_are_made_once_and_shared,
+        ; with_url:
+        member_list_uses_indexes_at_scale,
+        email_norm_renormalisation_reports_collisions,
     );
 }
 
@@ -33,5 +36,8 @@ mod postgres {
         identity_profile_is_one_per_id,
         seat_requests_are_answered_once,
         server_secrets_are_made_once_and_shared,
+        ; with_url:
+        member_list_uses_indexes_at_scale,
+        email_norm_renormalisation_reports_collisions,
     );
 }

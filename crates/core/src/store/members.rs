@@ -22,7 +22,19 @@ pub trait MemberQueries: Send {
     ) -> StoreResult<Option<Member>>;
     /// Active admins of the app.
     async fn count_active_admins(&mut self, app_id: &AppId) -> StoreResult<i64>;
+    /// One page of the app's members in `email_norm` order: `q.filter`, then `q.search` (a
+    /// lower-case substring of the normalised email or of `lower(first_name || ' ' || last_name)`),
+    /// after the cursor `q.after`. Each filter/cursor/search shape is its own static statement
+    /// served by an index (see docs/decisions.md, "Member search").
     async fn list_members(&mut self, app_id: &AppId, q: &MemberQuery) -> StoreResult<Vec<Member>>;
+    /// The database's plan for the statement `list_members` runs with these arguments
+    /// (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on PostgreSQL), one line per plan node.
+    /// For tests and diagnostics.
+    async fn explain_list_members(
+        &mut self,
+        app_id: &AppId,
+        q: &MemberQuery,
+    ) -> StoreResult<String>;
     /// Apps where the ID is an Active member, with that membership.
     async fn list_memberships(&mut self, identity: IdentityId) -> StoreResult<Vec<(App, Member)>>;
     /// Recount held seats from member rows (used by tests and `roster` consistency checks).

@@ -41,8 +41,16 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Store: Send + Sync + 'static {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
-    /// Apply pending migrations.
+    /// Apply pending migrations, then, once, the data migration `email_norm_v2`
+    /// ([`Store::renormalize_emails`]; recorded in `roster_meta`).
     async fn migrate(&self) -> StoreResult<()>;
+    /// Recompute every stored `email_norm` (identities, members) from the stored address with
+    /// [`crate::types::Email::parse`]. Rows that would collide with another row of their scope,
+    /// or whose address no longer parses, are left as they are: logged (warn), and recorded in
+    /// `email_norm_conflicts` in place of the previous run's records.
+    async fn renormalize_emails(&self) -> StoreResult<crate::renorm::RenormReport>;
+    /// The rows the last renormalisation left as they were, one line each (`roster migrate`).
+    async fn email_norm_conflicts(&self) -> StoreResult<Vec<String>>;
     /// A write transaction. Dropped without `commit` → rolled back. After any error the
     /// transaction is unusable on some backends (PostgreSQL aborts it): drop it.
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
