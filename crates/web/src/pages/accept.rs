@@ -102,7 +102,7 @@ async fn invite_page(
         ),
         other => form_outcome(other)?,
     };
-    let csrf = Csrf::of(headers, &state);
+    let csrf = Csrf::of(headers, state);
     let nav = match &current {
         Some(p) => Some(nav_for(state, p, None).await?),
         None => None,

@@ -148,7 +148,7 @@ fn first_run_page(
     created: Option<(String, String, String, String)>,
 ) -> PageResult {
     let errors = FieldErrors(errors);
-    let csrf = Csrf::of(headers, &state);
+    let csrf = Csrf::of(headers, state);
     let status = if errors.0.is_empty() {
         StatusCode::OK
     } else {

@@ -38,7 +38,7 @@ pub(super) fn confirm_page(
     nav: Nav,
     c: &Confirm,
 ) -> PageResult {
-    let csrf = Csrf::of(headers, &state);
+    let csrf = Csrf::of(headers, state);
     let t = ConfirmPage {
         product: &state.services.settings().product_name,
         nav: Some(nav),

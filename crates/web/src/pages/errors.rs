@@ -150,7 +150,7 @@ async fn framed_page(
         None if p.is_some() => Some(("/apps".into(), "Your apps".into())),
         None => Some(("/".into(), "Home".into())),
     });
-    let csrf = Csrf::of(headers, &state);
+    let csrf = Csrf::of(headers, state);
     let t = MessagePage {
         product: &state.services.settings().product_name,
         nav,

@@ -81,7 +81,7 @@ pub(super) async fn add_page(
     f: AddForm,
     err: Option<Error>,
 ) -> PageResult {
-    let csrf = Csrf::of(headers, &state);
+    let csrf = Csrf::of(headers, state);
     let (errors, problem, no_seat, status) = match err {
         Some(Error::SeatUnavailable { total, .. }) => (
             FieldErrors::default(),

@@ -102,7 +102,7 @@ async fn setup_page(
     let id = view.id;
     let nav = nav_for(state, p, Some(app)).await?;
     let (errors, problem, status) = form_outcome(err)?;
-    let csrf = Csrf::of(headers, &state);
+    let csrf = Csrf::of(headers, state);
     let t = SetupPage {
         product: &state.services.settings().product_name,
         app_id: app.to_string(),
