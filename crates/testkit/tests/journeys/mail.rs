@@ -1,0 +1,74 @@
+//! Mail (outbox) journey: failed deliveries are retried, a restart delivers what was pending.
+
+use reqwest::StatusCode;
+use roster_testkit::TestApp;
+use time::Duration;
+
+pub(super) async fn a_failed_delivery_is_retried_and_later_delivered(t: TestApp) {
+    let (a, admin) = t.app_with_admin("Alpha", 3).await;
+    t.mailer.fail_next(2);
+    t.invite(&a, &admin, "retry@example.com", "user", false)
+        .await;
+    assert!(t.deliver_mail().await.is_empty(), "first attempt failed");
+    let mut r = t.store.read().await.expect("read");
+    let m = r.list_outbox(1).await.expect("list").remove(0);
+    drop(r);
+    assert_eq!(m.attempts, 1);
+    assert!(m.last_error.as_deref().unwrap_or("").contains("451"));
+    // not yet due
+    t.clock.advance(Duration::seconds(10));
+    assert!(t.deliver_mail().await.is_empty());
+    t.clock.advance(Duration::seconds(25)); // 30 s backoff passed → 2nd attempt fails too
+    assert!(t.deliver_mail().await.is_empty());
+    t.clock.advance(Duration::seconds(61)); // 60 s backoff → 3rd attempt succeeds
+    let sent = t.deliver_mail().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "retry@example.com");
+    let mut r = t.store.read().await.expect("read");
+    let m = r.get_outbox(m.id).await.expect("get").expect("some");
+    assert_eq!(m.attempts, 3);
+    assert_eq!(m.secret, None);
+}
+
+pub(super) async fn a_restart_delivers_what_was_pending(t: TestApp) {
+    let (a, admin) = t.app_with_admin("Alpha", 3).await;
+    let r = t
+        .invite(&a, &admin, "pending@example.com", "user", false)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    // The process "dies" before delivering: a brand-new server on the same database file
+    // (new pool, new worker, new mailer) delivers the message.
+    let store = roster::open_store(&t.db_url).await.expect("reopen");
+    let mailer = std::sync::Arc::new(roster_testkit::CapturingMailer::default());
+    let worker = roster_mail::OutboxWorker::new(
+        store,
+        mailer.clone(),
+        roster_testkit::test_renderer(&t.addr),
+        roster_mail::RetryPolicy::default(),
+    );
+    worker.drain(t.now()).await.expect("drain");
+    let sent = mailer.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "pending@example.com");
+    // and it is not delivered twice
+    assert!(t.deliver_mail().await.is_empty());
+
+    // a message claimed by a worker that died is delivered after its lease
+    t.invite(&a, &admin, "lease@example.com", "user", false)
+        .await;
+    let mut tx = t.store.begin().await.expect("begin");
+    let claimed = tx
+        .claim_outbox(t.now(), t.now() + Duration::minutes(5), 10)
+        .await
+        .expect("claim");
+    tx.commit().await.expect("commit");
+    assert_eq!(claimed.len(), 1); // ...and that worker crashed here
+    assert!(t.deliver_mail().await.is_empty());
+    t.clock.advance(Duration::minutes(6));
+    let sent = t.deliver_mail().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].message_id,
+        claimed[0].message_id_header("roster.test")
+    );
+}
