@@ -271,6 +271,14 @@ pub enum Mail {
         app_name: String,
         app_id: AppId,
     },
+    /// To each admin of the app: a member left it from their ID's account page.
+    MemberLeft {
+        app_name: String,
+        app_id: AppId,
+        member_name: String,
+        member_email: String,
+        kind: MemberKind,
+    },
 }
 
 impl Mail {
@@ -278,6 +286,7 @@ impl Mail {
         match self {
             Mail::Invitation { .. } => "invitation",
             Mail::AccountInformation { .. } => "account_information",
+            Mail::MemberLeft { .. } => "member_left",
         }
     }
 }

@@ -75,6 +75,31 @@ struct AccountHtml<'a> {
     link: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "member_left.txt")]
+struct MemberLeftText<'a> {
+    member_name: &'a str,
+    member_email: &'a str,
+    app_name: &'a str,
+    app_id: &'a str,
+    product: &'a str,
+    partner: bool,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "member_left.html")]
+struct MemberLeftHtml<'a> {
+    subject: &'a str,
+    member_name: &'a str,
+    member_email: &'a str,
+    app_name: &'a str,
+    app_id: &'a str,
+    product: &'a str,
+    partner: bool,
+    link: &'a str,
+}
+
 impl Renderer {
     /// The domain used in Message-IDs.
     pub fn domain(&self) -> String {
@@ -161,6 +186,43 @@ impl Renderer {
                     app_name,
                     app_id: app_id.as_str(),
                     product: &self.product_name,
+                    link: &link,
+                }
+                .render()?;
+                (subject, text, html)
+            }
+            Mail::MemberLeft {
+                app_name,
+                app_id,
+                member_name,
+                member_email,
+                kind,
+            } => {
+                let link = format!(
+                    "{}/app/{}/admin/users?filter=inactive",
+                    self.base_url.trim_end_matches('/'),
+                    app_id
+                );
+                let subject = format!("{member_name} left {app_name} ({app_id})");
+                let partner = *kind == MemberKind::Partner;
+                let text = MemberLeftText {
+                    member_name,
+                    member_email,
+                    app_name,
+                    app_id: app_id.as_str(),
+                    product: &self.product_name,
+                    partner,
+                    link: &link,
+                }
+                .render()?;
+                let html = MemberLeftHtml {
+                    subject: &subject,
+                    member_name,
+                    member_email,
+                    app_name,
+                    app_id: app_id.as_str(),
+                    product: &self.product_name,
+                    partner,
                     link: &link,
                 }
                 .render()?;

@@ -137,6 +137,19 @@ where
         .map_err(map_err)
     }
 
+    async fn list_active_admins(&mut self, app_id: &AppId) -> StoreResult<Vec<Member>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            member_cols!(),
+            " FROM members WHERE app_id = $1 AND status = 'active' AND admin ORDER BY email_norm"
+        ))
+        .bind(app_id.as_str())
+        .fetch_all(self.c())
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(member_row).collect()
+    }
+
     async fn list_members(&mut self, app_id: &AppId, q: &MemberQuery) -> StoreResult<Vec<Member>> {
         let (sql, pattern) = member_list::statement(q)?;
         let mut query = sqlx::query(sql)

@@ -120,6 +120,18 @@ impl<C: HasConn> MemberQueries for Handle<C> {
         )
     }
 
+    async fn list_active_admins(&mut self, app_id: &AppId) -> StoreResult<Vec<Member>> {
+        self.all(
+            concat!(
+                "SELECT ",
+                member_cols!(),
+                " FROM members WHERE app_id = ?1 AND status = 'active' AND admin = 1 ORDER BY email_norm"
+            ),
+            rusqlite::params![app_id.as_str()],
+            member_row,
+        )
+    }
+
     async fn list_members(&mut self, app_id: &AppId, q: &MemberQuery) -> StoreResult<Vec<Member>> {
         let broad = self.broad_search(q)?;
         let (sql, params) = member_list::statement(app_id.as_str(), q, broad)?;

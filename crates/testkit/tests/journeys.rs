@@ -2,6 +2,8 @@
 
 #[path = "journeys/accept.rs"]
 mod accept;
+#[path = "journeys/account.rs"]
+mod account;
 #[path = "journeys/identity.rs"]
 mod identity;
 #[path = "journeys/invitations.rs"]
@@ -16,6 +18,7 @@ mod members;
 mod seats;
 
 use accept::*;
+use account::*;
 use identity::*;
 use invitations::*;
 use isolation::*;
@@ -42,6 +45,7 @@ roster_testkit::on_every_backend!(
     health_and_openapi_are_served,
     security_questions_are_published_as_a_list_and_an_enum,
     logout_ends_the_session,
+    a_member_leaves_an_app_its_seat_is_freed_and_its_admins_are_told,
     sessions_expire_when_idle,
     members_list_filters_searches_and_pages,
     inviting_twice_or_a_member_is_a_clear_error,

@@ -732,3 +732,7 @@ async fn old_invitations_keep_their_row_actions_in_a_big_app() {
 /// The frame every page shares: flash messages, confirmations, error pages, the users list.
 #[path = "pages/frame.rs"]
 mod frame;
+
+/// The ID's account page: leaving an app.
+#[path = "pages/account.rs"]
+mod account;

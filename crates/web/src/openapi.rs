@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Roster API", description = "User administration: apps, members, invitations, seats. Errors are application/problem+json (RFC 9457) with a stable `code`."),
     paths(
-        api::healthz, api::identity::login, api::identity::logout, api::identity::me,
+        api::healthz, api::identity::login, api::identity::logout, api::identity::me, api::account::leave_app,
         api::members::list_members, api::members::get_member, api::members::patch_member,
         api::invitations::invite, api::invitations::list_invitations, api::invitations::resend,
         api::invitations::revoke, api::accept::public_invitation, api::accept::accept,

@@ -17,6 +17,7 @@ use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
 
 mod accept;
+mod account;
 mod apps;
 mod identity;
 mod invitations;

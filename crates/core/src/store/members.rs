@@ -22,6 +22,8 @@ pub trait MemberQueries: Send {
     ) -> StoreResult<Option<Member>>;
     /// Active admins of the app.
     async fn count_active_admins(&mut self, app_id: &AppId) -> StoreResult<i64>;
+    /// The Active admins themselves (who are told when a member leaves), by email.
+    async fn list_active_admins(&mut self, app_id: &AppId) -> StoreResult<Vec<Member>>;
     /// One page of the app's members in `email_norm` order: `q.filter`, then `q.search` (a
     /// lower-case substring of the normalised email or of `lower(first_name || ' ' || last_name)`),
     /// after the cursor `q.after`. Each filter/cursor/search shape is its own static statement

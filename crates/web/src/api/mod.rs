@@ -2,6 +2,7 @@
 //! One module per journey, each owning its routes; this module holds what they share.
 
 pub mod accept;
+pub mod account;
 pub mod audit;
 pub mod identity;
 pub mod invitations;
@@ -26,6 +27,7 @@ use roster_core::types::AppId;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .merge(identity::routes())
+        .merge(account::routes())
         .merge(members::routes())
         .merge(invitations::routes())
         .merge(seats::routes())
