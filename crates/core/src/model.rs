@@ -234,6 +234,8 @@ pub struct Session {
     pub last_seen_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub client_addr: Option<String>,
+    /// The User-Agent it was started from (at most 256 characters).
+    pub user_agent: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -19,7 +19,7 @@ where
     async fn insert_session(&mut self, s: &Session) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sessions (id, token_hash, identity_id, app_id, created_at, last_seen_at, \
-             expires_at, client_addr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             expires_at, client_addr, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(s.id.0)
         .bind(&s.token_hash)
@@ -29,6 +29,7 @@ where
         .bind(s.last_seen_at)
         .bind(s.expires_at)
         .bind(&s.client_addr)
+        .bind(&s.user_agent)
         .execute(self.c())
         .await
         .map_err(map_err)?;
@@ -38,7 +39,7 @@ where
     async fn find_session(&mut self, token_hash: &[u8]) -> StoreResult<Option<Session>> {
         sqlx::query(
             "SELECT id, token_hash, identity_id, app_id, created_at, last_seen_at, expires_at, \
-             client_addr FROM sessions WHERE token_hash = $1",
+             client_addr, user_agent FROM sessions WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(self.c())
@@ -65,6 +66,50 @@ where
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn list_sessions(&mut self, identity: IdentityId) -> StoreResult<Vec<Session>> {
+        let rows = sqlx::query(
+            "SELECT id, token_hash, identity_id, app_id, created_at, last_seen_at, expires_at, \
+             client_addr, user_agent FROM sessions WHERE identity_id = $1 \
+             ORDER BY last_seen_at DESC, id",
+        )
+        .bind(identity.0)
+        .fetch_all(self.c())
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(session_row).collect()
+    }
+
+    async fn delete_session_of(
+        &mut self,
+        identity: IdentityId,
+        id: SessionId,
+    ) -> StoreResult<bool> {
+        let n = sqlx::query("DELETE FROM sessions WHERE identity_id = $1 AND id = $2")
+            .bind(identity.0)
+            .bind(id.0)
+            .execute(self.c())
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn delete_sessions_except(
+        &mut self,
+        identity: IdentityId,
+        keep: SessionId,
+    ) -> StoreResult<u64> {
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE identity_id = $1 AND id <> $2")
+                .bind(identity.0)
+                .bind(keep.0)
+                .execute(self.c())
+                .await
+                .map_err(map_err)?
+                .rows_affected(),
+        )
     }
 
     async fn delete_sessions_in_app(
@@ -104,5 +149,6 @@ pub(crate) fn session_row(r: &PgRow) -> Result<Session, StoreError> {
         last_seen_at: time(r, "last_seen_at")?,
         expires_at: time(r, "expires_at")?,
         client_addr: get(r, "client_addr")?,
+        user_agent: get(r, "user_agent")?,
     })
 }

@@ -73,6 +73,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0009_member_search",
         include_str!("../migrations/0009_member_search.sql"),
     ),
+    (
+        10,
+        "0010_session_user_agent",
+        include_str!("../migrations/0010_session_user_agent.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process (e.g. the CLI) to release the write lock.

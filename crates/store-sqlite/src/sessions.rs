@@ -16,7 +16,7 @@ impl<C: HasConn> SessionQueries for Handle<C> {
     async fn insert_session(&mut self, s: &Session) -> StoreResult<()> {
         self.exec(
             "INSERT INTO sessions (id, token_hash, identity_id, app_id, created_at, last_seen_at, \
-             expires_at, client_addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             expires_at, client_addr, user_agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             rusqlite::params![
                 s.id.0,
                 &s.token_hash,
@@ -25,7 +25,8 @@ impl<C: HasConn> SessionQueries for Handle<C> {
                 ms(s.created_at),
                 ms(s.last_seen_at),
                 ms(s.expires_at),
-                &s.client_addr
+                &s.client_addr,
+                &s.user_agent
             ],
         )?;
         Ok(())
@@ -34,7 +35,7 @@ impl<C: HasConn> SessionQueries for Handle<C> {
     async fn find_session(&mut self, token_hash: &[u8]) -> StoreResult<Option<Session>> {
         self.one(
             "SELECT id, token_hash, identity_id, app_id, created_at, last_seen_at, expires_at, \
-             client_addr FROM sessions WHERE token_hash = ?1",
+             client_addr, user_agent FROM sessions WHERE token_hash = ?1",
             rusqlite::params![token_hash],
             session_row,
         )
@@ -46,13 +47,13 @@ impl<C: HasConn> SessionQueries for Handle<C> {
     ) -> StoreResult<Option<(Session, Identity)>> {
         self.one(
             "SELECT s.id, s.token_hash, s.identity_id, s.app_id, s.created_at, s.last_seen_at, \
-             s.expires_at, s.client_addr, i.id, i.email, i.first_name, i.last_name, \
+             s.expires_at, s.client_addr, s.user_agent, i.id, i.email, i.first_name, i.last_name, \
              i.password_hash, i.security_question, i.security_answer_hash, i.terms_version, \
              i.terms_accepted_at, i.created_at, i.failed_count, i.window_start, i.lock_level, \
              i.locked_until FROM sessions s JOIN identities i ON i.id = s.identity_id \
              WHERE s.token_hash = ?1",
             rusqlite::params![token_hash],
-            |r| Ok((session_row(r)?, identity_at(r, 8)?)),
+            |r| Ok((session_row(r)?, identity_at(r, 9)?)),
         )
     }
 
@@ -84,6 +85,39 @@ impl<C: HasConn> SessionQueries for Handle<C> {
         Ok(n as u64)
     }
 
+    async fn list_sessions(&mut self, identity: IdentityId) -> StoreResult<Vec<Session>> {
+        self.all(
+            "SELECT id, token_hash, identity_id, app_id, created_at, last_seen_at, expires_at, \
+             client_addr, user_agent FROM sessions WHERE identity_id = ?1 \
+             ORDER BY last_seen_at DESC, id",
+            rusqlite::params![identity.0],
+            session_row,
+        )
+    }
+
+    async fn delete_session_of(
+        &mut self,
+        identity: IdentityId,
+        id: SessionId,
+    ) -> StoreResult<bool> {
+        Ok(self.exec(
+            "DELETE FROM sessions WHERE identity_id = ?1 AND id = ?2",
+            rusqlite::params![identity.0, id.0],
+        )? == 1)
+    }
+
+    async fn delete_sessions_except(
+        &mut self,
+        identity: IdentityId,
+        keep: SessionId,
+    ) -> StoreResult<u64> {
+        let n = self.exec(
+            "DELETE FROM sessions WHERE identity_id = ?1 AND id <> ?2",
+            rusqlite::params![identity.0, keep.0],
+        )?;
+        Ok(n as u64)
+    }
+
     async fn set_last_login(&mut self, member: MemberId, at: OffsetDateTime) -> StoreResult<()> {
         self.exec(
             "UPDATE members SET last_login_at = ?2 WHERE id = ?1",
@@ -103,5 +137,6 @@ pub(crate) fn session_row(r: &Row<'_>) -> Result<Session, StoreError> {
         last_seen_at: time(r, 5)?,
         expires_at: time(r, 6)?,
         client_addr: get(r, 7)?,
+        user_agent: get(r, 8)?,
     })
 }

@@ -441,6 +441,7 @@ pub async fn sessions(store: Arc<dyn Store>) {
             last_seen_at: t0(),
             expires_at: t0() + Duration::days(1),
             client_addr: Some("127.0.0.1".into()),
+            user_agent: Some(format!("Agent {n}")),
         })
         .await
         .expect("session");
@@ -462,6 +463,61 @@ pub async fn sessions(store: Arc<dyn Store>) {
         .expect("find")
         .expect("some");
     assert_eq!(s.identity_id, i.id);
+    assert_eq!(s.user_agent.as_deref(), Some("Agent 2"));
+    drop(r);
+
+    // the ID's sessions, newest use first; ending one, and all but one
+    let other = identity("o@example.com");
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_identity(&other).await.expect("other");
+    let mut ids = Vec::new();
+    for (n, who, minutes) in [(3u8, i.id, 5), (4, i.id, 9), (5, other.id, 1)] {
+        let id = SessionId::new();
+        ids.push(id);
+        tx.insert_session(&Session {
+            id,
+            token_hash: vec![n; 32],
+            identity_id: who,
+            app_id: None,
+            created_at: t0(),
+            last_seen_at: t0() + Duration::minutes(minutes),
+            expires_at: t0() + Duration::days(1),
+            client_addr: None,
+            user_agent: None,
+        })
+        .await
+        .expect("session");
+    }
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    let mine: Vec<_> = tx
+        .list_sessions(i.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|s| s.token_hash[0])
+        .collect();
+    assert_eq!(mine, vec![4, 3, 2]);
+    // another ID's session cannot be ended through this ID
+    assert!(!tx.delete_session_of(i.id, ids[2]).await.expect("not mine"));
+    assert!(tx.delete_session_of(i.id, ids[0]).await.expect("mine"));
+    assert_eq!(
+        tx.delete_sessions_except(i.id, ids[1])
+            .await
+            .expect("others"),
+        1
+    );
+    tx.commit().await.expect("commit");
+    let mut r = store.read().await.expect("read");
+    let left: Vec<_> = r
+        .list_sessions(i.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left, vec![ids[1]]);
+    assert_eq!(r.list_sessions(other.id).await.expect("other").len(), 1);
 }
 
 pub async fn outbox_claim_lease_complete_retry(store: Arc<dyn Store>) {

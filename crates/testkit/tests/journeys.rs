@@ -46,6 +46,7 @@ roster_testkit::on_every_backend!(
     security_questions_are_published_as_a_list_and_an_enum,
     logout_ends_the_session,
     a_member_leaves_an_app_its_seat_is_freed_and_its_admins_are_told,
+    an_id_sees_its_sessions_and_ends_them,
     sessions_expire_when_idle,
     members_list_filters_searches_and_pages,
     inviting_twice_or_a_member_is_a_clear_error,

@@ -265,3 +265,47 @@ pub struct Health {
     pub status: String,
     pub backend: String,
 }
+
+/// One of the ID's sessions.
+#[derive(Serialize, ToSchema)]
+pub struct SessionDto {
+    pub id: String,
+    /// The browser and system, read from the User-Agent ("Firefox on Linux").
+    pub device: String,
+    pub user_agent: Option<String>,
+    pub client_addr: Option<String>,
+    /// The app the session was started through, if any.
+    pub app_id: Option<String>,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub expires_at: String,
+    /// The session this request came with.
+    pub current: bool,
+}
+
+impl From<roster_core::service::SessionInfo> for SessionDto {
+    fn from(i: roster_core::service::SessionInfo) -> Self {
+        let s = i.session;
+        SessionDto {
+            id: s.id.to_string(),
+            device: crate::device::describe(s.user_agent.as_deref()),
+            user_agent: s.user_agent,
+            client_addr: s.client_addr,
+            app_id: s.app_id.map(|a| a.to_string()),
+            created_at: ts(s.created_at),
+            last_seen_at: ts(s.last_seen_at),
+            expires_at: ts(s.expires_at),
+            current: i.current,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionsPage {
+    pub items: Vec<SessionDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionsEnded {
+    pub ended: u64,
+}

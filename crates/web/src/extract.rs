@@ -59,9 +59,15 @@ impl FromRequestParts<AppState> for RequestCtx {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(256).collect());
         Ok(RequestCtx(Ctx {
             now: state.now(),
             client_addr: addr,
+            user_agent,
         }))
     }
 }

@@ -2,6 +2,7 @@
 //! Handlers are thin; every rule lives in `roster_core`.
 
 pub mod api;
+pub mod device;
 pub mod dto;
 pub mod extract;
 pub mod openapi;

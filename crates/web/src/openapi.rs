@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Roster API", description = "User administration: apps, members, invitations, seats. Errors are application/problem+json (RFC 9457) with a stable `code`."),
     paths(
-        api::healthz, api::identity::login, api::identity::logout, api::identity::me, api::account::leave_app,
+        api::healthz, api::identity::login, api::identity::logout, api::identity::me, api::account::leave_app, api::account::sessions, api::account::end_session, api::account::end_other_sessions,
         api::members::list_members, api::members::get_member, api::members::patch_member,
         api::invitations::invite, api::invitations::list_invitations, api::invitations::resend,
         api::invitations::revoke, api::accept::public_invitation, api::accept::accept,
@@ -18,7 +18,7 @@ use utoipa::OpenApi;
     components(schemas(
         LoginRequest, SessionResponse, AppSummary, MeResponse, MemberDto, MembersPage, PatchMember,
         InviteBody, InvitationDto, InvitationsPage, PublicInvitation, SecurityQuestionOption, AcceptBody, SeatsDto, BuySeats,
-        AuditDto, Health
+        AuditDto, Health, SessionDto, SessionsPage, SessionsEnded
     )),
     modifiers(&BearerAuth)
 )]

@@ -1,4 +1,5 @@
-//! Journey: account — what a person does with their own ID's memberships: leave an app.
+//! Journey: account — what a person does with their own ID: see and end its sessions, leave an
+//! app.
 
 use super::{Actor, Ctx, Principal, Services};
 use crate::error::{Error, Result};
@@ -54,5 +55,72 @@ impl Services {
         tx.commit().await?;
         self.mail_kick.notify_one();
         Ok(m)
+    }
+}
+
+/// One of the ID's sessions, as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub session: Session,
+    /// The session this request came with.
+    pub current: bool,
+}
+
+impl Services {
+    /// The ID's live sessions (expired and idle-timed-out ones are not shown), most recently
+    /// used first, the caller's own marked.
+    pub async fn my_sessions(&self, ctx: &Ctx, p: &Principal) -> Result<Vec<SessionInfo>> {
+        let all = self.read().await?.list_sessions(p.identity_id).await?;
+        Ok(all
+            .into_iter()
+            .filter(|s| {
+                ctx.now < s.expires_at && ctx.now - s.last_seen_at <= self.settings.session_idle
+            })
+            .map(|s| SessionInfo {
+                current: s.id == p.session_id,
+                session: s,
+            })
+            .collect())
+    }
+
+    /// End one of the ID's sessions (its own current one too: that is logging out). Another
+    /// ID's session, or an unknown one, is 404.
+    pub async fn end_session(&self, ctx: &Ctx, p: &Principal, id: SessionId) -> Result<()> {
+        let mut tx = self.begin().await?;
+        if !tx.delete_session_of(p.identity_id, id).await? {
+            return Err(Error::NotFound);
+        }
+        self.audit(
+            &mut *tx,
+            ctx,
+            None,
+            Actor::Id(p),
+            "session.ended",
+            None,
+            serde_json::json!({"session": id}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// End every session of the ID except the caller's. Returns how many ended.
+    pub async fn end_other_sessions(&self, ctx: &Ctx, p: &Principal) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let n = tx
+            .delete_sessions_except(p.identity_id, p.session_id)
+            .await?;
+        self.audit(
+            &mut *tx,
+            ctx,
+            None,
+            Actor::Id(p),
+            "session.ended_others",
+            None,
+            serde_json::json!({"ended": n}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
     }
 }

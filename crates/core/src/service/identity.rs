@@ -132,6 +132,7 @@ impl Services {
             last_seen_at: ctx.now,
             expires_at: ctx.now + self.settings.session_absolute,
             client_addr: ctx.client_addr.clone(),
+            user_agent: ctx.user_agent.clone(),
         };
         tx.insert_session(&session).await?;
         self.audit(

@@ -26,6 +26,7 @@ mod profile;
 mod seats;
 
 pub use accept::NewIdentityForm;
+pub use account::SessionInfo;
 pub use apps::{AdminHome, AppHome, CreateApp};
 pub use identity::{LoggedIn, Me};
 pub use invitations::{InvitationInfo, InviteRequest, IssuedInvitation};
@@ -76,6 +77,8 @@ impl Default for Settings {
 pub struct Ctx {
     pub now: OffsetDateTime,
     pub client_addr: Option<String>,
+    /// The request's User-Agent (at most 256 characters), recorded on new sessions.
+    pub user_agent: Option<String>,
 }
 
 impl Ctx {
@@ -83,6 +86,7 @@ impl Ctx {
         Ctx {
             now,
             client_addr: None,
+            user_agent: None,
         }
     }
 }

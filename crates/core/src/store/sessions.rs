@@ -29,5 +29,16 @@ pub trait SessionQueries: IdentityQueries + Send {
         identity: IdentityId,
         app_id: &AppId,
     ) -> StoreResult<u64>;
+    /// Every session of the ID (expired ones included; the caller filters), newest use first.
+    async fn list_sessions(&mut self, identity: IdentityId) -> StoreResult<Vec<Session>>;
+    /// End one session of the ID (false if it is not one of the ID's).
+    async fn delete_session_of(&mut self, identity: IdentityId, id: SessionId)
+    -> StoreResult<bool>;
+    /// End every session of the ID but `keep`. Returns how many ended.
+    async fn delete_sessions_except(
+        &mut self,
+        identity: IdentityId,
+        keep: SessionId,
+    ) -> StoreResult<u64>;
     async fn set_last_login(&mut self, member: MemberId, at: OffsetDateTime) -> StoreResult<()>;
 }

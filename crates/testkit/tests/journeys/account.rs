@@ -85,3 +85,90 @@ pub(super) async fn a_member_leaves_an_app_its_seat_is_freed_and_its_admins_are_
         audit.body
     );
 }
+
+const FIREFOX_LINUX: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
+
+pub(super) async fn an_id_sees_its_sessions_and_ends_them(t: TestApp) {
+    let (_a, first) = t.app_with_admin("Alpha", 2).await;
+    let (_b, stranger) = t.app_with_admin("Beta", 2).await;
+    // a second sign-in from another browser
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/session", t.addr))
+        .header("user-agent", FIREFOX_LINUX)
+        .json(&json!({"email": "admin@alpha.test", "password": GOOD_PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    let second = TestApp::resp(res).await.body["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let third = t.login_token("admin@alpha.test", GOOD_PASSWORD).await;
+
+    let list = t.get("/api/v1/me/sessions", Some(&second)).await;
+    assert_eq!(list.status, StatusCode::OK, "{:?}", list.body);
+    let items = list.body["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 3, "{items:?}");
+    let current: Vec<_> = items.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["device"], "Firefox on Linux");
+    assert_eq!(current[0]["user_agent"], FIREFOX_LINUX);
+    assert!(current[0]["client_addr"].as_str().is_some(), "{items:?}");
+    // another ID's sessions are not listed, and cannot be ended from here
+    let theirs = t.get("/api/v1/me/sessions", Some(&stranger)).await.body["items"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let r = t
+        .delete(&format!("/api/v1/me/sessions/{theirs}"), Some(&second))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get("/api/v1/me", Some(&stranger)).await.status,
+        StatusCode::OK
+    );
+    let r = t
+        .delete("/api/v1/me/sessions/not-a-uuid", Some(&second))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // end the third one by its id
+    let third_id = t.get("/api/v1/me/sessions", Some(&third)).await.body["items"]
+        .as_array()
+        .and_then(|v| v.iter().find(|s| s["current"] == true).cloned())
+        .expect("current")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let r = t
+        .delete(&format!("/api/v1/me/sessions/{third_id}"), Some(&second))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    assert_eq!(
+        t.get("/api/v1/me", Some(&third)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // then every other one: the first ends, the second (this one) stays
+    let r = t.delete("/api/v1/me/sessions", Some(&second)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["ended"], 1);
+    assert_eq!(
+        t.get("/api/v1/me", Some(&first)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        t.get("/api/v1/me", Some(&second)).await.status,
+        StatusCode::OK
+    );
+    let left = t.get("/api/v1/me/sessions", Some(&second)).await.body["items"]
+        .as_array()
+        .map(|v| v.len());
+    assert_eq!(left, Some(1));
+    // after the idle timeout the session is gone (and not listed for anyone)
+    t.clock.advance(time::Duration::hours(13));
+    assert_eq!(
+        t.get("/api/v1/me/sessions", Some(&second)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

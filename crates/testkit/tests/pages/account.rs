@@ -100,3 +100,88 @@ async fn the_last_admin_is_told_they_cannot_leave() {
     // a page in the frame, with a way back
     assert!(r.html.contains("<header"), "{}", r.html);
 }
+
+#[tokio::test]
+async fn the_sessions_page_lists_and_ends_sessions() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let (_app, admin_api) = t.app_with_admin("Acme", 2).await;
+    let other_api = t.login_token("admin@acme.test", GOOD_PASSWORD).await;
+    let b = browser();
+    let page = get(&b, &t, "/login").await;
+    let c = csrf(&page.html);
+    post(
+        &b,
+        &t,
+        "/login",
+        &[
+            ("csrf", &c),
+            ("email", "admin@acme.test"),
+            ("password", GOOD_PASSWORD),
+        ],
+    )
+    .await;
+    let page = get(&b, &t, "/account/sessions").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.html.matches("<li class=\"session\">").count(),
+        3,
+        "{}",
+        page.html
+    );
+    assert_eq!(
+        page.html.matches("This browser").count(),
+        1,
+        "{}",
+        page.html
+    );
+    let ends: Vec<String> = page
+        .html
+        .match_indices("action=\"/account/sessions/")
+        .filter_map(|(i, _)| {
+            let rest = &page.html[i + 8..];
+            rest.split('"').next().map(str::to_string)
+        })
+        .filter(|a| a.ends_with("/end"))
+        .collect();
+    assert_eq!(ends.len(), 2, "{ends:?}");
+    // End this session (one of the API ones)
+    let c = csrf(&page.html);
+    let r = post(&b, &t, &ends[0], &[("csrf", &c)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    let page = get(&b, &t, &r.location).await;
+    assert!(
+        page.html.contains("The session was ended."),
+        "{}",
+        page.html
+    );
+    assert_eq!(
+        page.html.matches("<li class=\"session\">").count(),
+        2,
+        "{}",
+        page.html
+    );
+    // End all other sessions: only this browser is left, both API tokens are dead
+    let r = post(&b, &t, "/account/sessions/end-others", &[("csrf", &c)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    let page = get(&b, &t, &r.location).await;
+    assert!(
+        page.html.contains("1 other session was ended."),
+        "{}",
+        page.html
+    );
+    assert_eq!(
+        page.html.matches("<li class=\"session\">").count(),
+        1,
+        "{}",
+        page.html
+    );
+    for token in [&admin_api, &other_api] {
+        assert_eq!(
+            t.get("/api/v1/me", Some(token)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // without the CSRF token nothing happens
+    let r = post(&b, &t, "/account/sessions/end-others", &[]).await;
+    assert!(r.status.is_client_error());
+}

@@ -7,6 +7,7 @@ use super::frame::{
     Csrf, CsrfForm, MessagePage, Nav, Page, PageResult, app_id, check_csrf, nav_for, require_login,
     see_other_with,
 };
+use super::when::viewer_zone;
 use crate::AppState;
 use crate::extract::RequestCtx;
 use askama::Template;
@@ -14,8 +15,8 @@ use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use roster_core::types::MemberKind;
+use axum::routing::{get, post};
+use roster_core::types::{MemberKind, SessionId};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -25,6 +26,94 @@ pub(crate) fn routes() -> Router<AppState> {
             "/account/apps/{app_id}/leave",
             get(confirm_leave).post(leave),
         )
+        .route("/account/sessions", get(sessions))
+        .route("/account/sessions/end-others", post(end_others))
+        .route("/account/sessions/{id}/end", post(end_session))
+}
+
+struct SessionRow {
+    id: String,
+    device: String,
+    client_addr: Option<String>,
+    created: String,
+    last_seen: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "sessions.html")]
+struct SessionsPage<'a> {
+    product: &'a str,
+    nav: Option<Nav>,
+    csrf: String,
+    sessions: Vec<SessionRow>,
+    others: bool,
+}
+
+pub async fn sessions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RequestCtx(ctx): RequestCtx,
+) -> PageResult {
+    let p = require_login(&state, &headers, "/account/sessions").await?;
+    let csrf = Csrf::of(&headers, &state);
+    let zone = viewer_zone(&state, &headers, &p).await;
+    let sessions: Vec<SessionRow> = state
+        .services
+        .my_sessions(&ctx, &p)
+        .await?
+        .into_iter()
+        .map(|i| SessionRow {
+            id: i.session.id.to_string(),
+            device: crate::device::describe(i.session.user_agent.as_deref()),
+            client_addr: i.session.client_addr,
+            created: zone.format(i.session.created_at),
+            last_seen: zone.format(i.session.last_seen_at),
+            current: i.current,
+        })
+        .collect();
+    let t = SessionsPage {
+        product: &state.services.settings().product_name,
+        nav: Some(nav_for(&state, &p, None).await?),
+        csrf: csrf.token.clone(),
+        others: sessions.iter().any(|s| !s.current),
+        sessions,
+    };
+    Ok(Page::new(&t, &csrf)?.into_response())
+}
+
+pub async fn end_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RequestCtx(ctx): RequestCtx,
+    Path(raw): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
+    check_csrf(&headers, &f.csrf)?;
+    let p = require_login(&state, &headers, "/account/sessions").await?;
+    let id: SessionId = raw.parse().map_err(|_| roster_core::Error::NotFound)?;
+    state.services.end_session(&ctx, &p, id).await?;
+    Ok(see_other_with(
+        &state,
+        "/account/sessions",
+        "The session was ended.",
+    ))
+}
+
+pub async fn end_others(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RequestCtx(ctx): RequestCtx,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
+    check_csrf(&headers, &f.csrf)?;
+    let p = require_login(&state, &headers, "/account/sessions").await?;
+    let n = state.services.end_other_sessions(&ctx, &p).await?;
+    let text = match n {
+        1 => "1 other session was ended.".to_string(),
+        n => format!("{n} other sessions were ended."),
+    };
+    Ok(see_other_with(&state, "/account/sessions", &text))
 }
 
 struct AppRow {
