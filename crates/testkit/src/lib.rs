@@ -245,18 +245,37 @@ pub async fn spawn_on(store: Arc<dyn Store>, db_url: String, dir: DbGuard) -> Te
     spawn_with_clock(store, db_url, dir, TestClock::new()).await
 }
 
+/// Like [`spawn_app`], but the server believes its public base URL is `base_url` (e.g.
+/// `https://roster.example`: secure cookies, HSTS). It still listens on plain http at `addr`, so
+/// a cookie jar will not send its `Secure` cookies back: send them by hand.
+pub async fn spawn_app_with_base(backend: Backend, base_url: &str) -> TestApp {
+    let (store, db_url, dir) = fresh_store(backend).await;
+    spawn_with(store, db_url, dir, TestClock::new(), Some(base_url)).await
+}
+
 pub async fn spawn_with_clock(
     store: Arc<dyn Store>,
     db_url: String,
     dir: DbGuard,
     clock: TestClock,
 ) -> TestApp {
+    spawn_with(store, db_url, dir, clock, None).await
+}
+
+/// Start a server; its base URL is `base_url`, or its own `http://` address.
+async fn spawn_with(
+    store: Arc<dyn Store>,
+    db_url: String,
+    dir: DbGuard,
+    clock: TestClock,
+    base_url: Option<&str>,
+) -> TestApp {
     let services = Arc::new(Services::new(store.clone(), Settings::default()).expect("services"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = format!("http://{}", listener.local_addr().expect("addr"));
-    let mut state = roster_web::AppState::new(services.clone(), &addr)
+    let mut state = roster_web::AppState::new(services.clone(), base_url.unwrap_or(&addr))
         .with_shared_keys()
         .await
         .expect("server keys");

@@ -5,12 +5,13 @@ use crate::problem::{ApiError, Problem};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use roster_core::{Ctx, Error, Principal};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 
-pub const SESSION_COOKIE: &str = "roster_session";
+/// The session cookie's base name (`__Host-roster_session` over https, see [`crate::cookies`]).
+pub const SESSION_COOKIE: &str = crate::cookies::SESSION;
 
 /// JSON body; malformed JSON → 400, wrong shape or types → 422, too large → 413, wrong
 /// content type → 415, each as problem+json.
@@ -72,25 +73,16 @@ impl FromRequestParts<AppState> for RequestCtx {
     }
 }
 
-/// The session token of the request: `Authorization: Bearer …` or the session cookie.
-pub fn session_token(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts.headers.get(header::AUTHORIZATION)
+/// The session token of the request: `Authorization: Bearer …` or the session cookie (under
+/// its name for this scheme, see [`crate::cookies`]).
+pub fn session_token(headers: &HeaderMap, secure: bool) -> Option<String> {
+    if let Some(v) = headers.get(header::AUTHORIZATION)
         && let Ok(s) = v.to_str()
         && let Some(t) = s.strip_prefix("Bearer ")
     {
         return Some(t.trim().to_string());
     }
-    for v in parts.headers.get_all(header::COOKIE) {
-        let Ok(s) = v.to_str() else { continue };
-        for pair in s.split(';') {
-            if let Some((k, val)) = pair.trim().split_once('=')
-                && k == SESSION_COOKIE
-            {
-                return Some(val.to_string());
-            }
-        }
-    }
-    None
+    crate::cookies::read(headers, crate::cookies::SESSION, secure)
 }
 
 /// An authenticated request (401 problem otherwise).
@@ -100,7 +92,8 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = session_token(parts).ok_or(Error::Unauthenticated)?;
+        let token =
+            session_token(&parts.headers, state.secure_cookies).ok_or(Error::Unauthenticated)?;
         let p = state
             .services
             .authenticate(&Ctx::at(state.now()), &token)
@@ -116,7 +109,7 @@ impl FromRequestParts<AppState> for MaybeAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(token) = session_token(parts) else {
+        let Some(token) = session_token(&parts.headers, state.secure_cookies) else {
             return Ok(MaybeAuth(None));
         };
         match state

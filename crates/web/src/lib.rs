@@ -2,20 +2,20 @@
 //! Handlers are thin; every rule lives in `roster_core`.
 
 pub mod api;
+pub mod cookies;
 pub mod device;
 pub mod dto;
 pub mod extract;
+pub mod headers;
 pub mod openapi;
 pub mod pages;
 pub mod problem;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, header};
 use roster_core::Services;
 use std::sync::Arc;
 use time::OffsetDateTime;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The clock: real time in production, a controllable one in tests.
 pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
@@ -74,13 +74,10 @@ pub fn router(state: AppState) -> Router {
             pages::errors::frame_errors,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+        // outermost: CSP, nosniff, Referrer-Policy, HSTS, no-store on the API (see `headers`)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
         ))
         .with_state(state)
 }

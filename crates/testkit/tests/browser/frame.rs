@@ -121,3 +121,54 @@ async fn deactivate_and_reactivate_a_member_through_the_pages() {
         assert_eq!(row.text().await.expect("text").trim(), "Active");
     }
 }
+
+/// Under the pages' CSP (no inline script): the Copy button of the invitation-link page, driven
+/// by /static/roster.js, and the sandboxed signature preview still rendering its HTML.
+#[tokio::test]
+#[cfg_attr(
+    not(roster_browser),
+    ignore = "needs Chromium: install Debian chromium + chromium-driver and set ROSTER_TEST_BROWSER=1"
+)]
+async fn copy_link_and_signature_preview_work_under_the_csp() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let (app, admin) = t.app_with_admin("Acme", 3).await;
+    let r = t
+        .invite(&app, &admin, "bob@example.com", "user", false)
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED);
+    let b = browser(1280, 800).await;
+    let c = &b.client;
+    login(c, &t, "admin@acme.test").await;
+    c.goto(&format!("{}/app/{app}/admin/users", t.addr))
+        .await
+        .expect("users");
+    text_with(c, "Copy link").await;
+    click(c, "form[action$='/link'] button").await;
+    text_with(c, "Invitation link for").await;
+    let copy = c.find(Locator::Id("copy")).await.expect("copy");
+    assert!(copy.is_displayed().await.expect("shown"), "the script ran");
+    click(c, "#copy").await;
+    assert_eq!(copy.text().await.expect("text"), "Copied");
+
+    c.goto(&format!("{}/app/{app}/setup/2?from=profile", t.addr))
+        .await
+        .expect("setup");
+    text_with(c, "HTML signature").await;
+    let sig = c.find(Locator::Id("signature_html")).await.expect("field");
+    sig.clear().await.expect("clear");
+    sig.send_keys("<b>Ada Lovelace</b><br>Acme")
+        .await
+        .expect("type");
+    click(c, "button[value=preview]").await;
+    text_with(c, "Preview").await;
+    let frame = c
+        .find(Locator::Css("iframe.sigpreview"))
+        .await
+        .expect("preview");
+    frame.enter_frame().await.expect("enter");
+    let body = text_with(c, "Ada Lovelace").await;
+    assert!(
+        body.contains("Ada Lovelace") && body.contains("Acme"),
+        "{body}"
+    );
+}

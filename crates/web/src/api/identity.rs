@@ -38,9 +38,7 @@ pub async fn login(
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session",
     responses((status = 204, description = "logged out")))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let (mut parts, _) = axum::http::Request::new(()).into_parts();
-    parts.headers = headers;
-    if let Some(token) = crate::extract::session_token(&parts) {
+    if let Some(token) = crate::extract::session_token(&headers, state.secure_cookies) {
         state.services.logout(&token).await?;
     }
     let mut res = StatusCode::NO_CONTENT.into_response();

@@ -10,8 +10,8 @@ pub mod members;
 pub mod seats;
 
 use crate::AppState;
+use crate::cookies;
 use crate::dto::{Health, SessionResponse};
-use crate::extract::SESSION_COOKIE;
 use crate::openapi;
 use crate::problem::{ApiResult, Problem};
 use axum::extract::State;
@@ -46,23 +46,27 @@ fn app_id(raw: &str) -> Result<AppId, Error> {
     AppId::parse(raw).map_err(|_| Error::NotFound)
 }
 
-/// The session cookie: HttpOnly, SameSite=Lax, Secure when served over HTTPS.
+/// The session cookie: HttpOnly, SameSite=Lax; `__Host-`-prefixed and Secure over HTTPS.
 pub fn session_cookie(state: &AppState, li: &LoggedIn) -> HeaderValue {
     let max_age = (li.expires_at - state.now()).whole_seconds().max(0);
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-        li.token
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    cookies::set(
+        cookies::SESSION,
+        &li.token,
+        &format!("HttpOnly; SameSite=Lax; Max-Age={max_age}"),
+        state.secure_cookies,
+    )
+    .unwrap_or_else(|| HeaderValue::from_static(""))
 }
 
-fn clear_cookie(state: &AppState) -> HeaderValue {
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+/// The `Set-Cookie` that ends the session cookie.
+pub fn clear_cookie(state: &AppState) -> HeaderValue {
+    cookies::set(
+        cookies::SESSION,
+        "",
+        "HttpOnly; SameSite=Lax; Max-Age=0",
+        state.secure_cookies,
+    )
+    .unwrap_or_else(|| HeaderValue::from_static(""))
 }
 
 fn logged_in_response(state: &AppState, li: LoggedIn, status: StatusCode) -> Response {

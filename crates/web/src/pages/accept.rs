@@ -159,7 +159,7 @@ pub async fn invitation_create(
     Path(token): Path<String>,
     Form(f): Form<InviteForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     let c = rc.clone();
     let form = NewIdentityForm {
         first_name: f.first_name.clone(),
@@ -194,7 +194,7 @@ pub async fn invitation_join(
     Path(token): Path<String>,
     Form(f): Form<InviteForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     let c = rc.clone();
     let current = principal(&state, &headers).await?;
     let password = Some(f.password.clone()).filter(|p| !p.is_empty());

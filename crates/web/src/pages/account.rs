@@ -89,7 +89,7 @@ pub async fn end_session(
     Path(raw): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     let p = require_login(&state, &headers, "/account/sessions").await?;
     let id: SessionId = raw.parse().map_err(|_| roster_core::Error::NotFound)?;
     state.services.end_session(&ctx, &p, id).await?;
@@ -106,7 +106,7 @@ pub async fn end_others(
     RequestCtx(ctx): RequestCtx,
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     let p = require_login(&state, &headers, "/account/sessions").await?;
     let n = state.services.end_other_sessions(&ctx, &p).await?;
     let text = match n {
@@ -200,7 +200,7 @@ pub async fn leave(
     Path(raw): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     let p = require_login(&state, &headers, "/account").await?;
     let app = app_id(&raw)?;
     state.services.leave_app(&ctx, &p, &app).await?;

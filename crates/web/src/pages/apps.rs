@@ -188,7 +188,7 @@ pub async fn first_run_submit(
     Path(token): Path<String>,
     Form(f): Form<FirstRunForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     state.services.check_setup_link(&token).await?;
     let seats = match f.seats.trim().parse::<i64>() {
         Ok(n) => n,

@@ -14,7 +14,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
-pub const FLASH_COOKIE: &str = "roster_flash";
+/// The flash cookie's base name (`__Host-roster_flash` over https, see [`crate::cookies`]).
+pub const FLASH_COOKIE: &str = crate::cookies::FLASH;
 /// A flash that is not shown within this many seconds is dropped.
 const TTL_SECS: i64 = 120;
 
@@ -48,17 +49,24 @@ fn open(key: &[u8; 32], now: OffsetDateTime, value: &str) -> Option<String> {
 }
 
 /// The verified flash of this request, if any.
-pub fn read(key: &[u8; 32], now: OffsetDateTime, headers: &HeaderMap) -> Option<String> {
-    super::frame::cookie(headers, FLASH_COOKIE).and_then(|v| open(key, now, &v))
+pub fn read(
+    key: &[u8; 32],
+    now: OffsetDateTime,
+    headers: &HeaderMap,
+    secure: bool,
+) -> Option<String> {
+    crate::cookies::read(headers, FLASH_COOKIE, secure).and_then(|v| open(key, now, &v))
 }
 
 /// The `Set-Cookie` that removes the flash once it has been shown.
 pub fn clear(secure: bool) -> HeaderValue {
-    let s = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{FLASH_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{s}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    crate::cookies::set(
+        FLASH_COOKIE,
+        "",
+        "HttpOnly; SameSite=Lax; Max-Age=0",
+        secure,
+    )
+    .unwrap_or_else(|| HeaderValue::from_static(""))
 }
 
 /// 303 to `to`, where `text` is shown once.
@@ -70,11 +78,13 @@ pub fn redirect(
     secure: bool,
 ) -> Response {
     let mut res = Redirect::to(to).into_response();
-    let s = if secure { "; Secure" } else { "" };
     if let Some(sealed) = seal(key, now, text)
-        && let Ok(v) = HeaderValue::from_str(&format!(
-            "{FLASH_COOKIE}={sealed}; Path=/; HttpOnly; SameSite=Lax; Max-Age={TTL_SECS}{s}"
-        ))
+        && let Some(v) = crate::cookies::set(
+            FLASH_COOKIE,
+            &sealed,
+            &format!("HttpOnly; SameSite=Lax; Max-Age={TTL_SECS}"),
+            secure,
+        )
     {
         res.headers_mut().append(header::SET_COOKIE, v);
     }

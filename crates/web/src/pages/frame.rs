@@ -3,6 +3,7 @@
 //! the stylesheet.
 
 use crate::AppState;
+use crate::cookies;
 use crate::extract::session_token;
 use crate::problem::status_of;
 use askama::Template;
@@ -22,7 +23,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/static/roster.js", get(script))
 }
 
-pub const CSRF_COOKIE: &str = "roster_csrf";
+/// The CSRF cookie's base name (`__Host-roster_csrf` over https, see [`crate::cookies`]).
+pub const CSRF_COOKIE: &str = cookies::CSRF;
 
 /// The CSRF token of this browser, and the cookie to set when it is new; also this request's
 /// verified flash message (shown once by the page rendered with it).
@@ -33,20 +35,11 @@ pub struct Csrf {
     secure: bool,
 }
 
-pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().find_map(|v| {
-        v.to_str().ok()?.split(';').find_map(|p| {
-            let (k, v) = p.trim().split_once('=')?;
-            (k == name && !v.is_empty()).then(|| v.to_string())
-        })
-    })
-}
-
 impl Csrf {
     pub fn of(headers: &HeaderMap, state: &AppState) -> Self {
         let secure = state.secure_cookies;
-        let flash = super::flash::read(&state.flash_key, state.now(), headers);
-        match cookie(headers, CSRF_COOKIE) {
+        let flash = super::flash::read(&state.flash_key, state.now(), headers, secure);
+        match cookies::read(headers, CSRF_COOKIE, secure) {
             Some(token) if token.len() == 43 => Csrf {
                 token,
                 set: None,
@@ -57,11 +50,7 @@ impl Csrf {
                 let mut b = [0u8; 32];
                 rand::rng().fill_bytes(&mut b);
                 let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-                let s = if secure { "; Secure" } else { "" };
-                let set = HeaderValue::from_str(&format!(
-                    "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{s}"
-                ))
-                .ok();
+                let set = cookies::set(CSRF_COOKIE, &token, "HttpOnly; SameSite=Strict", secure);
                 Csrf {
                     token,
                     set,
@@ -74,8 +63,12 @@ impl Csrf {
 }
 
 /// Refuse a form whose token does not match this browser's cookie.
-pub(super) fn check_csrf(headers: &HeaderMap, sent: &str) -> Result<(), PageError> {
-    match cookie(headers, CSRF_COOKIE) {
+pub(super) fn check_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+    sent: &str,
+) -> Result<(), PageError> {
+    match cookies::read(headers, CSRF_COOKIE, state.secure_cookies) {
         Some(c) if !sent.is_empty() && c == sent => Ok(()),
         _ => Err(PageError::Csrf),
     }
@@ -196,12 +189,6 @@ impl IntoResponse for Page {
         for c in self.cookies {
             res.headers_mut().append(header::SET_COOKIE, c);
         }
-        res.headers_mut().insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
-            ),
-        );
         res
     }
 }
@@ -362,9 +349,7 @@ pub(super) async fn principal(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<Principal>, PageError> {
-    let (mut parts, _) = axum::http::Request::new(()).into_parts();
-    parts.headers = headers.clone();
-    let Some(token) = session_token(&parts) else {
+    let Some(token) = session_token(headers, state.secure_cookies) else {
         return Ok(None);
     };
     match state

@@ -6,10 +6,10 @@ use super::frame::{
 };
 use crate::AppState;
 use crate::api::session_cookie;
-use crate::extract::{RequestCtx, SESSION_COOKIE, session_token};
+use crate::extract::{RequestCtx, session_token};
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -82,7 +82,7 @@ pub async fn login_submit(
     RequestCtx(rc): RequestCtx,
     Form(f): Form<LoginForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     let next = safe_next(f.next.as_deref());
     let app = next
         .strip_prefix("/app/")
@@ -118,17 +118,11 @@ pub async fn logout(
     headers: HeaderMap,
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
-    let (mut parts, _) = axum::http::Request::new(()).into_parts();
-    parts.headers = headers.clone();
-    if let Some(t) = session_token(&parts) {
+    check_csrf(&state, &headers, &f.csrf)?;
+    if let Some(t) = session_token(&headers, state.secure_cookies) {
         state.services.logout(&t).await?;
     }
-    let s = if state.secure_cookies { "; Secure" } else { "" };
-    let clear = HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{s}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""));
+    let clear = crate::api::clear_cookie(&state);
     let to = match f.next.as_deref() {
         Some(n) => safe_next(Some(n)),
         None => "/login".into(),

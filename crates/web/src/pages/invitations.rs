@@ -141,7 +141,7 @@ pub(super) async fn add_submit(
     f: AddForm,
     partner: bool,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     let here = format!("/app/{app}/admin/users");
     let p = require_login(&state, &headers, &here).await?;
     let app = app_id(&app)?;
@@ -205,7 +205,7 @@ pub async fn invitation_action(
     Path((app_raw, id, action)): Path<(String, String, String)>,
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     let back = format!("/app/{app_raw}/admin/users");
     let p = require_login(&state, &headers, &back).await?;
     let app = app_id(&app_raw)?;
@@ -272,7 +272,7 @@ pub async fn revoke(
     Path((app_raw, id)): Path<(String, String)>,
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     let back = format!("/app/{app_raw}/admin/users");
     let p = require_login(&state, &headers, &back).await?;
     let app = app_id(&app_raw)?;

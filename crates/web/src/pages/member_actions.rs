@@ -70,7 +70,7 @@ async fn begin(
     csrf: Option<&str>,
 ) -> Result<(Principal, roster_core::types::AppId, MemberId), super::PageError> {
     if let Some(sent) = csrf {
-        check_csrf(headers, sent)?;
+        check_csrf(state, headers, sent)?;
     }
     let p = require_login(state, headers, &users_of(app_raw)).await?;
     let app = app_id(app_raw)?;

@@ -245,7 +245,7 @@ pub async fn setup_details(
     Query(fq): Query<FromQuery>,
     Form(f): Form<DetailsForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     let p = require_login(&state, &headers, &format!("/app/{app_raw}/setup/1")).await?;
     let app = app_id(&app_raw)?;
     let from_profile = fq.from.as_deref() == Some("profile");
@@ -292,7 +292,7 @@ pub async fn setup_signature(
     Query(fq): Query<FromQuery>,
     Form(f): Form<SignatureForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     let p = require_login(&state, &headers, &format!("/app/{app_raw}/setup/2")).await?;
     let app = app_id(&app_raw)?;
     let from_profile = fq.from.as_deref() == Some("profile");
@@ -396,7 +396,7 @@ pub async fn setup_logo(
             _ => {}
         }
     }
-    check_csrf(&headers, &csrf)?;
+    check_csrf(&state, &headers, &csrf)?;
     if action != "skip" {
         let result = if logo.is_empty() {
             Err(Error::invalid(

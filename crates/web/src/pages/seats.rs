@@ -24,7 +24,7 @@ pub async fn buy_and_invite(
     Path(app_raw): Path<String>,
     Form(f): Form<AddForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     let p = require_login(&state, &headers, &format!("/app/{app_raw}/admin/users")).await?;
     let app = app_id(&app_raw)?;
     let c = rc.clone();
@@ -52,7 +52,7 @@ pub async fn request_seat(
     Path(app_raw): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
-    check_csrf(&headers, &f.csrf)?;
+    check_csrf(&state, &headers, &f.csrf)?;
     let back = format!("/app/{app_raw}/admin/users");
     let p = require_login(&state, &headers, &back).await?;
     let app = app_id(&app_raw)?;

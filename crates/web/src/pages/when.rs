@@ -2,8 +2,8 @@
 //! the UTC offset their browser reported (the `tz_offset` cookie set by /static/roster.js); else
 //! in UTC. The zone is always named ("23 Nov 2026, 14:05 Europe/Berlin", "… UTC+01:00").
 
-use super::frame::cookie;
 use crate::AppState;
+use crate::cookies::read_exact;
 use axum::http::HeaderMap;
 use roster_core::Principal;
 use time::OffsetDateTime;
@@ -28,7 +28,7 @@ impl Zone {
     }
 
     fn from_offset_cookie(headers: &HeaderMap) -> Option<Zone> {
-        let m: i32 = cookie(headers, TZ_OFFSET_COOKIE)?.trim().parse().ok()?;
+        let m: i32 = read_exact(headers, TZ_OFFSET_COOKIE)?.trim().parse().ok()?;
         (-14 * 60..=14 * 60).contains(&m).then_some(Zone::Offset(m))
     }
 
