@@ -7,6 +7,7 @@ use super::frame::{
     Csrf, CsrfForm, MessagePage, Nav, Page, PageResult, app_id, check_csrf, nav_for, require_login,
     see_other_with,
 };
+use super::identity::{AppRow, app_rows};
 use super::when::viewer_zone;
 use crate::AppState;
 use crate::extract::RequestCtx;
@@ -116,13 +117,6 @@ pub async fn end_others(
     Ok(see_other_with(&state, "/account/sessions", &text))
 }
 
-struct AppRow {
-    app_id: String,
-    name: String,
-    admin: bool,
-    partner: bool,
-}
-
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage<'a> {
@@ -144,16 +138,7 @@ pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> PageR
         csrf: csrf.token.clone(),
         name: p.display_name(),
         email: p.email.to_string(),
-        apps: me
-            .apps
-            .into_iter()
-            .map(|(a, m)| AppRow {
-                app_id: a.app_id.to_string(),
-                name: a.name,
-                admin: m.admin,
-                partner: m.kind == MemberKind::Partner,
-            })
-            .collect(),
+        apps: app_rows(me.apps),
     };
     Ok(Page::new(&t, &csrf)?.into_response())
 }

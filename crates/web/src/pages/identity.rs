@@ -14,6 +14,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use roster_core::Error;
+use roster_core::model::{App, Member};
 use roster_core::types::{AppId, MemberKind};
 use serde::Deserialize;
 
@@ -130,11 +131,23 @@ pub async fn logout(
     Ok(with_cookie(see_other(&to), clear))
 }
 
-struct AppRow {
-    app_id: String,
-    name: String,
-    admin: bool,
-    partner: bool,
+pub(super) struct AppRow {
+    pub(super) app_id: String,
+    pub(super) name: String,
+    pub(super) admin: bool,
+    pub(super) partner: bool,
+}
+
+/// One row per app of the ID (the apps page, the account page).
+pub(super) fn app_rows(apps: Vec<(App, Member)>) -> Vec<AppRow> {
+    apps.into_iter()
+        .map(|(a, m)| AppRow {
+            app_id: a.app_id.to_string(),
+            name: a.name,
+            admin: m.admin,
+            partner: m.kind == MemberKind::Partner,
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -154,16 +167,7 @@ pub async fn apps(State(state): State<AppState>, headers: HeaderMap) -> PageResu
         product: &state.services.settings().product_name,
         nav: Some(nav_for(&state, &p, None).await?),
         csrf: csrf.token.clone(),
-        apps: me
-            .apps
-            .into_iter()
-            .map(|(a, m)| AppRow {
-                app_id: a.app_id.to_string(),
-                name: a.name,
-                admin: m.admin,
-                partner: m.kind == MemberKind::Partner,
-            })
-            .collect(),
+        apps: app_rows(me.apps),
     };
     Ok(Page::new(&t, &csrf)?.into_response())
 }
