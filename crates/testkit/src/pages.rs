@@ -60,6 +60,27 @@ pub fn csrf(html: &str) -> String {
     html[i..i + 43].to_string()
 }
 
+/// Log `b` in through the login page (asserts it worked).
+pub async fn log_in(t: &TestApp, b: &reqwest::Client, email: &str) {
+    let page = get(b, t, "/login").await;
+    let c = csrf(&page.html);
+    let r = post(
+        b,
+        t,
+        "/login",
+        &[("csrf", &c), ("email", email), ("password", GOOD_PASSWORD)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+}
+
+/// A new browser, logged in through the login page.
+pub async fn logged_in_browser(t: &TestApp, email: &str) -> reqwest::Client {
+    let b = browser();
+    log_in(t, &b, email).await;
+    b
+}
+
 /// Create an ID through the invitation page; returns the browser, logged in.
 pub async fn accept_in_browser(t: &TestApp, token: &str, first: &str) -> (reqwest::Client, Got) {
     let b = browser();

@@ -1,7 +1,8 @@
 //! The ID's account page: its apps, and leaving one through a confirmation page.
 
-use super::{browser, csrf, get, post};
+use super::{csrf, get, post};
 use reqwest::StatusCode;
+use roster_testkit::pages::logged_in_browser;
 use roster_testkit::{Backend, GOOD_PASSWORD, spawn_app};
 
 #[tokio::test]
@@ -9,21 +10,7 @@ async fn a_member_leaves_an_app_from_the_account_page() {
     let t = spawn_app(Backend::Sqlite).await;
     let (app, admin) = t.app_with_admin("Acme", 2).await;
     t.add_user(&app, &admin, "lea@example.com").await;
-    let b = browser();
-    let page = get(&b, &t, "/login").await;
-    let c = csrf(&page.html);
-    let r = post(
-        &b,
-        &t,
-        "/login",
-        &[
-            ("csrf", &c),
-            ("email", "lea@example.com"),
-            ("password", GOOD_PASSWORD),
-        ],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    let b = logged_in_browser(&t, "lea@example.com").await;
 
     let account = get(&b, &t, "/account").await;
     assert_eq!(account.status, StatusCode::OK);
@@ -77,20 +64,7 @@ async fn a_member_leaves_an_app_from_the_account_page() {
 async fn the_last_admin_is_told_they_cannot_leave() {
     let t = spawn_app(Backend::Sqlite).await;
     let (app, _admin) = t.app_with_admin("Acme", 2).await;
-    let b = browser();
-    let page = get(&b, &t, "/login").await;
-    let c = csrf(&page.html);
-    post(
-        &b,
-        &t,
-        "/login",
-        &[
-            ("csrf", &c),
-            ("email", "admin@acme.test"),
-            ("password", GOOD_PASSWORD),
-        ],
-    )
-    .await;
+    let b = logged_in_browser(&t, "admin@acme.test").await;
     let leave = format!("/account/apps/{app}/leave");
     let confirm = get(&b, &t, &leave).await;
     let c = csrf(&confirm.html);
@@ -106,20 +80,7 @@ async fn the_sessions_page_lists_and_ends_sessions() {
     let t = spawn_app(Backend::Sqlite).await;
     let (_app, admin_api) = t.app_with_admin("Acme", 2).await;
     let other_api = t.login_token("admin@acme.test", GOOD_PASSWORD).await;
-    let b = browser();
-    let page = get(&b, &t, "/login").await;
-    let c = csrf(&page.html);
-    post(
-        &b,
-        &t,
-        "/login",
-        &[
-            ("csrf", &c),
-            ("email", "admin@acme.test"),
-            ("password", GOOD_PASSWORD),
-        ],
-    )
-    .await;
+    let b = logged_in_browser(&t, "admin@acme.test").await;
     let page = get(&b, &t, "/account/sessions").await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(

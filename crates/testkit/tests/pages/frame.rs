@@ -4,26 +4,12 @@
 
 use super::{Got, TestApp, browser, csrf, get, got, post};
 use reqwest::StatusCode;
+use roster_testkit::pages::log_in;
 use roster_testkit::{Backend, GOOD_PASSWORD, spawn_app, token_from};
 use std::sync::Arc;
 
-async fn log_in(t: &TestApp, b: &reqwest::Client, email: &str) {
-    let page = get(b, t, "/login").await;
-    let c = csrf(&page.html);
-    let r = post(
-        b,
-        t,
-        "/login",
-        &[("csrf", &c), ("email", email), ("password", GOOD_PASSWORD)],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
-}
-
 async fn admin_browser(t: &TestApp, email: &str) -> reqwest::Client {
-    let b = browser();
-    log_in(t, &b, email).await;
-    b
+    roster_testkit::pages::logged_in_browser(t, email).await
 }
 
 /// The flash banner of a page, if any.
