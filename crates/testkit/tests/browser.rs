@@ -5,6 +5,7 @@
 use fantoccini::{Client, ClientBuilder, Locator};
 use roster_testkit::{Backend, GOOD_PASSWORD, TestApp, spawn_app, token_from};
 use serde_json::json;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -13,13 +14,21 @@ const SIZES: [(u32, u32); 2] = [(1280, 800), (375, 667)];
 struct Browser {
     client: Client,
     driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Drop for Browser {
+    /// Chromium outlives a killed chromedriver, so the whole process group goes (chromedriver
+    /// runs in its own), then anything still using this test's profile folder.
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-9", "--", &group]).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = Command::new("pkill")
+            .args(["-9", "-f", &self.profile.path().display().to_string()])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -33,6 +42,7 @@ async fn browser(width: u32, height: u32) -> Browser {
         .port();
     let driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -74,7 +84,7 @@ async fn browser(width: u32, height: u32) -> Browser {
                 return Browser {
                     client,
                     driver,
-                    _profile: profile,
+                    profile,
                 };
             }
             Err(e) => {
@@ -95,13 +105,23 @@ async fn shot(c: &Client, name: &str, w: u32) {
 }
 
 async fn fill(c: &Client, id: &str, text: &str) {
-    let e = c.find(Locator::Id(id)).await.expect(id);
+    let e = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id(id))
+        .await
+        .expect(id);
     e.clear().await.expect("clear");
     e.send_keys(text).await.expect("type");
 }
 
 async fn click(c: &Client, css: &str) {
-    let e = c.find(Locator::Css(css)).await.expect(css);
+    let e = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .expect(css);
     // bring it into view as a person would scroll to it
     c.execute(
         "arguments[0].scrollIntoView({block: 'center'});",
@@ -306,8 +326,13 @@ async fn seed_part_2_admin_adds_rohit_who_creates_his_id() {
         .await;
         fill(r, "signature_text", "Rohit, Client Engagement Academy").await;
         click(r, "button[value=preview]").await;
+        // the preview is a new page: wait for it rather than read the old one
         assert!(
-            r.find(Locator::Css("iframe[sandbox]")).await.is_ok(),
+            r.wait()
+                .at_most(Duration::from_secs(10))
+                .for_element(Locator::Css("iframe[sandbox]"))
+                .await
+                .is_ok(),
             "preview shown"
         );
         shot(r, "setup-2", w).await;
