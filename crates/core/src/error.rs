@@ -66,6 +66,28 @@ pub enum Error {
     NotFound,
     #[error("this invitation is for another ID")]
     WrongIdentity,
+    #[error("this link has expired or was already used; ask for a new one")]
+    LinkInvalid,
+    #[error("the code is wrong")]
+    CodeInvalid,
+    #[error("the answer to the security question is wrong")]
+    SecurityAnswerWrong,
+    #[error("the new password must differ from the last {0} passwords of this ID")]
+    PasswordReused(usize),
+    #[error("this email belongs to another ID")]
+    EmailInUse,
+    /// Too many failed logins for this ID: locked until then (a correct password too).
+    #[error("too many failed attempts for this ID")]
+    Locked { retry_after_secs: i64 },
+    /// Every login slot of this ID is being verified right now; retry in a second.
+    #[error("too many attempts in progress for this ID")]
+    Busy,
+    /// Too many requests of one kind from one client address.
+    #[error("too many requests from this address")]
+    RateLimited { retry_after_secs: i64 },
+    /// The ID must agree to this version of the terms before going on.
+    #[error("the current terms of use must be accepted first")]
+    TermsAcceptanceRequired { version: String },
     #[error("storage failure: {0}")]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -94,12 +116,31 @@ impl Error {
             Error::Unauthenticated => "unauthenticated",
             Error::NotFound => "not_found",
             Error::WrongIdentity => "wrong_identity",
+            Error::LinkInvalid => "link_invalid",
+            Error::CodeInvalid => "code_invalid",
+            Error::SecurityAnswerWrong => "security_answer_wrong",
+            Error::PasswordReused(_) => "password_reused",
+            Error::EmailInUse => "email_in_use",
+            Error::Locked { .. } => "id_locked",
+            Error::Busy => "too_many_attempts",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::TermsAcceptanceRequired { .. } => "terms_acceptance_required",
             Error::Store(StoreError::Unavailable(_)) => "unavailable",
             Error::Store(_) | Error::Internal(_) => "internal",
         }
     }
 
     /// A single invalid field.
+    /// Seconds a client should wait before trying again, for the 429 answers.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            Error::Locked { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            Error::Busy => Some(1),
+            Error::RateLimited { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            _ => None,
+        }
+    }
+
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Error::Invalid(vec![FieldError {
             field,

@@ -100,7 +100,213 @@ struct MemberLeftHtml<'a> {
     link: &'a str,
 }
 
+/// A notice to one person: paragraphs, an optional code, an optional button, more paragraphs.
+#[derive(Template)]
+#[template(path = "notice.txt")]
+struct NoticeText<'a> {
+    first_name: &'a str,
+    paragraphs: &'a [String],
+    code: Option<&'a str>,
+    link: Option<&'a str>,
+    link_label: &'a str,
+    after: &'a [String],
+    product: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct NoticeHtml<'a> {
+    subject: &'a str,
+    first_name: &'a str,
+    paragraphs: &'a [String],
+    code: Option<&'a str>,
+    link: Option<&'a str>,
+    link_label: &'a str,
+    after: &'a [String],
+    product: &'a str,
+}
+
+/// What a notice says, before it is rendered as text and HTML.
+struct Notice {
+    subject: String,
+    paragraphs: Vec<String>,
+    code: Option<String>,
+    link: Option<(String, String)>,
+    after: Vec<String>,
+}
+
+fn when(t: &time::OffsetDateTime) -> String {
+    t.format(format_description!(
+        "[day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"
+    ))
+    .unwrap_or_else(|_| t.to_string())
+}
+
 impl Renderer {
+    fn base(&self) -> &str {
+        self.base_url.trim_end_matches('/')
+    }
+
+    fn notice(&self, first_name: &str, n: Notice) -> Result<(String, String, String), RenderError> {
+        let (link, label) = match &n.link {
+            Some((l, label)) => (Some(l.as_str()), label.as_str()),
+            None => (None, ""),
+        };
+        let text = NoticeText {
+            first_name,
+            paragraphs: &n.paragraphs,
+            code: n.code.as_deref(),
+            link,
+            link_label: label,
+            after: &n.after,
+            product: &self.product_name,
+        }
+        .render()?;
+        let html = NoticeHtml {
+            subject: &n.subject,
+            first_name,
+            paragraphs: &n.paragraphs,
+            code: n.code.as_deref(),
+            link,
+            link_label: label,
+            after: &n.after,
+            product: &self.product_name,
+        }
+        .render()?;
+        Ok((n.subject, text, html))
+    }
+
+    /// The ID-security messages (reset, email change, notices).
+    fn render_security(&self, m: &OutboxMessage) -> Result<(String, String, String), RenderError> {
+        let product = &self.product_name;
+        let reset_link = format!("{}/forgot-password", self.base());
+        match &m.mail {
+            Mail::PasswordReset {
+                first_name,
+                expires_at,
+                locked,
+            } => {
+                let secret = m.secret.as_deref().ok_or(RenderError::MissingSecret)?;
+                let (token, code) = secret.split_once(' ').unwrap_or((secret, ""));
+                let mut paragraphs = Vec::new();
+                if *locked {
+                    paragraphs.push(format!(
+                        "Your {product} ID was locked for a while after several wrong passwords. \
+                         If that was you, you can wait and try again, or choose a new password now: \
+                         a reset always gets you back in, whatever anyone else types."
+                    ));
+                    paragraphs.push(
+                        "If it was not you, someone may be guessing your password. Choosing a new \
+                         one now ends every session of your ID."
+                            .to_string(),
+                    );
+                } else {
+                    paragraphs.push(format!(
+                        "Someone (we hope you) asked to reset the password of your {product} ID."
+                    ));
+                }
+                let subject = if *locked {
+                    format!("Your {product} ID was locked after failed logins")
+                } else {
+                    format!("Reset your {product} password")
+                };
+                self.notice(
+                    first_name,
+                    Notice {
+                        subject,
+                        paragraphs,
+                        code: Some(code.to_string()).filter(|c| !c.is_empty()),
+                        link: Some((
+                            format!("{}/reset-password/{token}", self.base()),
+                            "Choose a new password".into(),
+                        )),
+                        after: vec![
+                            format!(
+                                "The link and the code work once, until {}.",
+                                when(expires_at)
+                            ),
+                            "If you did not ask for this, ignore this email: your password stays as it is."
+                                .into(),
+                        ],
+                    },
+                )
+            }
+            Mail::EmailChange {
+                first_name,
+                new_email,
+                expires_at,
+            } => {
+                let token = m.secret.as_deref().ok_or(RenderError::MissingSecret)?;
+                self.notice(
+                    first_name,
+                    Notice {
+                        subject: format!("Confirm your new {product} login email"),
+                        paragraphs: vec![format!(
+                            "Confirm that you want to log in to {product} with {new_email} from now on."
+                        )],
+                        code: None,
+                        link: Some((
+                            format!("{}/confirm-email/{token}", self.base()),
+                            "Confirm this email".into(),
+                        )),
+                        after: vec![
+                            format!("The link works once, until {}.", when(expires_at)),
+                            "If you did not ask for this, ignore this email: nothing changes.".into(),
+                        ],
+                    },
+                )
+            }
+            Mail::SecurityNotice {
+                first_name,
+                event,
+                detail,
+            } => {
+                use roster_core::model::SecurityEvent as E;
+                let detail = detail.as_deref().unwrap_or("");
+                let (subject, text) = match event {
+                    E::PasswordChanged => (
+                        format!("Your {product} password was changed"),
+                        "The password of your ID was changed, and every other session of it ended."
+                            .to_string(),
+                    ),
+                    E::PasswordReset => (
+                        format!("Your {product} password was reset"),
+                        "The password of your ID was reset with the link we emailed, and every \
+                         session of it ended."
+                            .to_string(),
+                    ),
+                    E::EmailChangeRequested => (
+                        format!("A change of your {product} login email was requested"),
+                        format!(
+                            "Someone logged in to your ID asked to change its login email to \
+                             {detail}. Nothing changes unless the link sent to that address is used."
+                        ),
+                    ),
+                    E::EmailChanged => (
+                        format!("Your {product} login email was changed"),
+                        format!("Your ID now logs in with {detail}, not with this address."),
+                    ),
+                };
+                self.notice(
+                    first_name,
+                    Notice {
+                        subject,
+                        paragraphs: vec![text],
+                        code: None,
+                        link: Some((reset_link, "It was not me: reset my password".into())),
+                        after: vec![
+                            "If this was you, there is nothing to do.".into(),
+                            "If it was not, reset your password now with the button above, and \
+                             tell your administrator."
+                                .into(),
+                        ],
+                    },
+                )
+            }
+            _ => Err(RenderError::MissingSecret),
+        }
+    }
+
     /// The domain used in Message-IDs.
     pub fn domain(&self) -> String {
         let from = self.from.trim_end_matches('>');
@@ -227,6 +433,9 @@ impl Renderer {
                 }
                 .render()?;
                 (subject, text, html)
+            }
+            Mail::PasswordReset { .. } | Mail::EmailChange { .. } | Mail::SecurityNotice { .. } => {
+                self.render_security(m)?
             }
         };
         Ok(OutgoingEmail {

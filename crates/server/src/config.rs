@@ -5,7 +5,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use roster_core::Settings;
 use roster_core::password::{HashCost, PasswordPreset};
-use roster_core::service::QuestionMode;
+use roster_core::service::{QuestionMode, ThrottleLimits};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -40,6 +40,12 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub log: String,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
+    /// Empty: the socket's peer is the client.
+    pub trusted_proxies: Vec<String>,
+    /// Requests per client address and window for login, second factor, forgot password,
+    /// reset, accept and setup (`[throttle]` in the file; 0 turns one off).
+    pub throttle: ThrottleLimits,
 }
 
 impl Default for Config {
@@ -67,6 +73,8 @@ impl Default for Config {
             argon2_memory_kib: s.hash_cost.memory_kib,
             argon2_iterations: s.hash_cost.iterations,
             log: "info".into(),
+            trusted_proxies: Vec::new(),
+            throttle: s.throttle,
         }
     }
 }
@@ -163,6 +171,15 @@ impl Config {
                 "DKIM needs dkim_selector, dkim_domain and dkim_key_file together",
             );
         }
+        if self.trusted_proxies().is_err() {
+            return bad(
+                "trusted_proxies",
+                "each entry must be an IP address or a CIDR range such as 10.0.0.0/8",
+            );
+        }
+        if self.throttle.window_seconds < 1 {
+            return bad("throttle", "window_seconds must be at least 1");
+        }
         if !valid_mailbox(&self.mail_from) {
             return bad(
                 "mail_from",
@@ -170,6 +187,19 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The trusted proxies, parsed (a bare address is a one-address range).
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|s| {
+                let s = s.trim();
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| s.to_string())
+            })
+            .collect()
     }
 
     pub fn pg_settings(&self) -> roster_store_postgres::PgSettings {
@@ -224,6 +254,7 @@ impl Config {
                 iterations: self.argon2_iterations,
                 lanes: 1,
             },
+            throttle: self.throttle.clone(),
         }
     }
 }

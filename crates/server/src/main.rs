@@ -53,6 +53,25 @@ enum Cmd {
     },
     /// Copy the SQLite database to FILE while the server runs.
     Backup { file: PathBuf },
+    /// Versioned terms of use.
+    Terms {
+        #[command(subcommand)]
+        cmd: TermsCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum TermsCmd {
+    /// Publish FILE (Markdown, or HTML if it ends in .html/.htm; sanitised) as the current
+    /// terms: every ID agrees to it at its next login.
+    Publish {
+        file: PathBuf,
+        /// The version's name (default: today's date).
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// Show the current version.
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -386,6 +405,7 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Cmd::Terms { cmd } => terms(cmd, cfg).await,
         Cmd::Backup { file } => {
             let url = cfg.database_url();
             if !url.starts_with("sqlite:") {
@@ -402,6 +422,44 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
             let store = roster_store_sqlite::SqliteStore::connect(&url).await?;
             store.backup(&file.to_string_lossy()).await?;
             println!("backed up {url} to {}", file.display());
+            Ok(())
+        }
+    }
+}
+
+async fn terms(cmd: TermsCmd, cfg: Config) -> Result<(), CliError> {
+    let w = roster::wire(&cfg).await?;
+    match cmd {
+        TermsCmd::Publish { file, version } => {
+            let source = std::fs::read_to_string(&file)
+                .map_err(|e| CliError::new(format!("FILE: cannot read {}: {e}", file.display())))?;
+            let html = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+            let t = w
+                .services
+                .publish_terms(&Ctx::at(now()), version.as_deref(), &source, !html)
+                .await
+                .map_err(|e| {
+                    CliError::from_core(e, &[("version", "--version", ""), ("file", "FILE", "")])
+                })?;
+            println!(
+                "published terms version {} ({} bytes of HTML); every ID agrees to it at its next login",
+                t.version,
+                t.body_html.len()
+            );
+            Ok(())
+        }
+        TermsCmd::Show => {
+            let t = w.services.current_terms().await?;
+            match t.published_at {
+                Some(at) => println!("current terms: version {} published {at}", t.version),
+                None => println!(
+                    "current terms: version {} (built in; none published)",
+                    t.version
+                ),
+            }
             Ok(())
         }
     }
@@ -517,6 +575,7 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
     let _lock = roster::lock_sqlite(&cfg.database_url()).map_err(CliError::new)?;
     let w = roster::wire(&cfg).await?;
     let state = roster_web::AppState::new(w.services.clone(), &cfg.base_url())
+        .with_trusted_proxies(cfg.trusted_proxies().unwrap_or_default())
         .with_shared_keys()
         .await?;
     let app =

@@ -11,6 +11,23 @@ use sqlx::postgres::{PgConnection, PgRow};
 use std::ops::DerefMut;
 use uuid::Uuid;
 
+/// The audit listing with its scope (an SQL condition on $1) and the filter's parameters.
+macro_rules! audit_query {
+    ($scope:literal) => {
+        concat!(
+            "SELECT id, at, app_id, actor_id, actor_label, action, target, client_addr, details, \
+             user_agent FROM audit_log WHERE ",
+            $scope,
+            " AND ($2::uuid IS NULL OR actor_id = $2) \
+             AND ($3::text IS NULL OR strpos(lower(actor_label), lower($3)) > 0) \
+             AND ($4::text IS NULL OR left(action, length($4)) = $4) \
+             AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6) \
+             AND ($7::timestamptz IS NULL OR at < $7 OR (at = $7 AND id < $8)) \
+             ORDER BY at DESC, id DESC LIMIT $9"
+        )
+    };
+}
+
 #[async_trait]
 impl<C> AuditQueries for Handle<C>
 where
@@ -19,7 +36,7 @@ where
     async fn insert_audit(&mut self, e: &AuditEvent) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit_log (id, at, app_id, actor_id, actor_label, action, target, \
-             client_addr, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             client_addr, details, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(e.id)
         .bind(e.at)
@@ -30,22 +47,64 @@ where
         .bind(&e.target)
         .bind(&e.client_addr)
         .bind(e.details.to_string())
+        .bind(&e.user_agent)
         .execute(self.c())
         .await
         .map_err(map_err)?;
         Ok(())
     }
 
-    async fn list_audit(&mut self, app_id: &AppId, limit: u32) -> StoreResult<Vec<AuditEvent>> {
-        let rows = sqlx::query(
-            "SELECT id, at, app_id, actor_id, actor_label, action, target, client_addr, details \
-             FROM audit_log WHERE app_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
-        )
-        .bind(app_id.as_str())
-        .bind(i64::from(limit))
-        .fetch_all(self.c())
-        .await
-        .map_err(map_err)?;
+    async fn list_audit(
+        &mut self,
+        app_id: &AppId,
+        filter: &AuditFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        // the app's own events, and the ID-level events (no app) of its members' IDs
+        const SQL: &str = audit_query!(
+            "(app_id = $1 OR (app_id IS NULL AND actor_id IN \
+             (SELECT identity_id FROM members WHERE app_id = $1 AND identity_id IS NOT NULL)))"
+        );
+        self.filtered(SQL, Some(app_id.as_str()), filter, limit)
+            .await
+    }
+
+    async fn list_identity_audit(
+        &mut self,
+        filter: &AuditFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        const SQL: &str = audit_query!("($1::text IS NULL)");
+        self.filtered(SQL, None, filter, limit).await
+    }
+}
+
+impl<C> Handle<C>
+where
+    C: DerefMut<Target = PgConnection> + Send,
+{
+    /// Events of an [`audit_query!`] (its scope a condition on $1) narrowed by the filter,
+    /// newest first.
+    async fn filtered(
+        &mut self,
+        sql: &'static str,
+        scope_param: Option<&str>,
+        f: &AuditFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query(sql)
+            .bind(scope_param)
+            .bind(f.actor.map(|a| a.0))
+            .bind(&f.actor_text)
+            .bind(&f.action)
+            .bind(f.from)
+            .bind(f.to)
+            .bind(f.before.map(|(t, _)| t))
+            .bind(f.before.map(|(_, id)| id))
+            .bind(i64::from(limit))
+            .fetch_all(self.c())
+            .await
+            .map_err(map_err)?;
         rows.iter().map(audit_row).collect()
     }
 }
@@ -62,5 +121,6 @@ pub(crate) fn audit_row(r: &PgRow) -> Result<AuditEvent, StoreError> {
         target: get(r, "target")?,
         client_addr: get(r, "client_addr")?,
         details: serde_json::from_str(&details).map_err(|_| bad("details", &details))?,
+        user_agent: get(r, "user_agent")?,
     })
 }

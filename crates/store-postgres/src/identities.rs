@@ -9,11 +9,13 @@ use roster_core::store::{IdentityQueries, StoreResult};
 use roster_core::types::*;
 use sqlx::postgres::{PgConnection, PgRow};
 use std::ops::DerefMut;
+use time::OffsetDateTime;
 
 macro_rules! identity_cols {
     () => {
         "id, email, first_name, last_name, password_hash, security_question, security_answer_hash, \
-         terms_version, terms_accepted_at, created_at, failed_count, window_start, lock_level, locked_until"
+         terms_version, terms_accepted_at, created_at, failed_count, window_start, lock_level, locked_until, \
+         in_flight, in_flight_at"
     };
 }
 
@@ -26,7 +28,7 @@ where
         sqlx::query(concat!(
             "INSERT INTO identities (",
             identity_cols!(),
-            ", email_norm) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            ", email_norm) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
         .bind(i.id.0)
         .bind(i.email.as_str())
@@ -42,6 +44,8 @@ where
         .bind(i.lockout.window_start)
         .bind(i.lockout.level)
         .bind(i.lockout.locked_until)
+        .bind(i.lockout.in_flight)
+        .bind(i.lockout.in_flight_at)
         .bind(i.email.normalized())
         .execute(self.c())
         .await
@@ -95,17 +99,114 @@ where
     async fn update_lockout(&mut self, id: IdentityId, l: &Lockout) -> StoreResult<()> {
         sqlx::query(
             "UPDATE identities SET failed_count = $2, window_start = $3, lock_level = $4, \
-             locked_until = $5 WHERE id = $1",
+             locked_until = $5, in_flight = $6, in_flight_at = $7 WHERE id = $1",
         )
         .bind(id.0)
         .bind(l.failed_count)
         .bind(l.window_start)
         .bind(l.level)
         .bind(l.locked_until)
+        .bind(l.in_flight)
+        .bind(l.in_flight_at)
         .execute(self.c())
         .await
         .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn set_password(
+        &mut self,
+        id: IdentityId,
+        new_hash: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO password_history (identity_id, password_hash, replaced_at) \
+             SELECT id, password_hash, $2 FROM identities WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(at)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?;
+        sqlx::query(
+            "UPDATE identities SET password_hash = $2, password_changed_at = $3 WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(new_hash)
+        .bind(at)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn password_history(&mut self, id: IdentityId, limit: u32) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT password_hash FROM password_history WHERE identity_id = $1 \
+             ORDER BY replaced_at DESC, ctid DESC LIMIT $2",
+        )
+        .bind(id.0)
+        .bind(i64::from(limit))
+        .fetch_all(self.c())
+        .await
+        .map_err(map_err)
+    }
+
+    async fn set_identity_email(&mut self, id: IdentityId, email: &Email) -> StoreResult<()> {
+        sqlx::query("UPDATE identities SET email = $2, email_norm = $3 WHERE id = $1")
+            .bind(id.0)
+            .bind(email.as_str())
+            .bind(email.normalized())
+            .execute(self.c())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn accept_terms(
+        &mut self,
+        id: IdentityId,
+        version: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO terms_acceptances (identity_id, version, accepted_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (identity_id, version) DO NOTHING",
+        )
+        .bind(id.0)
+        .bind(version)
+        .bind(at)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?;
+        sqlx::query(
+            "UPDATE identities SET terms_version = $2, terms_accepted_at = $3 WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(version)
+        .bind(at)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn terms_acceptances(
+        &mut self,
+        id: IdentityId,
+    ) -> StoreResult<Vec<(String, OffsetDateTime)>> {
+        let rows = sqlx::query(
+            "SELECT version, accepted_at FROM terms_acceptances WHERE identity_id = $1 \
+             ORDER BY accepted_at DESC",
+        )
+        .bind(id.0)
+        .fetch_all(self.c())
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok((get(r, "version")?, time(r, "accepted_at")?)))
+            .collect()
     }
 }
 
@@ -129,6 +230,8 @@ pub(crate) fn identity_row(r: &PgRow) -> Result<Identity, StoreError> {
             window_start: opt_time(r, "window_start")?,
             level: get(r, "lock_level")?,
             locked_until: opt_time(r, "locked_until")?,
+            in_flight: get(r, "in_flight")?,
+            in_flight_at: opt_time(r, "in_flight_at")?,
         },
     })
 }

@@ -7,6 +7,7 @@
 mod apps;
 mod audit;
 mod identities;
+mod identity_tokens;
 mod invitations;
 mod member_list;
 mod members;
@@ -17,6 +18,8 @@ mod rows;
 mod secrets;
 mod sessions;
 mod setup_tokens;
+mod terms;
+mod throttle;
 
 use async_trait::async_trait;
 use roster_core::StoreError;

@@ -8,6 +8,7 @@
 mod apps;
 mod audit;
 mod identities;
+mod identity_tokens;
 mod invitations;
 mod member_list;
 mod members;
@@ -18,6 +19,8 @@ mod rows;
 mod secrets;
 mod sessions;
 mod setup_tokens;
+mod terms;
+mod throttle;
 
 use async_trait::async_trait;
 use roster_core::StoreError;
@@ -77,6 +80,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         10,
         "0010_session_user_agent",
         include_str!("../migrations/0010_session_user_agent.sql"),
+    ),
+    (
+        11,
+        "0011_identity_security",
+        include_str!("../migrations/0011_identity_security.sql"),
     ),
 ];
 

@@ -50,7 +50,7 @@ impl<C: HasConn> SessionQueries for Handle<C> {
              s.expires_at, s.client_addr, s.user_agent, i.id, i.email, i.first_name, i.last_name, \
              i.password_hash, i.security_question, i.security_answer_hash, i.terms_version, \
              i.terms_accepted_at, i.created_at, i.failed_count, i.window_start, i.lock_level, \
-             i.locked_until FROM sessions s JOIN identities i ON i.id = s.identity_id \
+             i.locked_until, i.in_flight, i.in_flight_at FROM sessions s JOIN identities i ON i.id = s.identity_id \
              WHERE s.token_hash = ?1",
             rusqlite::params![token_hash],
             |r| Ok((session_row(r)?, identity_at(r, 9)?)),

@@ -9,20 +9,22 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 mod email_norm;
+mod identity_security;
 mod member_search;
 mod profiles;
 mod secrets;
 pub use email_norm::*;
+pub use identity_security::*;
 pub use member_search::*;
 pub use profiles::*;
 pub use secrets::*;
 
-fn t0() -> OffsetDateTime {
+pub(crate) fn t0() -> OffsetDateTime {
     // millisecond precision, as stored
     OffsetDateTime::from_unix_timestamp(1_790_000_000).expect("time")
 }
 
-fn app(id: &str, seats: i64) -> App {
+pub(crate) fn app(id: &str, seats: i64) -> App {
     App {
         app_id: AppId::parse(id).expect("app id"),
         name: format!("App {id}"),
@@ -33,7 +35,7 @@ fn app(id: &str, seats: i64) -> App {
     }
 }
 
-fn identity(email: &str) -> Identity {
+pub(crate) fn identity(email: &str) -> Identity {
     Identity {
         id: IdentityId::new(),
         email: Email::parse(email).expect("email"),
@@ -49,7 +51,7 @@ fn identity(email: &str) -> Identity {
     }
 }
 
-fn member(app: &App, email: &str, kind: MemberKind, status: MemberStatus) -> Member {
+pub(crate) fn member(app: &App, email: &str, kind: MemberKind, status: MemberStatus) -> Member {
     Member {
         id: MemberId::new(),
         app_id: app.app_id.clone(),
@@ -170,6 +172,8 @@ pub async fn identities_are_unique_by_email(store: Arc<dyn Store>) {
         window_start: Some(t0()),
         level: 1,
         locked_until: Some(t0() + Duration::minutes(1)),
+        in_flight: 2,
+        in_flight_at: Some(t0()),
     };
     tx.update_lockout(i.id, &l).await.expect("lockout");
     tx.commit().await.expect("commit");
@@ -614,6 +618,7 @@ pub async fn audit_is_listed_per_app(store: Arc<dyn Store>) {
             action: "app.created".into(),
             target: None,
             client_addr: None,
+            user_agent: None,
             details: serde_json::json!({"n": n}),
         })
         .await
@@ -621,7 +626,10 @@ pub async fn audit_is_listed_per_app(store: Arc<dyn Store>) {
     }
     tx.commit().await.expect("commit");
     let mut r = store.read().await.expect("read");
-    let events = r.list_audit(&a.app_id, 10).await.expect("list");
+    let events = r
+        .list_audit(&a.app_id, &AuditFilter::default(), 10)
+        .await
+        .expect("list");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].details["n"], 0);
 }

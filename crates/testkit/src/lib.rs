@@ -199,6 +199,7 @@ pub struct Resp {
     pub status: StatusCode,
     pub content_type: String,
     pub set_cookie: Option<String>,
+    pub retry_after: Option<String>,
     pub body: Value,
 }
 
@@ -336,6 +337,21 @@ pub fn token_from(email: &OutgoingEmail) -> String {
         .to_string()
 }
 
+/// The path segment after `marker` in an email (e.g. the token of `/reset-password/`).
+pub fn link_token(email: &OutgoingEmail, marker: &str) -> String {
+    let i = email.text.find(marker).expect("link in email") + marker.len();
+    email.text[i..]
+        .split_whitespace()
+        .next()
+        .expect("token")
+        .to_string()
+}
+
+/// The 8-digit code of a password reset email.
+pub fn reset_code(email: &OutgoingEmail) -> String {
+    link_token(email, "Your code: ")
+}
+
 impl TestApp {
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
@@ -386,12 +402,18 @@ impl TestApp {
             .get("set-cookie")
             .and_then(|v| v.to_str().ok())
             .map(String::from);
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
         let text = res.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Resp {
             status,
             content_type,
             set_cookie,
+            retry_after,
             body,
         }
     }

@@ -14,8 +14,12 @@ mod isolation;
 mod mail;
 #[path = "journeys/members.rs"]
 mod members;
+#[path = "journeys/password.rs"]
+mod password;
 #[path = "journeys/seats.rs"]
 mod seats;
+#[path = "journeys/terms_audit.rs"]
+mod terms_audit;
 
 use accept::*;
 use account::*;
@@ -24,7 +28,9 @@ use invitations::*;
 use isolation::*;
 use mail::*;
 use members::*;
+use password::*;
 use seats::*;
+use terms_audit::*;
 
 roster_testkit::on_every_backend!(
     the_seed_journey_rohit_as_admin_and_mike_as_partner,
@@ -51,4 +57,14 @@ roster_testkit::on_every_backend!(
     members_list_filters_searches_and_pages,
     inviting_twice_or_a_member_is_a_clear_error,
     idn_spellings_of_one_address_are_one_invitation,
+    parallel_correct_logins_are_never_refused,
+    unknown_email_locks_like_a_real_id,
+    forgot_password_answers_the_same_and_a_reset_works_once,
+    the_emailed_code_works_and_five_wrong_codes_void_it,
+    a_locked_owner_gets_back_in_with_the_emailed_reset,
+    changing_the_password_ends_other_sessions_and_renews_this_one,
+    the_login_email_changes_only_when_the_new_address_confirms,
+    forgot_password_is_throttled_per_client_address,
+    a_new_terms_version_must_be_agreed_to_before_going_on,
+    admins_filter_and_page_the_audit_log_and_see_members_failed_logins,
 );

@@ -736,3 +736,5 @@ mod frame;
 /// The ID's account page: leaving an app.
 #[path = "pages/account.rs"]
 mod account;
+#[path = "pages/security.rs"]
+mod security;

@@ -15,6 +15,11 @@ mod sqlite {
         identity_profile_is_one_per_id,
         seat_requests_are_answered_once,
         server_secrets_are_made_once_and_shared,
+        identity_tokens_are_single_use,
+        password_history_and_login_email_change,
+        throttle_counts_in_fixed_windows,
+        terms_versions_and_agreements,
+        audit_filters_and_pages,
         ; with_url:
         member_list_uses_indexes_at_scale,
         email_norm_renormalisation_reports_collisions,
@@ -36,6 +41,11 @@ mod postgres {
         identity_profile_is_one_per_id,
         seat_requests_are_answered_once,
         server_secrets_are_made_once_and_shared,
+        identity_tokens_are_single_use,
+        password_history_and_login_email_change,
+        throttle_counts_in_fixed_windows,
+        terms_versions_and_agreements,
+        audit_filters_and_pages,
         ; with_url:
         member_list_uses_indexes_at_scale,
         email_norm_renormalisation_reports_collisions,

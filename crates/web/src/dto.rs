@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-fn ts(t: OffsetDateTime) -> String {
+pub fn ts(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
@@ -41,6 +41,8 @@ pub struct AppSummary {
 
 #[derive(Serialize, ToSchema)]
 pub struct MeResponse {
+    /// The terms version this ID must agree to (POST /api/v1/me/terms) before going on.
+    pub terms_pending: Option<String>,
     pub id: String,
     pub email: String,
     pub first_name: String,
@@ -248,16 +250,6 @@ impl From<SeatSummary> for SeatsDto {
 #[serde(deny_unknown_fields)]
 pub struct BuySeats {
     pub quantity: i64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AuditDto {
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub target: Option<String>,
-    pub client_addr: Option<String>,
-    pub details: serde_json::Value,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use roster_core::{Ctx, Error, Principal};
 use serde::de::DeserializeOwned;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// The session cookie's base name (`__Host-roster_session` over https, see [`crate::cookies`]).
 pub const SESSION_COOKIE: &str = crate::cookies::SESSION;
@@ -59,7 +59,7 @@ impl FromRequestParts<AppState> for RequestCtx {
         let addr = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+            .map(|c| client_addr(c.0.ip(), &parts.headers, &state.trusted_proxies).to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -71,6 +71,28 @@ impl FromRequestParts<AppState> for RequestCtx {
             user_agent,
         }))
     }
+}
+
+/// The client's address: the socket's peer, unless that peer is a trusted proxy; then the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left
+/// were written by the client and prove nothing).
+pub fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut addr = peer;
+    for v in headers.get_all("x-forwarded-for").iter().rev() {
+        let Ok(v) = v.to_str() else { return addr };
+        for part in v.rsplit(',') {
+            match part.trim().parse::<IpAddr>() {
+                Ok(ip) if is_trusted(&ip) => addr = ip,
+                Ok(ip) => return ip,
+                Err(_) => return addr,
+            }
+        }
+    }
+    addr
 }
 
 /// The session token of the request: `Authorization: Bearer …` or the session cookie (under
@@ -85,10 +107,26 @@ pub fn session_token(headers: &HeaderMap, secure: bool) -> Option<String> {
     crate::cookies::read(headers, crate::cookies::SESSION, secure)
 }
 
-/// An authenticated request (401 problem otherwise).
+/// An authenticated request (401 problem otherwise) of an ID that agreed to the current terms
+/// (403 `terms_acceptance_required` otherwise).
 pub struct Auth(pub Principal);
 
 impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let AuthAny(p) = AuthAny::from_request_parts(parts, state).await?;
+        if let Some(version) = p.terms_pending {
+            return Err(Error::TermsAcceptanceRequired { version }.into());
+        }
+        Ok(Auth(p))
+    }
+}
+
+/// An authenticated request, terms agreed to or not (who am I, agree to the terms).
+pub struct AuthAny(pub Principal);
+
+impl FromRequestParts<AppState> for AuthAny {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -98,7 +136,7 @@ impl FromRequestParts<AppState> for Auth {
             .services
             .authenticate(&Ctx::at(state.now()), &token)
             .await?;
-        Ok(Auth(p))
+        Ok(AuthAny(p))
     }
 }
 
@@ -121,5 +159,45 @@ impl FromRequestParts<AppState> for MaybeAuth {
             Err(Error::Unauthenticated) => Ok(MaybeAuth(None)),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(v: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for x in v {
+            h.append("x-forwarded-for", x.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/24".parse().unwrap()];
+        let h = xff(&["1.1.1.1, 203.0.113.9"]);
+        // a stranger cannot choose their address by sending the header
+        assert_eq!(
+            client_addr("198.51.100.7".parse().unwrap(), &h, &trusted),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        // from the proxy: the right-most entry that is not a trusted proxy
+        assert_eq!(
+            client_addr(proxy, &h, &trusted),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        let h = xff(&["203.0.113.9, 10.0.0.7"]);
+        assert_eq!(
+            client_addr(proxy, &h, &trusted),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        // no header, or garbage: the proxy itself
+        assert_eq!(client_addr(proxy, &HeaderMap::new(), &trusted), proxy);
+        assert_eq!(client_addr(proxy, &xff(&["nonsense"]), &trusted), proxy);
+        // nothing trusted: never the header
+        assert_eq!(client_addr(proxy, &xff(&["203.0.113.9"]), &[]), proxy);
     }
 }

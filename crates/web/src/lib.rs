@@ -29,6 +29,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Signs flash messages (see `pages::flash`).
     pub flash_key: Arc<[u8; 32]>,
+    /// Proxies whose `X-Forwarded-For` is believed (see [`extract::client_addr`]).
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppState {
@@ -40,7 +42,14 @@ impl AppState {
             base_url,
             clock: Arc::new(OffsetDateTime::now_utc),
             flash_key: Arc::new(rand::random()),
+            trusted_proxies: Arc::new(Vec::new()),
         }
+    }
+
+    /// Believe `X-Forwarded-For` from these proxies (addresses or CIDR ranges).
+    pub fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
     }
 
     /// Take the signing keys from the database, so that every node behind a load balancer

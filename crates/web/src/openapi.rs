@@ -13,12 +13,18 @@ use utoipa::OpenApi;
         api::members::list_members, api::members::get_member, api::members::patch_member,
         api::invitations::invite, api::invitations::list_invitations, api::invitations::resend,
         api::invitations::revoke, api::accept::public_invitation, api::accept::accept,
-        api::seats::seats, api::seats::buy_seats, api::audit::audit
+        api::seats::seats, api::seats::buy_seats, api::audit::audit, api::audit::security_activity,
+        api::password::forgot, api::password::reset, api::password::change,
+        api::login_email::request_change, api::login_email::confirm,
+        api::terms::current, api::terms::accept
     ),
     components(schemas(
         LoginRequest, SessionResponse, AppSummary, MeResponse, MemberDto, MembersPage, PatchMember,
         InviteBody, InvitationDto, InvitationsPage, PublicInvitation, SecurityQuestionOption, AcceptBody, SeatsDto, BuySeats,
-        AuditDto, Health, SessionDto, SessionsPage, SessionsEnded
+        api::audit::AuditDto, api::audit::AuditPage, Health,
+        api::password::ForgotBody, api::password::Accepted, api::password::ResetBody, api::password::ChangePasswordBody,
+        api::login_email::EmailChangeBody, api::login_email::ConfirmEmailBody, api::login_email::EmailChanged,
+        api::terms::TermsDto, api::terms::AcceptTermsBody, SessionDto, SessionsPage, SessionsEnded
     )),
     modifiers(&BearerAuth)
 )]

@@ -9,9 +9,18 @@ use serde_json::{Value, json};
 /// The HTTP status of each error code.
 pub fn status_of(e: &Error) -> StatusCode {
     match e {
-        Error::Invalid(_) | Error::PasswordPolicy(..) | Error::TermsRequired => {
-            StatusCode::UNPROCESSABLE_ENTITY
+        Error::Invalid(_)
+        | Error::PasswordPolicy(..)
+        | Error::TermsRequired
+        | Error::CodeInvalid
+        | Error::SecurityAnswerWrong
+        | Error::PasswordReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::EmailInUse => StatusCode::CONFLICT,
+        Error::LinkInvalid => StatusCode::GONE,
+        Error::Locked { .. } | Error::Busy | Error::RateLimited { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
         }
+        Error::TermsAcceptanceRequired { .. } => StatusCode::FORBIDDEN,
         Error::SeatUnavailable { .. }
         | Error::AlreadyMember
         | Error::AlreadyInvited
@@ -35,6 +44,8 @@ pub fn status_of(e: &Error) -> StatusCode {
 #[derive(Debug)]
 pub struct Problem {
     pub status: StatusCode,
+    /// Seconds for a `Retry-After` header (the 429 answers).
+    pub retry_after: Option<i64>,
     pub code: String,
     pub title: String,
     pub detail: String,
@@ -45,6 +56,7 @@ impl Problem {
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
         Problem {
             status,
+            retry_after: None,
             code: code.to_string(),
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             detail: detail.into(),
@@ -111,6 +123,36 @@ impl From<Error> for Problem {
                  recent email, or ask an administrator to resend it."
                     .into()
             }
+            Error::Locked { retry_after_secs } => {
+                extra["retry_after"] = json!(retry_after_secs);
+                format!(
+                    "Too many failed attempts for this ID: it is locked for {}. Try again \
+                     later, or reset the password (POST /api/v1/password/forgot): a reset always \
+                     gets the owner back in.",
+                    human_seconds(*retry_after_secs)
+                )
+            }
+            Error::Busy => {
+                "Too many attempts for this ID are in progress. Try again in a second.".into()
+            }
+            Error::RateLimited { retry_after_secs } => {
+                extra["retry_after"] = json!(retry_after_secs);
+                format!(
+                    "Too many requests from this address. Try again in {}.",
+                    human_seconds(*retry_after_secs)
+                )
+            }
+            Error::TermsAcceptanceRequired { version } => {
+                extra["version"] = json!(version);
+                format!(
+                    "Agree to the terms of use, version {version} (GET /api/v1/terms), with \
+                     POST /api/v1/me/terms {{\"version\": \"{version}\"}} before going on."
+                )
+            }
+            Error::PasswordReused(n) => {
+                extra["errors"] = json!([{"field": "password", "message": format!("Choose a password that is not one of your last {n}.")}]);
+                format!("The new password must differ from the last {n} passwords of this ID.")
+            }
             Error::Store(err) => {
                 tracing::error!(error = %err, "storage failure");
                 if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -134,6 +176,7 @@ impl From<Error> for Problem {
         };
         Problem {
             status,
+            retry_after: e.retry_after(),
             code: code.to_string(),
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             detail,
@@ -161,7 +204,23 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
         res
+    }
+}
+
+/// "45 seconds", "5 minutes", "2 hours".
+pub fn human_seconds(secs: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if secs < 90 {
+        plural(secs.max(1), "second")
+    } else if secs < 90 * 60 {
+        plural((secs + 59) / 60, "minute")
+    } else {
+        plural((secs + 3599) / 3600, "hour")
     }
 }
 

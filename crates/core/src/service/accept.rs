@@ -27,6 +27,7 @@ impl Services {
         token: &str,
         form: NewIdentityForm,
     ) -> Result<LoggedIn> {
+        self.throttle(ctx, super::Throttled::Accept).await?;
         let token_hash = hash_token(token);
         let inv = {
             let mut r = self.read().await?;
@@ -77,6 +78,7 @@ impl Services {
             return Err(Error::Internal("validation".into()));
         };
 
+        let terms_version = self.current_terms_version().await?;
         let password_hash = self.hasher.hash(password.expose().to_string()).await?;
         let answer_hash = match &question {
             Some((_, a)) => Some(self.hasher.hash(a.clone()).await?),
@@ -90,7 +92,7 @@ impl Services {
             password_hash,
             security_question: question.map(|(q, _)| q),
             security_answer_hash: answer_hash,
-            terms_version: Some(self.settings.terms_version.clone()),
+            terms_version: Some(terms_version.clone()),
             terms_accepted_at: Some(ctx.now),
             created_at: ctx.now,
             lockout: Lockout::default(),
@@ -101,6 +103,8 @@ impl Services {
             StoreError::Unique => Error::IdExists,
             e => e.into(),
         })?;
+        tx.accept_terms(identity.id, &terms_version, ctx.now)
+            .await?;
         self.audit(
             &mut *tx,
             ctx,
@@ -125,6 +129,7 @@ impl Services {
         current: Option<&Principal>,
         password: Option<String>,
     ) -> Result<LoggedIn> {
+        self.throttle(ctx, super::Throttled::Accept).await?;
         let token_hash = hash_token(token);
         let inv = {
             let mut r = self.read().await?;

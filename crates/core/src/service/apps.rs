@@ -53,6 +53,7 @@ impl Services {
         token: &str,
         req: CreateApp,
     ) -> Result<(App, IssuedInvitation)> {
+        self.throttle(ctx, super::Throttled::Setup).await?;
         self.create_app_with(ctx, req, Some(hash_token(token)))
             .await
     }
@@ -185,7 +186,9 @@ impl Services {
         let seats = self.seat_summary(ctx, p, app_id).await?;
         let mut r = self.read().await?;
         let pending_invitations = r.count_pending_invitations(app_id, ctx.now).await?;
-        let recent = r.list_audit(app_id, recent.clamp(1, 50)).await?;
+        let recent = r
+            .list_audit(app_id, &AuditFilter::default(), recent.clamp(1, 50))
+            .await?;
         Ok(AppHome {
             member,
             admin: Some(AdminHome {

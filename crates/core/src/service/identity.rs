@@ -1,13 +1,28 @@
 //! Journey: identity — log in and out, who holds a session, the caller's own ID and apps, and
 //! the membership checks every app-scoped step starts with.
 
+use super::throttle::Throttled;
 use super::{Actor, Ctx, Principal, Services};
 use crate::error::{Error, Result};
+use crate::lockout::Attempt;
 use crate::model::*;
 use crate::store::Queries;
 use crate::token::{hash_token, new_token};
 use crate::types::*;
 use time::{Duration, OffsetDateTime};
+
+/// How many times, and how long, a login waits for a free verification slot of its ID.
+const BUSY_WAITS: u32 = 100;
+const BUSY_WAIT_MS: u64 = 30;
+
+/// Hex SHA-256 of a text (keys that must not hold the text itself, e.g. an email).
+pub(super) fn hex_digest(s: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// A new session: the token goes to the client once; only its hash is stored.
 #[derive(Debug, Clone)]
@@ -36,70 +51,86 @@ impl Services {
         if m.admin { Ok(m) } else { Err(Error::NotFound) }
     }
 
-    /// Verify a password under the lockout rules. Unknown IDs cost a dummy verification and get
-    /// the same error as a wrong password.
+    /// Verify a password under the lockout rules, recording the outcome. Unknown IDs cost a
+    /// dummy verification and get the same answers as a wrong password, a lock included (their
+    /// failures are counted per address in the throttle table).
     pub(super) async fn check_password(
         &self,
         ctx: &Ctx,
         email_norm: &str,
         password: &str,
     ) -> Result<Identity> {
-        // 1. reserve the attempt (serialised on the ID's row)
-        let mut tx = self.begin().await?;
-        let found = tx.lock_identity_by_email(email_norm).await?;
-        let Some(mut identity) = found else {
-            drop(tx);
-            let _ = self.hasher.verify(password.to_string(), None).await?;
+        // 1. reserve the attempt (serialised on the ID's row); wait while every slot is in
+        //    flight (each verification takes tens of milliseconds)
+        let mut waited = 0;
+        let identity = loop {
             let mut tx = self.begin().await?;
-            self.audit(
-                &mut *tx,
-                ctx,
-                None,
-                Actor::Anonymous(email_norm),
-                "login.failed",
-                None,
-                serde_json::json!({"reason": "unknown_id"}),
-            )
-            .await?;
-            tx.commit().await?;
-            return Err(Error::InvalidCredentials);
+            let Some(mut identity) = tx.lock_identity_by_email(email_norm).await? else {
+                drop(tx);
+                return self.unknown_id_attempt(ctx, email_norm, password).await;
+            };
+            match identity.lockout.begin_attempt(ctx.now) {
+                Attempt::Go => {
+                    tx.update_lockout(identity.id, &identity.lockout).await?;
+                    tx.commit().await?;
+                    break identity;
+                }
+                Attempt::Locked(until) => {
+                    tx.update_lockout(identity.id, &identity.lockout).await?;
+                    self.audit(
+                        &mut *tx,
+                        ctx,
+                        None,
+                        Actor::Identity(&identity),
+                        "login.failed",
+                        None,
+                        serde_json::json!({"reason": "locked"}),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    // same work as a verification
+                    let _ = self.hasher.verify(password.to_string(), None).await?;
+                    return Err(Error::Locked {
+                        retry_after_secs: super::throttle::ceil_secs(until - ctx.now),
+                    });
+                }
+                Attempt::Busy => {
+                    drop(tx);
+                    waited += 1;
+                    if waited > BUSY_WAITS {
+                        return Err(Error::Busy);
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(BUSY_WAIT_MS)).await;
+                }
+            }
         };
-        let allowed = identity.lockout.begin_attempt(ctx.now);
-        tx.update_lockout(identity.id, &identity.lockout).await?;
-        tx.commit().await?;
-        if !allowed {
-            // same work and same answer as a wrong password
-            let _ = self.hasher.verify(password.to_string(), None).await?;
-            let mut tx = self.begin().await?;
-            self.audit(
-                &mut *tx,
-                ctx,
-                None,
-                Actor::Identity(&identity),
-                "login.failed",
-                None,
-                serde_json::json!({"reason": "locked"}),
-            )
-            .await?;
-            tx.commit().await?;
-            return Err(Error::InvalidCredentials);
-        }
         // 2. verify off the runtime, no transaction held
         let ok = self
             .hasher
             .verify(password.to_string(), Some(identity.password_hash.clone()))
-            .await?;
-        // 3. a success is recorded by the caller, in the transaction that starts the session
-        //    (`Lockout::default()`); a failure is recorded here
-        if ok {
-            return Ok(identity);
-        }
+            .await;
+        // 3. record the outcome on the current row (always release the reservation)
         let mut tx = self.begin().await?;
         let mut current = tx
             .lock_identity_by_email(email_norm)
             .await?
             .ok_or(Error::InvalidCredentials)?;
-        current.lockout.record_failure(ctx.now);
+        let ok = match ok {
+            Ok(ok) => ok,
+            Err(e) => {
+                current.lockout.record_failure(ctx.now);
+                tx.update_lockout(current.id, &current.lockout).await?;
+                tx.commit().await?;
+                return Err(e);
+            }
+        };
+        if ok {
+            current.lockout.record_success();
+            tx.update_lockout(current.id, &current.lockout).await?;
+            tx.commit().await?;
+            return Ok(current);
+        }
+        let locked_now = current.lockout.record_failure(ctx.now);
         self.audit(
             &mut *tx,
             ctx,
@@ -107,11 +138,61 @@ impl Services {
             Actor::Identity(&current),
             "login.failed",
             None,
-            serde_json::json!({"reason": "wrong_password", "locked": current.lockout.is_locked(ctx.now)}),
+            serde_json::json!({"reason": "wrong_password", "locked": locked_now}),
         )
         .await?;
         tx.update_lockout(current.id, &current.lockout).await?;
+        if locked_now {
+            // the owner hears of it at once, with a way back in that no guess can block
+            self.issue_reset(&mut *tx, ctx, &current, true).await?;
+            self.audit(
+                &mut *tx,
+                ctx,
+                None,
+                Actor::Identity(&current),
+                "id.locked",
+                None,
+                serde_json::json!({"until": current.lockout.locked_until}),
+            )
+            .await?;
+        }
         tx.commit().await?;
+        if locked_now {
+            self.mail_kick.notify_one();
+        }
+        Err(Error::InvalidCredentials)
+    }
+
+    /// A login attempt for an email with no ID: a dummy verification, and failures counted
+    /// per email so that a "lock" answers there too after as many failures as for a real ID.
+    async fn unknown_id_attempt(
+        &self,
+        ctx: &Ctx,
+        email_norm: &str,
+        password: &str,
+    ) -> Result<Identity> {
+        let _ = self.hasher.verify(password.to_string(), None).await?;
+        let key = format!("unknown-id:{}", hex_digest(email_norm));
+        let mut tx = self.begin().await?;
+        let (count, _) = tx
+            .hit_throttle(&key, ctx.now, crate::lockout::WINDOW)
+            .await?;
+        self.audit(
+            &mut *tx,
+            ctx,
+            None,
+            Actor::Anonymous(email_norm),
+            "login.failed",
+            None,
+            serde_json::json!({"reason": "unknown_id"}),
+        )
+        .await?;
+        tx.commit().await?;
+        if count > crate::lockout::MAX_FAILURES {
+            return Err(Error::Locked {
+                retry_after_secs: crate::lockout::LOCK_STEPS[0].whole_seconds(),
+            });
+        }
         Err(Error::InvalidCredentials)
     }
 
@@ -162,14 +243,17 @@ impl Services {
         password: &str,
         app_id: Option<&AppId>,
     ) -> Result<LoggedIn> {
-        let email_norm = email.trim().to_lowercase();
+        let email_norm = match Email::parse(email) {
+            Ok(e) => e.normalized().to_string(),
+            Err(_) => email.trim().to_lowercase(),
+        };
         if email_norm.is_empty() || email_norm.len() > Email::MAX_LEN || password.len() > 1024 {
             let _ = self.hasher.verify(password.to_string(), None).await?;
             return Err(Error::InvalidCredentials);
         }
+        self.throttle(ctx, Throttled::Login).await?;
         let identity = self.check_password(ctx, &email_norm, password).await?;
         let mut tx = self.begin().await?;
-        tx.update_lockout(identity.id, &Lockout::default()).await?;
         let mut bound = None;
         if let Some(app_id) = app_id
             && let Some(m) = tx.find_member_by_identity(app_id, identity.id).await?
@@ -212,7 +296,11 @@ impl Services {
             tx.touch_session(s.id, ctx.now).await?;
             tx.commit().await?;
         }
+        let current_terms = self.current_terms_version().await?;
+        let terms_pending = (identity.terms_version.as_deref() != Some(current_terms.as_str()))
+            .then_some(current_terms);
         Ok(Principal {
+            terms_pending,
             identity_id: identity.id,
             email: identity.email,
             first_name: identity.first_name,

@@ -162,20 +162,6 @@ impl Services {
         Ok(m)
     }
 
-    pub async fn list_audit(
-        &self,
-        p: &Principal,
-        app_id: &AppId,
-        limit: u32,
-    ) -> Result<Vec<AuditEvent>> {
-        self.require_admin(p, app_id).await?;
-        Ok(self
-            .read()
-            .await?
-            .list_audit(app_id, limit.clamp(1, 500))
-            .await?)
-    }
-
     /// Admin: how many Active admins the app has (the last one cannot be removed, demoted or
     /// deactivated, so pages do not offer it).
     pub async fn count_active_admins(&self, p: &Principal, app_id: &AppId) -> Result<i64> {

@@ -2,7 +2,8 @@
 //! audit row and its outbox message, so either everything happens or nothing does.
 //!
 //! One module per journey, each adding its steps to [`Services`]: `apps`, `seats`,
-//! `invitations`, `accept`, `identity`, `members` and `profile`. This module holds what they
+//! `invitations`, `accept`, `identity`, `members`, `profile`, `account` (sessions, leave an
+//! app), `password` (forgot, reset, change), `login_email`, `terms`, `audit` and `throttle`. This module holds what they
 //! share: the settings, the request context, the principal, and the transaction and audit
 //! helpers.
 
@@ -19,11 +20,16 @@ use tokio::sync::Notify;
 mod accept;
 mod account;
 mod apps;
+mod audit;
 mod identity;
 mod invitations;
+mod login_email;
 mod members;
+mod password;
 mod profile;
 mod seats;
+mod terms;
+mod throttle;
 
 pub use accept::NewIdentityForm;
 pub use account::SessionInfo;
@@ -31,9 +37,12 @@ pub use apps::{AdminHome, AppHome, CreateApp};
 pub use identity::{LoggedIn, Me};
 pub use invitations::{InvitationInfo, InviteRequest, IssuedInvitation};
 pub use members::StatusChange;
+pub use password::{PASSWORD_HISTORY, RESET_TTL, ResetRequest};
 pub use profile::{
     MAX_LOGO_BYTES, ProfileDetails, ProfileView, SetupPlan, sniff_image, time_zones,
 };
+pub use terms::TermsView;
+pub use throttle::{ThrottleLimits, Throttled};
 
 /// Whether the security question is asked when an ID is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
@@ -55,6 +64,7 @@ pub struct Settings {
     pub password_preset: PasswordPreset,
     pub security_question: QuestionMode,
     pub hash_cost: HashCost,
+    pub throttle: ThrottleLimits,
 }
 
 impl Default for Settings {
@@ -68,6 +78,7 @@ impl Default for Settings {
             password_preset: PasswordPreset::Seed,
             security_question: QuestionMode::Required,
             hash_cost: HashCost::default(),
+            throttle: ThrottleLimits::default(),
         }
     }
 }
@@ -100,6 +111,8 @@ pub struct Principal {
     pub last_name: Option<String>,
     pub session_id: SessionId,
     pub session_app: Option<AppId>,
+    /// The terms version this ID must agree to before going on, if it has not yet.
+    pub terms_pending: Option<String>,
 }
 
 impl Principal {
@@ -125,6 +138,8 @@ pub struct Services {
     policy: PasswordPolicy,
     settings: Settings,
     mail_kick: Arc<Notify>,
+    /// The current terms version and when it was read (see `terms`).
+    terms_cache: std::sync::Mutex<Option<(String, std::time::Instant)>>,
 }
 
 fn invalid(errors: Vec<FieldError>) -> Result<()> {
@@ -155,6 +170,7 @@ impl Services {
             policy: PasswordPolicy::from_preset(settings.password_preset),
             settings,
             mail_kick: Arc::new(Notify::new()),
+            terms_cache: std::sync::Mutex::new(None),
         })
     }
 
@@ -227,6 +243,7 @@ impl Services {
             action: action.to_string(),
             target,
             client_addr: ctx.client_addr.clone(),
+            user_agent: ctx.user_agent.clone(),
             details,
         })
         .await?;

@@ -2,8 +2,9 @@
 //!
 //! The queries are grouped by aggregate, one trait each ([`AppQueries`], [`IdentityQueries`],
 //! [`MemberQueries`], [`InvitationQueries`], [`SessionQueries`], [`ProfileQueries`],
-//! [`SecretQueries`], [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`]); [`Queries`] combines them and
-//! is what callers hold.
+//! [`SecretQueries`], [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`],
+//! [`IdentityTokenQueries`], [`ThrottleQueries`], [`TermsQueries`]); [`Queries`] combines them
+//! and is what callers hold.
 //!
 //! Write operations run inside a transaction from [`Store::begin`]. The first call of every
 //! transaction that changes an app is [`AppQueries::lock_app`], which serialises writers of that
@@ -13,6 +14,7 @@
 mod apps;
 mod audit;
 mod identities;
+mod identity_tokens;
 mod invitations;
 mod members;
 mod outbox;
@@ -20,10 +22,13 @@ mod profiles;
 mod secrets;
 mod sessions;
 mod setup_tokens;
+mod terms;
+mod throttle;
 
 pub use apps::AppQueries;
 pub use audit::AuditQueries;
 pub use identities::IdentityQueries;
+pub use identity_tokens::IdentityTokenQueries;
 pub use invitations::InvitationQueries;
 pub use members::MemberQueries;
 pub use outbox::OutboxQueries;
@@ -31,6 +36,8 @@ pub use profiles::ProfileQueries;
 pub use secrets::SecretQueries;
 pub use sessions::SessionQueries;
 pub use setup_tokens::SetupTokenQueries;
+pub use terms::TermsQueries;
+pub use throttle::ThrottleQueries;
 
 use crate::error::StoreError;
 use async_trait::async_trait;
@@ -75,6 +82,9 @@ pub trait Queries:
     + SetupTokenQueries
     + AuditQueries
     + OutboxQueries
+    + IdentityTokenQueries
+    + ThrottleQueries
+    + TermsQueries
     + Send
 {
 }
@@ -90,6 +100,9 @@ impl<T> Queries for T where
         + SetupTokenQueries
         + AuditQueries
         + OutboxQueries
+        + IdentityTokenQueries
+        + ThrottleQueries
+        + TermsQueries
         + Send
         + ?Sized
 {

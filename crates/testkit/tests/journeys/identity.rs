@@ -56,12 +56,34 @@ pub(super) async fn parallel_wrong_passwords_cannot_bypass_the_lockout(t: TestAp
     t.app_with_admin("Alpha", 3).await;
     let attempts = (0..20).map(|_| t.login("admin@alpha.test", "Wrong-Password-1"));
     let results = futures::future::join_all(attempts).await;
-    assert!(results.iter().all(|r| r.status == StatusCode::UNAUTHORIZED));
-    // now locked: even the right password is refused, with the same answer
+    // exactly 5 guesses are verified and answered wrong; the rest find the ID locked
+    let wrong = results
+        .iter()
+        .filter(|r| (r.status, r.code()) == (StatusCode::UNAUTHORIZED, "invalid_credentials"))
+        .count();
+    let locked = results
+        .iter()
+        .filter(|r| (r.status, r.code()) == (StatusCode::TOO_MANY_REQUESTS, "id_locked"))
+        .count();
+    assert_eq!((wrong, locked), (5, 15));
+    // now locked: even the right password is refused, but never called wrong
     let r = t.login("admin@alpha.test", GOOD_PASSWORD).await;
     assert_eq!(
         (r.status, r.code()),
-        (StatusCode::UNAUTHORIZED, "invalid_credentials")
+        (StatusCode::TOO_MANY_REQUESTS, "id_locked")
+    );
+    assert!(
+        r.body["retry_after"]
+            .as_i64()
+            .is_some_and(|s| (1..=60).contains(&s))
+    );
+    // the owner was emailed a way back in
+    let mails = t.deliver_mail().await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.to.contains("admin@alpha.test") && m.subject.contains("locked")),
+        "lock email"
     );
     let mut r = t.store.read().await.expect("read");
     let id = r
@@ -75,6 +97,55 @@ pub(super) async fn parallel_wrong_passwords_cannot_bypass_the_lockout(t: TestAp
     t.clock.advance(Duration::minutes(2));
     let r = t.login("admin@alpha.test", GOOD_PASSWORD).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+}
+
+pub(super) async fn parallel_correct_logins_are_never_refused(t: TestApp) {
+    t.app_with_admin("Alpha", 3).await;
+    // more simultaneous logins than the failure limit: attempts in flight are not failures
+    let attempts = (0..8).map(|_| t.login("admin@alpha.test", GOOD_PASSWORD));
+    let results = futures::future::join_all(attempts).await;
+    let statuses: Vec<StatusCode> = results.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        vec![StatusCode::OK; 8],
+        "{:?}",
+        results.iter().map(|r| r.code()).collect::<Vec<_>>()
+    );
+    // and none was counted as a failure
+    let mut r = t.store.read().await.expect("read");
+    let id = r
+        .find_identity_by_email("admin@alpha.test")
+        .await
+        .expect("f")
+        .expect("id");
+    assert_eq!((id.lockout.failed_count, id.lockout.in_flight), (0, 0));
+}
+
+pub(super) async fn unknown_email_locks_like_a_real_id(t: TestApp) {
+    t.app_with_admin("Alpha", 3).await;
+    for (email, pw) in [
+        ("admin@alpha.test", "Wrong-Password-1"),
+        ("nobody@alpha.test", "Wrong-Password-1"),
+    ] {
+        let mut codes = Vec::new();
+        for _ in 0..7 {
+            codes.push(t.login(email, pw).await.code().to_string());
+        }
+        // the same answers whether or not an ID has this email
+        assert_eq!(
+            codes,
+            [
+                "invalid_credentials",
+                "invalid_credentials",
+                "invalid_credentials",
+                "invalid_credentials",
+                "invalid_credentials",
+                "id_locked",
+                "id_locked"
+            ],
+            "{email}"
+        );
+    }
 }
 
 pub(super) async fn logout_ends_the_session(t: TestApp) {

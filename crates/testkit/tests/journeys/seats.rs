@@ -61,8 +61,7 @@ pub(super) async fn third_user_without_a_seat_is_refused_until_a_seat_is_bought(
         .get(&format!("/api/v1/apps/{acme}/audit"), Some(&admin))
         .await;
     assert!(
-        audit
-            .body
+        audit.body["items"]
             .as_array()
             .expect("events")
             .iter()

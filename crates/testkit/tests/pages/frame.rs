@@ -439,7 +439,18 @@ async fn the_app_home_shows_seats_pending_invitations_activity_and_quick_actions
     let _ = other;
     let sec = get(&b, &t, "/account/security").await;
     assert_eq!(sec.status, StatusCode::OK);
-    assert!(sec.html.contains("Coming soon"));
+    for link in [
+        "/account/password",
+        "/account/email",
+        "/account/sessions",
+        "/account/activity",
+    ] {
+        assert!(sec.html.contains(&format!("href=\"{link}\"")), "{link}");
+    }
+    assert!(
+        home.html
+            .contains(&format!("href=\"/app/{app}/admin/audit\">Audit log</a>"))
+    );
 
     // a member who is not an admin sees neither numbers nor admin actions
     let user = browser();

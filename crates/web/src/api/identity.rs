@@ -3,7 +3,7 @@
 use super::{app_id, clear_cookie, logged_in_response};
 use crate::AppState;
 use crate::dto::{AppSummary, LoginRequest, MeResponse, SessionResponse};
-use crate::extract::{ApiJson, Auth, RequestCtx};
+use crate::extract::{ApiJson, AuthAny, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -49,12 +49,13 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "session",
     responses((status = 200, body = MeResponse), (status = 401, description = "unauthenticated")))]
-pub async fn me(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<MeResponse>> {
+pub async fn me(State(state): State<AppState>, AuthAny(p): AuthAny) -> ApiResult<Json<MeResponse>> {
     let me = state.services.me(&p).await?;
     Ok(Json(MeResponse {
         id: me.identity.id.to_string(),
         email: me.identity.email.to_string(),
         first_name: me.identity.first_name,
+        terms_pending: p.terms_pending,
         last_name: me.identity.last_name,
         apps: me
             .apps

@@ -6,8 +6,11 @@ pub mod account;
 pub mod audit;
 pub mod identity;
 pub mod invitations;
+pub mod login_email;
 pub mod members;
+pub mod password;
 pub mod seats;
+pub mod terms;
 
 use crate::AppState;
 use crate::cookies;
@@ -33,6 +36,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(seats::routes())
         .merge(audit::routes())
         .merge(accept::routes())
+        .merge(password::routes())
+        .merge(login_email::routes())
+        .merge(terms::routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)
 }

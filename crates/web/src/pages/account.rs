@@ -1,10 +1,10 @@
-//! The ID's own account pages: the ID and its apps (leave one). "Your ID's security" is a
-//! placeholder until J7 (password change, two-step verification, sessions, security activity)
-//! lands.
+//! The ID's own account pages: the ID and its apps (leave one), its sessions, and "Your ID's
+//! security" (links to password, login email, sessions and security activity; the terms
+//! versions agreed to).
 
 use super::confirm::{Confirm, confirm_page};
 use super::frame::{
-    Csrf, CsrfForm, MessagePage, Nav, Page, PageResult, app_id, check_csrf, nav_for, require_login,
+    Csrf, CsrfForm, Nav, Page, PageResult, app_id, check_csrf, nav_for, require_login,
     see_other_with,
 };
 use super::identity::{AppRow, app_rows};
@@ -196,20 +196,33 @@ pub async fn leave(
     ))
 }
 
+#[derive(Template)]
+#[template(path = "security.html")]
+struct SecurityPage<'a> {
+    product: &'a str,
+    nav: Option<Nav>,
+    csrf: String,
+    email: String,
+    terms: Vec<(String, String)>,
+}
+
 pub async fn security(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
     let p = require_login(&state, &headers, "/account/security").await?;
-    let product = &state.services.settings().product_name;
     let csrf = Csrf::of(&headers, &state);
-    let t = MessagePage {
-        product,
+    let zone = viewer_zone(&state, &headers, &p).await;
+    let terms = state
+        .services
+        .my_terms_acceptances(&p)
+        .await?
+        .into_iter()
+        .map(|(v, at)| (v, zone.format(at)))
+        .collect();
+    let t = SecurityPage {
+        product: &state.services.settings().product_name,
         nav: Some(nav_for(&state, &p, None).await?),
         csrf: csrf.token.clone(),
-        title: format!("Your {product} ID's security"),
-        message: format!(
-            "Coming soon: change your password, two-step verification, your sessions and your ID's security activity. Your {product} ID is {}.",
-            p.email
-        ),
-        link: Some(("/apps".into(), "Your apps".into())),
+        email: p.email.to_string(),
+        terms,
     };
     Ok(Page::new(&t, &csrf)?.into_response())
 }

@@ -44,7 +44,7 @@ struct AppHomePage<'a> {
 }
 
 /// An audit action as a person reads it.
-fn activity(action: &str, target: Option<&str>) -> String {
+pub(super) fn activity(action: &str, target: Option<&str>) -> String {
     let t = target.unwrap_or("");
     match action {
         "app.created" => "created the app".into(),
@@ -62,6 +62,17 @@ fn activity(action: &str, target: Option<&str>) -> String {
         "seats.granted" => "complimentary seats were granted".into(),
         "login.succeeded" => "logged in".into(),
         "login.failed" => "failed to log in".into(),
+        "id.locked" => "was locked after failed logins".into(),
+        "password.reset_requested" => "asked for a password reset".into(),
+        "password.reset" => "reset their password".into(),
+        "password.reset_failed" => "failed a password reset".into(),
+        "password.changed" => "changed their password".into(),
+        "email.change_requested" => "asked to change their login email".into(),
+        "email.changed" => format!("changed their login email to {t}"),
+        "session.ended" => "ended a session".into(),
+        "session.ended_others" => "ended their other sessions".into(),
+        "terms.accepted" => format!("agreed to the terms, version {t}"),
+        "member.left" => "left the app".into(),
         other => match target {
             Some(t) => format!("{other} ({t})"),
             None => other.to_string(),

@@ -198,6 +198,8 @@ pub enum PageError {
     Core(Error),
     Csrf,
     Login(String),
+    /// Logged in, but the current terms must be agreed to before `String` (the address).
+    Terms(String),
 }
 
 impl From<Error> for PageError {
@@ -247,6 +249,32 @@ fn friendly(e: &Error) -> (&'static str, String) {
             "The app needs an admin",
             "This is the last admin of the app, so they cannot be removed, demoted or deactivated. Make someone else an admin first.".into(),
         ),
+        Error::Locked { retry_after_secs } => (
+            "Too many failed attempts",
+            format!(
+                "This ID is locked for {} after several wrong passwords. Wait and try again, or reset the password: a reset always gets its owner back in.",
+                crate::problem::human_seconds(*retry_after_secs)
+            ),
+        ),
+        Error::Busy => (
+            "Too many attempts at once",
+            "Several logins of this ID are being checked right now. Try again in a second.".into(),
+        ),
+        Error::RateLimited { retry_after_secs } => (
+            "Too many requests",
+            format!(
+                "Too many attempts came from your network. Try again in {}.",
+                crate::problem::human_seconds(*retry_after_secs)
+            ),
+        ),
+        Error::LinkInvalid => (
+            "This link no longer works",
+            "It has expired or was already used. Ask for a new one.".into(),
+        ),
+        Error::EmailInUse => (
+            "This email belongs to another ID",
+            "Another ID logs in with this address by now, so your login email stays as it was.".into(),
+        ),
         Error::Store(_) | Error::Internal(_) => (
             "Something went wrong",
             "Something went wrong on our side. It has been logged; please try again.".into(),
@@ -271,6 +299,9 @@ impl IntoResponse for PageError {
             PageError::Login(next) => {
                 Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response()
             }
+            PageError::Terms(next) => {
+                Redirect::to(&format!("/terms/accept?next={}", urlencode(&next))).into_response()
+            }
             PageError::Csrf => error_response(
                 StatusCode::FORBIDDEN,
                 ErrorInfo {
@@ -283,19 +314,33 @@ impl IntoResponse for PageError {
                 let (title, msg) = friendly(&e);
                 let link = match &e {
                     Error::InvitationUsed => Some(("/login".to_string(), "Log in".to_string())),
+                    Error::Locked { .. } => Some((
+                        "/forgot-password".to_string(),
+                        "Reset the password".to_string(),
+                    )),
+                    Error::LinkInvalid => Some((
+                        "/forgot-password".to_string(),
+                        "Ask for a new link".to_string(),
+                    )),
                     _ => None,
                 };
+                let retry = e.retry_after();
                 if matches!(e, Error::Store(_) | Error::Internal(_)) {
                     tracing::error!(error = %e, "page failed");
                 }
-                error_response(
+                let mut res = error_response(
                     status_of(&e),
                     ErrorInfo {
                         title: title.into(),
                         message: msg,
                         link,
                     },
-                )
+                );
+                if let Some(secs) = retry {
+                    res.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+                }
+                res
             }
         }
     }
@@ -364,6 +409,21 @@ pub(super) async fn principal(
 }
 
 pub(super) async fn require_login(
+    state: &AppState,
+    headers: &HeaderMap,
+    here: &str,
+) -> Result<Principal, PageError> {
+    let p = principal(state, headers)
+        .await?
+        .ok_or_else(|| PageError::Login(here.to_string()))?;
+    if p.terms_pending.is_some() {
+        return Err(PageError::Terms(here.to_string()));
+    }
+    Ok(p)
+}
+
+/// Logged in, whether or not the current terms were agreed to yet (the terms page itself).
+pub(super) async fn require_session(
     state: &AppState,
     headers: &HeaderMap,
     here: &str,

@@ -7,14 +7,18 @@
 pub mod accept;
 pub mod account;
 pub mod apps;
+pub mod audit;
 pub mod confirm;
 pub mod errors;
 pub mod flash;
+pub mod forms;
 pub mod frame;
 pub mod identity;
 pub mod invitations;
+pub mod login_email;
 pub mod member_actions;
 pub mod members;
+pub mod password;
 pub mod profile;
 pub mod seats;
 pub mod terms;
@@ -39,4 +43,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(seats::routes())
         .merge(profile::routes())
         .merge(accept::routes())
+        .merge(password::routes())
+        .merge(login_email::routes())
+        .merge(audit::routes())
 }

@@ -5,6 +5,9 @@ use crate::types::*;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+mod security;
+pub use security::*;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {
     pub app_id: AppId,
@@ -116,6 +119,10 @@ pub struct Lockout {
     pub window_start: Option<OffsetDateTime>,
     pub level: i64,
     pub locked_until: Option<OffsetDateTime>,
+    /// Attempts reserved and being verified right now (never counted as failures).
+    pub in_flight: i64,
+    /// When the oldest reservation in flight was made (stale ones, from a crashed node, expire).
+    pub in_flight_at: Option<OffsetDateTime>,
 }
 
 /// An ID's place in one app (also an invited email before it has an ID there).
@@ -248,6 +255,8 @@ pub struct AuditEvent {
     pub action: String,
     pub target: Option<String>,
     pub client_addr: Option<String>,
+    /// The requester's User-Agent (at most 256 characters).
+    pub user_agent: Option<String>,
     pub details: serde_json::Value,
 }
 
@@ -273,6 +282,29 @@ pub enum Mail {
         app_name: String,
         app_id: AppId,
     },
+    /// A password reset link with its 8-digit code. The secret holds both, as `TOKEN CODE`.
+    PasswordReset {
+        first_name: String,
+        #[serde(with = "time::serde::rfc3339")]
+        expires_at: OffsetDateTime,
+        /// Sent because the ID was locked after failed logins (not because someone asked).
+        locked: bool,
+    },
+    /// A short notice to the ID's owner about a change to their ID (password changed or reset,
+    /// login email changing, second factors reset, ...). `report` links to the reset page.
+    SecurityNotice {
+        first_name: String,
+        event: SecurityEvent,
+        /// The new login email, for an email change.
+        detail: Option<String>,
+    },
+    /// A confirmation link to the new login email (secret: the token).
+    EmailChange {
+        first_name: String,
+        new_email: String,
+        #[serde(with = "time::serde::rfc3339")]
+        expires_at: OffsetDateTime,
+    },
     /// To each admin of the app: a member left it from their ID's account page.
     MemberLeft {
         app_name: String,
@@ -289,6 +321,9 @@ impl Mail {
             Mail::Invitation { .. } => "invitation",
             Mail::AccountInformation { .. } => "account_information",
             Mail::MemberLeft { .. } => "member_left",
+            Mail::PasswordReset { .. } => "password_reset",
+            Mail::SecurityNotice { .. } => "security_notice",
+            Mail::EmailChange { .. } => "email_change",
         }
     }
 }
