@@ -282,7 +282,9 @@ async fn spawn_with(
         .expect("server keys");
     let c = clock.clone();
     state.clock = Arc::new(move || c.now());
-    let router = roster_web::router(state);
+    // as in production: one access-log line per request
+    let router =
+        roster_web::router(state).layer(axum::middleware::from_fn(roster::access_log::access_log));
     tokio::spawn(async move {
         let _ = axum::serve(
             listener,
