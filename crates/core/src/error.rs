@@ -88,6 +88,17 @@ pub enum Error {
     /// The ID must agree to this version of the terms before going on.
     #[error("the current terms of use must be accepted first")]
     TermsAcceptanceRequired { version: String },
+    /// The password was right; the second step must follow (`challenge`, one of `methods`).
+    #[error("two-step verification is required")]
+    SecondFactorRequired {
+        challenge: String,
+        methods: Vec<&'static str>,
+    },
+    #[error("this sign-in has expired or was already completed; log in again")]
+    ChallengeInvalid,
+    /// The app requires two-step verification and the ID has none yet.
+    #[error("this app requires two-step verification: set it up first")]
+    SecondFactorEnrolmentRequired { app_id: String },
     #[error("storage failure: {0}")]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -125,6 +136,9 @@ impl Error {
             Error::Busy => "too_many_attempts",
             Error::RateLimited { .. } => "rate_limited",
             Error::TermsAcceptanceRequired { .. } => "terms_acceptance_required",
+            Error::SecondFactorRequired { .. } => "second_factor_required",
+            Error::ChallengeInvalid => "challenge_invalid",
+            Error::SecondFactorEnrolmentRequired { .. } => "second_factor_enrolment_required",
             Error::Store(StoreError::Unavailable(_)) => "unavailable",
             Error::Store(_) | Error::Internal(_) => "internal",
         }

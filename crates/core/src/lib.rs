@@ -7,9 +7,11 @@ pub mod mailer;
 pub mod model;
 pub mod password;
 pub mod renorm;
+pub mod sealed;
 pub mod service;
 pub mod store;
 pub mod token;
+pub mod totp;
 pub mod types;
 
 pub use error::{Error, FieldError, Result, StoreError};

@@ -286,6 +286,23 @@ impl Renderer {
                         format!("Your {product} login email was changed"),
                         format!("Your ID now logs in with {detail}, not with this address."),
                     ),
+                    E::SecondFactorEnabled => (
+                        format!("Two-step verification is on for your {product} ID"),
+                        "Logging in to your ID now needs a second step as well as the password; \
+                         every other session of it ended."
+                            .to_string(),
+                    ),
+                    E::SecondFactorDisabled => (
+                        format!("Two-step verification is off for your {product} ID"),
+                        "Logging in to your ID now needs only the password.".to_string(),
+                    ),
+                    E::SecondFactorsReset => (
+                        format!("The second steps of your {product} ID were reset"),
+                        "An operator removed the authenticator app, email codes and backup codes \
+                         of your ID (usually because you asked: a lost phone). Set up two-step \
+                         verification again from Your ID's security."
+                            .to_string(),
+                    ),
                 };
                 self.notice(
                     first_name,
@@ -298,6 +315,26 @@ impl Renderer {
                             "If this was you, there is nothing to do.".into(),
                             "If it was not, reset your password now with the button above, and \
                              tell your administrator."
+                                .into(),
+                        ],
+                    },
+                )
+            }
+            Mail::LoginCode { first_name } => {
+                let code = m.secret.as_deref().ok_or(RenderError::MissingSecret)?;
+                self.notice(
+                    first_name,
+                    Notice {
+                        subject: format!("Your {product} login code: {code}"),
+                        paragraphs: vec![format!(
+                            "Use this code to finish logging in to your {product} ID."
+                        )],
+                        code: Some(code.to_string()),
+                        link: None,
+                        after: vec![
+                            "It works once, for 10 minutes.".into(),
+                            "If you are not logging in right now, someone knows your password: \
+                             change it."
                                 .into(),
                         ],
                     },
@@ -434,9 +471,10 @@ impl Renderer {
                 .render()?;
                 (subject, text, html)
             }
-            Mail::PasswordReset { .. } | Mail::EmailChange { .. } | Mail::SecurityNotice { .. } => {
-                self.render_security(m)?
-            }
+            Mail::PasswordReset { .. }
+            | Mail::EmailChange { .. }
+            | Mail::SecurityNotice { .. }
+            | Mail::LoginCode { .. } => self.render_security(m)?,
         };
         Ok(OutgoingEmail {
             message_id: m.message_id_header(&self.domain()),

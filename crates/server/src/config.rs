@@ -5,6 +5,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use roster_core::Settings;
 use roster_core::password::{HashCost, PasswordPreset};
+use roster_core::sealed::SecretKey;
 use roster_core::service::{QuestionMode, ThrottleLimits};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -46,6 +47,9 @@ pub struct Config {
     /// Requests per client address and window for login, second factor, forgot password,
     /// reset, accept and setup (`[throttle]` in the file; 0 turns one off).
     pub throttle: ThrottleLimits,
+    /// 32 bytes, base64: seals authenticator-app secrets at rest. Unset: the key file
+    /// `<data_dir>/secret.key`, created on first run. Several nodes must share one key.
+    pub secret_key: Option<String>,
 }
 
 impl Default for Config {
@@ -75,6 +79,7 @@ impl Default for Config {
             log: "info".into(),
             trusted_proxies: Vec::new(),
             throttle: s.throttle,
+            secret_key: None,
         }
     }
 }
@@ -240,8 +245,62 @@ impl Config {
         self.data_dir.join("mailbox")
     }
 
-    pub fn settings(&self) -> Settings {
-        Settings {
+    /// The secret key: `secret_key`, or the key file in the data folder (made on first run,
+    /// readable by its owner only).
+    pub fn secret_key(&self) -> Result<SecretKey, ConfigError> {
+        use base64::Engine;
+        let bad = |message: String| ConfigError::Invalid {
+            key: "secret_key",
+            message,
+        };
+        let decode = |s: &str| -> Result<SecretKey, ConfigError> {
+            let b = base64::engine::general_purpose::STANDARD
+                .decode(s.trim())
+                .map_err(|_| bad("must be 32 bytes in base64 (openssl rand -base64 32)".into()))?;
+            let b: [u8; 32] = b
+                .try_into()
+                .map_err(|_| bad("must be 32 bytes in base64 (openssl rand -base64 32)".into()))?;
+            Ok(SecretKey::from_bytes(b))
+        };
+        if let Some(k) = &self.secret_key {
+            return decode(k);
+        }
+        let path = self.data_dir.join("secret.key");
+        match std::fs::read_to_string(&path) {
+            Ok(s) => {
+                decode(&s).map_err(|_| bad(format!("{} is not 32 bytes in base64", path.display())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut b = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
+                let text = base64::engine::general_purpose::STANDARD.encode(b);
+                std::fs::create_dir_all(&self.data_dir)
+                    .map_err(|e| bad(format!("cannot create {}: {e}", self.data_dir.display())))?;
+                let mut opts = std::fs::OpenOptions::new();
+                opts.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+                match opts.open(&path) {
+                    Ok(mut f) => {
+                        std::io::Write::write_all(&mut f, text.as_bytes())
+                            .map_err(|e| bad(format!("cannot write {}: {e}", path.display())))?;
+                        Ok(SecretKey::from_bytes(b))
+                    }
+                    // another process made it first: use theirs
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        let s = std::fs::read_to_string(&path)
+                            .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+                        decode(&s)
+                    }
+                    Err(e) => Err(bad(format!("cannot create {}: {e}", path.display()))),
+                }
+            }
+            Err(e) => Err(bad(format!("cannot read {}: {e}", path.display()))),
+        }
+    }
+
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        Ok(Settings {
             product_name: self.product_name.clone(),
             invitation_ttl: time::Duration::days(self.invitation_ttl_days),
             session_idle: time::Duration::minutes(self.session_idle_minutes),
@@ -255,7 +314,8 @@ impl Config {
                 lanes: 1,
             },
             throttle: self.throttle.clone(),
-        }
+            secret_key: self.secret_key()?,
+        })
     }
 }
 

@@ -77,7 +77,8 @@ pub struct Wired {
 /// Everything but the listener.
 pub async fn wire(cfg: &Config) -> Result<Wired, Error> {
     let store = open_store_with(&cfg.database_url(), &cfg.pg_settings()).await?;
-    let services = Arc::new(Services::new(store.clone(), cfg.settings())?);
+    let settings = cfg.settings().map_err(|e| Error::Internal(e.to_string()))?;
+    let services = Arc::new(Services::new(store.clone(), settings)?);
     let worker = OutboxWorker::new(store, mailer(cfg)?, renderer(cfg), RetryPolicy::default());
     Ok(Wired { services, worker })
 }

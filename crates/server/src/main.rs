@@ -53,11 +53,24 @@ enum Cmd {
     },
     /// Copy the SQLite database to FILE while the server runs.
     Backup { file: PathBuf },
+    /// IDs (people).
+    Id {
+        #[command(subcommand)]
+        cmd: IdCmd,
+    },
     /// Versioned terms of use.
     Terms {
         #[command(subcommand)]
         cmd: TermsCmd,
     },
+}
+
+#[derive(Subcommand)]
+enum IdCmd {
+    /// Remove every second factor of the ID with EMAIL (authenticator app, email codes, backup
+    /// codes, trusted browsers): for someone who lost their phone. Audited; the owner is told.
+    #[command(name = "reset-2fa")]
+    Reset2fa { email: String },
 }
 
 #[derive(Subcommand)]
@@ -406,6 +419,25 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
             Ok(())
         }
         Cmd::Terms { cmd } => terms(cmd, cfg).await,
+        Cmd::Id {
+            cmd: IdCmd::Reset2fa { email },
+        } => {
+            let w = roster::wire(&cfg).await?;
+            let id = w
+                .services
+                .operator_reset_two_step(&Ctx::at(now()), &email)
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound => CliError::new(format!("EMAIL: no ID has {email}")),
+                    e => CliError::from_core(e, &[("email", "EMAIL", "")]),
+                })?;
+            w.worker.drain(now()).await.ok();
+            println!(
+                "second factors of {} removed; they were told by email",
+                id.email
+            );
+            Ok(())
+        }
         Cmd::Backup { file } => {
             let url = cfg.database_url();
             if !url.starts_with("sqlite:") {

@@ -15,6 +15,7 @@ mod outbox;
 mod profiles;
 mod renorm;
 mod rows;
+mod second_factors;
 mod secrets;
 mod sessions;
 mod setup_tokens;

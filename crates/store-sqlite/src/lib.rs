@@ -16,6 +16,7 @@ mod outbox;
 mod profiles;
 mod renorm;
 mod rows;
+mod second_factors;
 mod secrets;
 mod sessions;
 mod setup_tokens;
@@ -85,6 +86,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "0011_identity_security",
         include_str!("../migrations/0011_identity_security.sql"),
+    ),
+    (
+        12,
+        "0012_second_factors",
+        include_str!("../migrations/0012_second_factors.sql"),
     ),
 ];
 

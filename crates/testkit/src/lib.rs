@@ -567,3 +567,54 @@ pub async fn raw_sql(db_url: &str, sql: &str) {
             .expect("raw sql");
     }
 }
+
+/// An authenticator app for tests, written from RFC 6238 / RFC 4226 independently of Roster's
+/// code: HMAC-SHA-1 over the 30-second counter, dynamic truncation, 6 digits.
+pub fn totp_code(secret_base32: &str, unix_time: i64) -> String {
+    use hmac::{Hmac, Mac};
+    let secret = base32_decode(secret_base32);
+    let counter = (unix_time / 30) as u64;
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&secret).expect("hmac key");
+    mac.update(&counter.to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let offset = (h[19] & 0x0f) as usize;
+    let bin = ((u32::from(h[offset]) & 0x7f) << 24)
+        | (u32::from(h[offset + 1]) << 16)
+        | (u32::from(h[offset + 2]) << 8)
+        | u32::from(h[offset + 3]);
+    format!("{:06}", bin % 1_000_000)
+}
+
+/// RFC 4648 base32 (upper case, padding optional).
+fn base32_decode(s: &str) -> Vec<u8> {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut bits = 0u64;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.trim_end_matches('=').bytes() {
+        let v = A
+            .iter()
+            .position(|x| *x == c.to_ascii_uppercase())
+            .expect("base32") as u64;
+        bits = (bits << 5) | v;
+        n += 5;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod totp_tests {
+    #[test]
+    fn rfc_6238_vectors() {
+        // "12345678901234567890" in base32
+        let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+        assert_eq!(super::totp_code(secret, 59), "287082");
+        assert_eq!(super::totp_code(secret, 1111111109), "081804");
+        assert_eq!(super::totp_code(secret, 2000000000), "279037");
+    }
+}

@@ -20,6 +20,8 @@ mod password;
 mod seats;
 #[path = "journeys/terms_audit.rs"]
 mod terms_audit;
+#[path = "journeys/two_step.rs"]
+mod two_step;
 
 use accept::*;
 use account::*;
@@ -31,6 +33,7 @@ use members::*;
 use password::*;
 use seats::*;
 use terms_audit::*;
+use two_step::*;
 
 roster_testkit::on_every_backend!(
     the_seed_journey_rohit_as_admin_and_mike_as_partner,
@@ -67,4 +70,9 @@ roster_testkit::on_every_backend!(
     forgot_password_is_throttled_per_client_address,
     a_new_terms_version_must_be_agreed_to_before_going_on,
     admins_filter_and_page_the_audit_log_and_see_members_failed_logins,
+    an_authenticator_app_guards_the_login_and_its_codes_work_once,
+    wrong_second_steps_count_towards_the_lockout,
+    email_codes_and_a_trusted_browser,
+    an_app_that_requires_two_step_walks_members_through_enrolment,
+    the_operator_resets_second_factors,
 );

@@ -738,3 +738,5 @@ mod frame;
 mod account;
 #[path = "pages/security.rs"]
 mod security;
+#[path = "pages/two_step.rs"]
+mod two_step;

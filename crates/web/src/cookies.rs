@@ -19,6 +19,8 @@ pub const SESSION: &str = "roster_session";
 pub const CSRF: &str = "roster_csrf";
 /// The signed one-shot flash message (HttpOnly, SameSite=Lax).
 pub const FLASH: &str = "roster_flash";
+/// "Trust this browser for 30 days" after a second step (a random token, stored hashed).
+pub const DEVICE: &str = "roster_device";
 
 /// The name `base` goes by: `__Host-base` over https, `base` otherwise.
 pub fn name(base: &str, secure: bool) -> Cow<'_, str> {

@@ -16,7 +16,11 @@ use utoipa::OpenApi;
         api::seats::seats, api::seats::buy_seats, api::audit::audit, api::audit::security_activity,
         api::password::forgot, api::password::reset, api::password::change,
         api::login_email::request_change, api::login_email::confirm,
-        api::terms::current, api::terms::accept
+        api::terms::current, api::terms::accept,
+        api::two_step::second_factor, api::two_step::email_code, api::two_step::status,
+        api::two_step::start_totp, api::two_step::confirm_totp, api::two_step::enable_email,
+        api::two_step::backup_codes, api::two_step::disable, api::two_step::forget_browsers,
+        api::two_step::app_requirement
     ),
     components(schemas(
         LoginRequest, SessionResponse, AppSummary, MeResponse, MemberDto, MembersPage, PatchMember,
@@ -24,7 +28,10 @@ use utoipa::OpenApi;
         api::audit::AuditDto, api::audit::AuditPage, Health,
         api::password::ForgotBody, api::password::Accepted, api::password::ResetBody, api::password::ChangePasswordBody,
         api::login_email::EmailChangeBody, api::login_email::ConfirmEmailBody, api::login_email::EmailChanged,
-        api::terms::TermsDto, api::terms::AcceptTermsBody, SessionDto, SessionsPage, SessionsEnded
+        api::terms::TermsDto, api::terms::AcceptTermsBody,
+        api::two_step::SecondFactorBody, api::two_step::ChallengeBody, api::two_step::TwoStepStatus,
+        api::two_step::TotpSetup, api::two_step::CodeBody, api::two_step::PasswordBody,
+        api::two_step::EnrolledDto, api::two_step::BackupCodes, api::two_step::RequirementBody, SessionDto, SessionsPage, SessionsEnded
     )),
     modifiers(&BearerAuth)
 )]

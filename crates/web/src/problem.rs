@@ -33,7 +33,11 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::InvitationRevoked
         | Error::InvitationUsed
         | Error::InvitationReplaced => StatusCode::GONE,
-        Error::InvalidCredentials | Error::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Error::InvalidCredentials
+        | Error::Unauthenticated
+        | Error::SecondFactorRequired { .. }
+        | Error::ChallengeInvalid => StatusCode::UNAUTHORIZED,
+        Error::SecondFactorEnrolmentRequired { .. } => StatusCode::FORBIDDEN,
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Store(roster_core::StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -147,6 +151,20 @@ impl From<Error> for Problem {
                 format!(
                     "Agree to the terms of use, version {version} (GET /api/v1/terms), with \
                      POST /api/v1/me/terms {{\"version\": \"{version}\"}} before going on."
+                )
+            }
+            Error::SecondFactorRequired { challenge, methods } => {
+                extra["challenge"] = json!(challenge);
+                extra["methods"] = json!(methods);
+                "The password is right; finish with POST /api/v1/session/second-factor \
+                 {\"challenge\", \"method\", \"code\"} within 10 minutes."
+                    .into()
+            }
+            Error::SecondFactorEnrolmentRequired { app_id } => {
+                extra["app_id"] = json!(app_id);
+                format!(
+                    "App {app_id} requires two-step verification. Set up an authenticator app \
+                     (POST /api/v1/me/two-step/totp) or email codes first."
                 )
             }
             Error::PasswordReused(n) => {

@@ -298,6 +298,8 @@ pub enum Mail {
         /// The new login email, for an email change.
         detail: Option<String>,
     },
+    /// A one-time login code (secret: the 6 digits), valid 10 minutes.
+    LoginCode { first_name: String },
     /// A confirmation link to the new login email (secret: the token).
     EmailChange {
         first_name: String,
@@ -324,6 +326,7 @@ impl Mail {
             Mail::PasswordReset { .. } => "password_reset",
             Mail::SecurityNotice { .. } => "security_notice",
             Mail::EmailChange { .. } => "email_change",
+            Mail::LoginCode { .. } => "login_code",
         }
     }
 }

@@ -62,6 +62,12 @@ pub enum SecurityEvent {
     EmailChangeRequested,
     /// To the old address: the login email was changed.
     EmailChanged,
+    /// Two-step verification was turned on (or a method added).
+    SecondFactorEnabled,
+    /// Two-step verification was turned off by the owner.
+    SecondFactorDisabled,
+    /// An operator removed the ID's second factors.
+    SecondFactorsReset,
 }
 
 /// One published version of the terms of use (its body is sanitised HTML).
@@ -85,4 +91,45 @@ pub struct AuditFilter {
     pub from: Option<OffsetDateTime>,
     pub to: Option<OffsetDateTime>,
     pub before: Option<(OffsetDateTime, uuid::Uuid)>,
+}
+
+/// An ID's authenticator app (TOTP, RFC 6238). The secret is sealed with the server's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpFactor {
+    pub identity_id: IdentityId,
+    pub secret_enc: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    /// Set by the first valid code; until then the factor is not used at login.
+    pub confirmed_at: Option<OffsetDateTime>,
+    /// The last 30-second step whose code was accepted (no code is accepted twice).
+    pub last_step: i64,
+}
+
+/// Which second factors an ID has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SecondFactorStatus {
+    pub totp: bool,
+    pub email: bool,
+    pub backup_codes_left: i64,
+}
+
+impl SecondFactorStatus {
+    /// Whether the ID uses two-step verification at all.
+    pub fn enabled(&self) -> bool {
+        self.totp || self.email
+    }
+}
+
+/// A login whose password was right, waiting for its second step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginChallenge {
+    pub token_hash: Vec<u8>,
+    pub identity_id: IdentityId,
+    pub app_id: Option<AppId>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub email_code_hash: Option<Vec<u8>>,
+    pub email_code_until: Option<OffsetDateTime>,
+    pub email_code_tries: i64,
+    pub used_at: Option<OffsetDateTime>,
 }

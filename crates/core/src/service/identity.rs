@@ -60,20 +60,47 @@ impl Services {
         email_norm: &str,
         password: &str,
     ) -> Result<Identity> {
-        // 1. reserve the attempt (serialised on the ID's row); wait while every slot is in
-        //    flight (each verification takes tens of milliseconds)
+        let Some(identity) = self.reserve_attempt(ctx, email_norm, password).await? else {
+            return self.unknown_id_attempt(ctx, email_norm, password).await;
+        };
+        // verify off the runtime, no transaction held
+        let ok = self
+            .hasher
+            .verify(password.to_string(), Some(identity.password_hash.clone()))
+            .await;
+        let ok = match ok {
+            Ok(ok) => ok,
+            Err(e) => {
+                self.settle_attempt(ctx, email_norm, false, "error").await?;
+                return Err(e);
+            }
+        };
+        self.settle_attempt(ctx, email_norm, ok, "wrong_password")
+            .await?
+            .ok_or(Error::InvalidCredentials)
+    }
+
+    /// Reserve a login attempt (a password or a second step) of the ID with this email,
+    /// serialised on its row; waits while every slot is in flight (each verification takes tens
+    /// of milliseconds). `None` for an unknown email. A locked ID is 429 `id_locked` (after the
+    /// same work as a verification of `secret`).
+    pub(super) async fn reserve_attempt(
+        &self,
+        ctx: &Ctx,
+        email_norm: &str,
+        secret: &str,
+    ) -> Result<Option<Identity>> {
         let mut waited = 0;
-        let identity = loop {
+        loop {
             let mut tx = self.begin().await?;
             let Some(mut identity) = tx.lock_identity_by_email(email_norm).await? else {
-                drop(tx);
-                return self.unknown_id_attempt(ctx, email_norm, password).await;
+                return Ok(None);
             };
             match identity.lockout.begin_attempt(ctx.now) {
                 Attempt::Go => {
                     tx.update_lockout(identity.id, &identity.lockout).await?;
                     tx.commit().await?;
-                    break identity;
+                    return Ok(Some(identity));
                 }
                 Attempt::Locked(until) => {
                     tx.update_lockout(identity.id, &identity.lockout).await?;
@@ -88,8 +115,7 @@ impl Services {
                     )
                     .await?;
                     tx.commit().await?;
-                    // same work as a verification
-                    let _ = self.hasher.verify(password.to_string(), None).await?;
+                    let _ = self.hasher.verify(secret.to_string(), None).await?;
                     return Err(Error::Locked {
                         retry_after_secs: super::throttle::ceil_secs(until - ctx.now),
                     });
@@ -103,32 +129,27 @@ impl Services {
                     tokio::time::sleep(std::time::Duration::from_millis(BUSY_WAIT_MS)).await;
                 }
             }
-        };
-        // 2. verify off the runtime, no transaction held
-        let ok = self
-            .hasher
-            .verify(password.to_string(), Some(identity.password_hash.clone()))
-            .await;
-        // 3. record the outcome on the current row (always release the reservation)
+        }
+    }
+
+    /// Record the outcome of a reserved attempt on the ID's current row. A failure is audited
+    /// (`reason`), may lock the ID (then its owner is emailed a reset link) and gives `None`.
+    pub(super) async fn settle_attempt(
+        &self,
+        ctx: &Ctx,
+        email_norm: &str,
+        ok: bool,
+        reason: &str,
+    ) -> Result<Option<Identity>> {
         let mut tx = self.begin().await?;
-        let mut current = tx
-            .lock_identity_by_email(email_norm)
-            .await?
-            .ok_or(Error::InvalidCredentials)?;
-        let ok = match ok {
-            Ok(ok) => ok,
-            Err(e) => {
-                current.lockout.record_failure(ctx.now);
-                tx.update_lockout(current.id, &current.lockout).await?;
-                tx.commit().await?;
-                return Err(e);
-            }
+        let Some(mut current) = tx.lock_identity_by_email(email_norm).await? else {
+            return Ok(None);
         };
         if ok {
             current.lockout.record_success();
             tx.update_lockout(current.id, &current.lockout).await?;
             tx.commit().await?;
-            return Ok(current);
+            return Ok(Some(current));
         }
         let locked_now = current.lockout.record_failure(ctx.now);
         self.audit(
@@ -138,7 +159,7 @@ impl Services {
             Actor::Identity(&current),
             "login.failed",
             None,
-            serde_json::json!({"reason": "wrong_password", "locked": locked_now}),
+            serde_json::json!({"reason": reason, "locked": locked_now}),
         )
         .await?;
         tx.update_lockout(current.id, &current.lockout).await?;
@@ -160,7 +181,7 @@ impl Services {
         if locked_now {
             self.mail_kick.notify_one();
         }
-        Err(Error::InvalidCredentials)
+        Ok(None)
     }
 
     /// A login attempt for an email with no ID: a dummy verification, and failures counted
@@ -243,6 +264,20 @@ impl Services {
         password: &str,
         app_id: Option<&AppId>,
     ) -> Result<LoggedIn> {
+        self.login_from(ctx, email, password, app_id, None).await
+    }
+
+    /// Log in from a browser that may be trusted (`device`: its "trust this browser" token):
+    /// an ID with two-step verification gets 401 `second_factor_required` with a challenge
+    /// unless the browser is trusted.
+    pub async fn login_from(
+        &self,
+        ctx: &Ctx,
+        email: &str,
+        password: &str,
+        app_id: Option<&AppId>,
+        device: Option<&str>,
+    ) -> Result<LoggedIn> {
         let email_norm = match Email::parse(email) {
             Ok(e) => e.normalized().to_string(),
             Err(_) => email.trim().to_lowercase(),
@@ -253,6 +288,8 @@ impl Services {
         }
         self.throttle(ctx, Throttled::Login).await?;
         let identity = self.check_password(ctx, &email_norm, password).await?;
+        self.second_step_needed(ctx, &identity, app_id, device)
+            .await?;
         let mut tx = self.begin().await?;
         let mut bound = None;
         if let Some(app_id) = app_id

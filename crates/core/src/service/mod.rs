@@ -30,6 +30,7 @@ mod profile;
 mod seats;
 mod terms;
 mod throttle;
+mod two_step;
 
 pub use accept::NewIdentityForm;
 pub use account::SessionInfo;
@@ -43,6 +44,7 @@ pub use profile::{
 };
 pub use terms::TermsView;
 pub use throttle::{ThrottleLimits, Throttled};
+pub use two_step::{Enrolled, SecondStep, TRUST_TTL, TotpEnrolment};
 
 /// Whether the security question is asked when an ID is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
@@ -65,6 +67,8 @@ pub struct Settings {
     pub security_question: QuestionMode,
     pub hash_cost: HashCost,
     pub throttle: ThrottleLimits,
+    /// Seals secrets kept at rest (authenticator-app secrets).
+    pub secret_key: crate::sealed::SecretKey,
 }
 
 impl Default for Settings {
@@ -79,6 +83,7 @@ impl Default for Settings {
             security_question: QuestionMode::Required,
             hash_cost: HashCost::default(),
             throttle: ThrottleLimits::default(),
+            secret_key: crate::sealed::SecretKey::random(),
         }
     }
 }
@@ -251,12 +256,21 @@ impl Services {
     }
 
     /// The principal's Active membership of the app, read through `q`; anything else is
-    /// NotFound.
+    /// NotFound. An app that requires two-step verification is 403
+    /// `second_factor_enrolment_required` to members who have not set it up.
     async fn member_in(q: &mut dyn Queries, p: &Principal, app_id: &AppId) -> Result<Member> {
-        match q.find_member_by_identity(app_id, p.identity_id).await? {
-            Some(m) if m.status == MemberStatus::Active => Ok(m),
-            _ => Err(Error::NotFound),
+        let m = match q.find_member_by_identity(app_id, p.identity_id).await? {
+            Some(m) if m.status == MemberStatus::Active => m,
+            _ => return Err(Error::NotFound),
+        };
+        if q.app_requires_second_factor(app_id).await?
+            && !q.second_factor_status(p.identity_id).await?.enabled()
+        {
+            return Err(Error::SecondFactorEnrolmentRequired {
+                app_id: app_id.to_string(),
+            });
         }
+        Ok(m)
     }
 
     /// Seat accounting for a member about to be Invited or Active.

@@ -3,7 +3,7 @@
 //! The queries are grouped by aggregate, one trait each ([`AppQueries`], [`IdentityQueries`],
 //! [`MemberQueries`], [`InvitationQueries`], [`SessionQueries`], [`ProfileQueries`],
 //! [`SecretQueries`], [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`],
-//! [`IdentityTokenQueries`], [`ThrottleQueries`], [`TermsQueries`]); [`Queries`] combines them
+//! [`IdentityTokenQueries`], [`ThrottleQueries`], [`TermsQueries`], [`SecondFactorQueries`]); [`Queries`] combines them
 //! and is what callers hold.
 //!
 //! Write operations run inside a transaction from [`Store::begin`]. The first call of every
@@ -19,6 +19,7 @@ mod invitations;
 mod members;
 mod outbox;
 mod profiles;
+mod second_factors;
 mod secrets;
 mod sessions;
 mod setup_tokens;
@@ -33,6 +34,7 @@ pub use invitations::InvitationQueries;
 pub use members::MemberQueries;
 pub use outbox::OutboxQueries;
 pub use profiles::ProfileQueries;
+pub use second_factors::SecondFactorQueries;
 pub use secrets::SecretQueries;
 pub use sessions::SessionQueries;
 pub use setup_tokens::SetupTokenQueries;
@@ -85,6 +87,7 @@ pub trait Queries:
     + IdentityTokenQueries
     + ThrottleQueries
     + TermsQueries
+    + SecondFactorQueries
     + Send
 {
 }
@@ -103,6 +106,7 @@ impl<T> Queries for T where
         + IdentityTokenQueries
         + ThrottleQueries
         + TermsQueries
+        + SecondFactorQueries
         + Send
         + ?Sized
 {

@@ -18,19 +18,29 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
-    responses((status = 200, body = SessionResponse), (status = 401, description = "invalid_credentials")))]
+    responses((status = 200, body = SessionResponse),
+        (status = 401, description = "invalid_credentials; or second_factor_required with `challenge` and `methods`"),
+        (status = 429, description = "id_locked, too_many_attempts, rate_limited (Retry-After)")))]
 pub async fn login(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
+    let device = crate::cookies::read(&headers, crate::cookies::DEVICE, state.secure_cookies);
     let app = match body.app_id.as_deref() {
         Some(a) => Some(app_id(a)?),
         None => None,
     };
     let li = state
         .services
-        .login(&ctx, &body.email, &body.password, app.as_ref())
+        .login_from(
+            &ctx,
+            &body.email,
+            &body.password,
+            app.as_ref(),
+            device.as_deref(),
+        )
         .await?;
     Ok(logged_in_response(&state, li, StatusCode::OK))
 }

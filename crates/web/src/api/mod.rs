@@ -11,6 +11,7 @@ pub mod members;
 pub mod password;
 pub mod seats;
 pub mod terms;
+pub mod two_step;
 
 use crate::AppState;
 use crate::cookies;
@@ -39,6 +40,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(password::routes())
         .merge(login_email::routes())
         .merge(terms::routes())
+        .merge(two_step::routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)
 }

@@ -310,6 +310,10 @@ impl IntoResponse for PageError {
                     link: None,
                 },
             ),
+            PageError::Core(Error::SecondFactorEnrolmentRequired { app_id }) => Redirect::to(
+                &format!("/account/two-step?required={app_id}&next=/app/{app_id}"),
+            )
+            .into_response(),
             PageError::Core(e) => {
                 let (title, msg) = friendly(&e);
                 let link = match &e {

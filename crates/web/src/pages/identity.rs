@@ -90,12 +90,25 @@ pub async fn login_submit(
         .and_then(|r| r.split('/').next())
         .and_then(|a| AppId::parse(a).ok());
     let c = rc.clone();
+    let device = crate::cookies::read(&headers, crate::cookies::DEVICE, state.secure_cookies);
     match state
         .services
-        .login(&c, &f.email, &f.password, app.as_ref())
+        .login_from(&c, &f.email, &f.password, app.as_ref(), device.as_deref())
         .await
     {
         Ok(li) => Ok(with_cookie(see_other(&next), session_cookie(&state, &li))),
+        Err(Error::SecondFactorRequired { challenge, methods }) => {
+            super::two_step::second_step_page(
+                &state,
+                &headers,
+                &challenge,
+                &methods,
+                &next,
+                None,
+                None,
+                StatusCode::OK,
+            )
+        }
         Err(Error::InvalidCredentials) => {
             let csrf = Csrf::of(&headers, &state);
             let t = LoginPage {

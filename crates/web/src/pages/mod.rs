@@ -22,6 +22,7 @@ pub mod password;
 pub mod profile;
 pub mod seats;
 pub mod terms;
+pub mod two_step;
 pub mod when;
 
 pub use frame::{CSRF_COOKIE, Csrf, CsrfForm, FieldErrors, Nav, NavApp, Page, PageError};
@@ -46,4 +47,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(password::routes())
         .merge(login_email::routes())
         .merge(audit::routes())
+        .merge(two_step::routes())
 }
