@@ -182,6 +182,9 @@ impl Config {
                 "each entry must be an IP address or a CIDR range such as 10.0.0.0/8",
             );
         }
+        if self.secret_key.is_some() {
+            self.secret_key()?;
+        }
         if self.throttle.window_seconds < 1 {
             return bad("throttle", "window_seconds must be at least 1");
         }

@@ -480,3 +480,66 @@ fn seats_grant_with_request_closes_it_and_seats_requests_lists_it_granted() {
         text(&unknown_app)
     );
 }
+
+#[test]
+fn terms_publish_sanitises_and_becomes_current() {
+    let dir = tempfile::tempdir().expect("dir");
+    let o = roster(dir.path(), &["terms", "show"], &[]);
+    assert!(text(&o).contains("built in"), "{}", text(&o));
+    let file = dir.path().join("terms.md");
+    std::fs::write(&file, "# Terms\n\nBe kind.<script>alert(1)</script>").expect("write");
+    let o = roster(
+        dir.path(),
+        &["terms", "publish", "terms.md", "--version", "2027-01"],
+        &[],
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("published terms version 2027-01"), "{out}");
+    let o = roster(dir.path(), &["terms", "show"], &[]);
+    assert!(
+        text(&o).contains("version 2027-01 published"),
+        "{}",
+        text(&o)
+    );
+    // the same version twice, or a missing file: a clear error naming what is wrong
+    let o = roster(
+        dir.path(),
+        &["terms", "publish", "terms.md", "--version", "2027-01"],
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--version"), "{}", text(&o));
+    let o = roster(dir.path(), &["terms", "publish", "nope.md"], &[]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("cannot read"), "{}", text(&o));
+    // the key file for sealed secrets was created, readable by its owner only
+    let key = dir.path().join("data/secret.key");
+    assert!(key.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+}
+
+#[test]
+fn id_reset_2fa_names_an_unknown_email_and_a_bad_secret_key_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("dir");
+    let o = roster(dir.path(), &["id", "reset-2fa", "nobody@example.com"], &[]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("no ID has nobody@example.com"),
+        "{}",
+        text(&o)
+    );
+    let o = roster(
+        dir.path(),
+        &["id", "reset-2fa", "nobody@example.com"],
+        &[("ROSTER_SECRET_KEY", "short")],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("secret_key"), "{}", text(&o));
+    assert!(!text(&o).contains("panicked"));
+}

@@ -12,11 +12,13 @@ mod email_norm;
 mod identity_security;
 mod member_search;
 mod profiles;
+mod second_factors;
 mod secrets;
 pub use email_norm::*;
 pub use identity_security::*;
 pub use member_search::*;
 pub use profiles::*;
+pub use second_factors::*;
 pub use secrets::*;
 
 pub(crate) fn t0() -> OffsetDateTime {

@@ -584,3 +584,7 @@ async fn fits(c: &Client, css: &str, what: &str) {
 /// The frame every page shares, in the browser.
 #[path = "browser/frame.rs"]
 mod frame;
+
+/// Password reset, two-step verification and sessions, in the browser.
+#[path = "browser/security.rs"]
+mod security;

@@ -20,6 +20,7 @@ mod sqlite {
         throttle_counts_in_fixed_windows,
         terms_versions_and_agreements,
         audit_filters_and_pages,
+        second_factors_challenges_and_trusted_browsers,
         ; with_url:
         member_list_uses_indexes_at_scale,
         email_norm_renormalisation_reports_collisions,
@@ -46,6 +47,7 @@ mod postgres {
         throttle_counts_in_fixed_windows,
         terms_versions_and_agreements,
         audit_filters_and_pages,
+        second_factors_challenges_and_trusted_browsers,
         ; with_url:
         member_list_uses_indexes_at_scale,
         email_norm_renormalisation_reports_collisions,
