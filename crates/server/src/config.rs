@@ -236,10 +236,18 @@ impl Config {
         }
     }
 
+    /// `base_url`, or `http://<listen>` — with `localhost` for a loopback address, since
+    /// passkeys (WebAuthn) refuse IP addresses as the site's name.
     pub fn base_url(&self) -> String {
         self.base_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .unwrap_or_else(|| {
+                if self.listen.ip().is_loopback() {
+                    format!("http://localhost:{}", self.listen.port())
+                } else {
+                    format!("http://{}", self.listen)
+                }
+            })
             .trim_end_matches('/')
             .to_string()
     }
@@ -318,6 +326,7 @@ impl Config {
             },
             throttle: self.throttle.clone(),
             secret_key: self.secret_key()?,
+            public_url: self.base_url(),
         })
     }
 }

@@ -48,7 +48,7 @@ fn app_create_prints_the_app_id_and_link_and_the_mail_is_readable() {
     assert!(o.status.success(), "{out}");
     assert!(out.contains("App ID"), "{out}");
     assert!(
-        out.contains("Accept link: http://127.0.0.1:8080/invite/"),
+        out.contains("Accept link: http://localhost:8080/invite/"),
         "{out}"
     );
     assert!(dir.path().join("data/roster.db").exists());
@@ -67,7 +67,7 @@ fn app_create_prints_the_app_id_and_link_and_the_mail_is_readable() {
     // Decoded: the text part as a person reads it, and its link on a line of its own.
     assert!(shown.contains("To:      ada@acme.example"), "{shown}");
     assert!(
-        shown.contains("Links:\n  http://127.0.0.1:8080/invite/"),
+        shown.contains("Links:\n  http://localhost:8080/invite/"),
         "{shown}"
     );
     for mime in [

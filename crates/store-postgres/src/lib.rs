@@ -12,6 +12,7 @@ mod invitations;
 mod member_list;
 mod members;
 mod outbox;
+mod passkeys;
 mod profiles;
 mod renorm;
 mod rows;

@@ -25,7 +25,8 @@ where
             "SELECT \
                EXISTS (SELECT 1 FROM totp_factors WHERE identity_id = $1 AND confirmed_at IS NOT NULL) AS totp, \
                COALESCE((SELECT email_second_factor FROM identities WHERE id = $1), FALSE) AS email, \
-               (SELECT COUNT(*) FROM backup_codes WHERE identity_id = $1 AND used_at IS NULL) AS left",
+               (SELECT COUNT(*) FROM backup_codes WHERE identity_id = $1 AND used_at IS NULL) AS left, \
+               (SELECT COUNT(*) FROM passkeys WHERE identity_id = $1) AS passkeys",
         )
         .bind(identity.0)
         .fetch_one(self.c())
@@ -35,6 +36,7 @@ where
             totp: get(&r, "totp")?,
             email: get(&r, "email")?,
             backup_codes_left: get(&r, "left")?,
+            passkeys: get(&r, "passkeys")?,
         })
     }
 
@@ -136,6 +138,7 @@ where
             "DELETE FROM totp_factors WHERE identity_id = $1",
             "DELETE FROM backup_codes WHERE identity_id = $1",
             "DELETE FROM trusted_devices WHERE identity_id = $1",
+            "DELETE FROM passkeys WHERE identity_id = $1",
             "UPDATE identities SET email_second_factor = FALSE WHERE id = $1",
         ] {
             sqlx::query(sql)

@@ -13,6 +13,7 @@ mod invitations;
 mod member_list;
 mod members;
 mod outbox;
+mod passkeys;
 mod profiles;
 mod renorm;
 mod rows;
@@ -91,6 +92,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "0012_second_factors",
         include_str!("../migrations/0012_second_factors.sql"),
+    ),
+    (
+        13,
+        "0013_passkeys",
+        include_str!("../migrations/0013_passkeys.sql"),
     ),
 ];
 

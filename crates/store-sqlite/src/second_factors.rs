@@ -20,13 +20,15 @@ impl<C: HasConn> SecondFactorQueries for Handle<C> {
             "SELECT \
                EXISTS (SELECT 1 FROM totp_factors WHERE identity_id = ?1 AND confirmed_at IS NOT NULL), \
                COALESCE((SELECT email_second_factor FROM identities WHERE id = ?1), 0), \
-               (SELECT COUNT(*) FROM backup_codes WHERE identity_id = ?1 AND used_at IS NULL)",
+               (SELECT COUNT(*) FROM backup_codes WHERE identity_id = ?1 AND used_at IS NULL), \
+               (SELECT COUNT(*) FROM passkeys WHERE identity_id = ?1)",
             rusqlite::params![identity.0],
             |r| {
                 Ok(SecondFactorStatus {
                     totp: get::<i64>(r, 0)? != 0,
                     email: get::<i64>(r, 1)? != 0,
                     backup_codes_left: get(r, 2)?,
+                    passkeys: get(r, 3)?,
                 })
             },
         )?;
@@ -113,6 +115,7 @@ impl<C: HasConn> SecondFactorQueries for Handle<C> {
             "DELETE FROM totp_factors WHERE identity_id = ?1",
             "DELETE FROM backup_codes WHERE identity_id = ?1",
             "DELETE FROM trusted_devices WHERE identity_id = ?1",
+            "DELETE FROM passkeys WHERE identity_id = ?1",
             "UPDATE identities SET email_second_factor = 0 WHERE id = ?1",
         ] {
             self.exec(sql, rusqlite::params![identity.0])?;

@@ -271,12 +271,20 @@ async fn spawn_with(
     clock: TestClock,
     base_url: Option<&str>,
 ) -> TestApp {
-    let services = Arc::new(Services::new(store.clone(), Settings::default()).expect("services"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let addr = format!("http://{}", listener.local_addr().expect("addr"));
-    let mut state = roster_web::AppState::new(services.clone(), base_url.unwrap_or(&addr))
+    let local = listener.local_addr().expect("addr");
+    let addr = format!("http://{local}");
+    // `{port}` in a base URL is this server's port (e.g. `http://localhost:{port}`, which
+    // passkeys need: a WebAuthn relying party is a host name, never an IP address)
+    let base = base_url.map(|b| b.replace("{port}", &local.port().to_string()));
+    let settings = Settings {
+        public_url: base.clone().unwrap_or_else(|| addr.clone()),
+        ..Settings::default()
+    };
+    let services = Arc::new(Services::new(store.clone(), settings).expect("services"));
+    let mut state = roster_web::AppState::new(services.clone(), base.as_deref().unwrap_or(&addr))
         .with_shared_keys()
         .await
         .expect("server keys");

@@ -585,6 +585,10 @@ async fn fits(c: &Client, css: &str, what: &str) {
 #[path = "browser/frame.rs"]
 mod frame;
 
+/// Passkeys with Chromium's virtual authenticator.
+#[path = "browser/passkeys.rs"]
+mod passkeys;
+
 /// Password reset, two-step verification and sessions, in the browser.
 #[path = "browser/security.rs"]
 mod security;

@@ -20,7 +20,10 @@ use utoipa::OpenApi;
         api::two_step::second_factor, api::two_step::email_code, api::two_step::status,
         api::two_step::start_totp, api::two_step::confirm_totp, api::two_step::enable_email,
         api::two_step::backup_codes, api::two_step::disable, api::two_step::forget_browsers,
-        api::two_step::app_requirement
+        api::two_step::app_requirement,
+        api::passkeys::list, api::passkeys::remove, api::passkeys::register_start,
+        api::passkeys::register_finish, api::passkeys::sign_in_start, api::passkeys::sign_in_finish,
+        api::passkeys::second_step_start
     ),
     components(schemas(
         LoginRequest, SessionResponse, AppSummary, MeResponse, MemberDto, MembersPage, PatchMember,
@@ -31,7 +34,9 @@ use utoipa::OpenApi;
         api::terms::TermsDto, api::terms::AcceptTermsBody,
         api::two_step::SecondFactorBody, api::two_step::ChallengeBody, api::two_step::TwoStepStatus,
         api::two_step::TotpSetup, api::two_step::CodeBody, api::two_step::PasswordBody,
-        api::two_step::EnrolledDto, api::two_step::BackupCodes, api::two_step::RequirementBody, SessionDto, SessionsPage, SessionsEnded
+        api::two_step::EnrolledDto, api::two_step::BackupCodes, api::two_step::RequirementBody,
+        api::passkeys::CeremonyDto, api::passkeys::RegisterFinishBody, api::passkeys::SignInFinishBody,
+        api::passkeys::ChallengeOnly, api::passkeys::PasskeyDto, SessionDto, SessionsPage, SessionsEnded
     )),
     modifiers(&BearerAuth)
 )]

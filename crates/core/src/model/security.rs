@@ -111,12 +111,13 @@ pub struct SecondFactorStatus {
     pub totp: bool,
     pub email: bool,
     pub backup_codes_left: i64,
+    pub passkeys: i64,
 }
 
 impl SecondFactorStatus {
     /// Whether the ID uses two-step verification at all.
     pub fn enabled(&self) -> bool {
-        self.totp || self.email
+        self.totp || self.email || self.passkeys > 0
     }
 }
 
@@ -132,4 +133,27 @@ pub struct LoginChallenge {
     pub email_code_until: Option<OffsetDateTime>,
     pub email_code_tries: i64,
     pub used_at: Option<OffsetDateTime>,
+}
+
+/// A registered passkey of an ID. `credential` is the verified credential (public key, sign
+/// counter) as the WebAuthn library serialises it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPasskey {
+    pub cred_id: Vec<u8>,
+    pub identity_id: IdentityId,
+    pub name: String,
+    pub credential: String,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// A WebAuthn ceremony in progress: its server-side state, used once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ceremony {
+    pub token_hash: Vec<u8>,
+    pub identity_id: Option<IdentityId>,
+    /// `register`, `sign_in` or `second_factor`.
+    pub purpose: String,
+    pub state: String,
+    pub expires_at: OffsetDateTime,
 }

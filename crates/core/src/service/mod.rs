@@ -25,6 +25,7 @@ mod identity;
 mod invitations;
 mod login_email;
 mod members;
+mod passkeys;
 mod password;
 mod profile;
 mod seats;
@@ -38,6 +39,7 @@ pub use apps::{AdminHome, AppHome, CreateApp};
 pub use identity::{LoggedIn, Me};
 pub use invitations::{InvitationInfo, InviteRequest, IssuedInvitation};
 pub use members::StatusChange;
+pub use passkeys::CeremonyStart;
 pub use password::{PASSWORD_HISTORY, RESET_TTL, ResetRequest};
 pub use profile::{
     MAX_LOGO_BYTES, ProfileDetails, ProfileView, SetupPlan, sniff_image, time_zones,
@@ -69,6 +71,8 @@ pub struct Settings {
     pub throttle: ThrottleLimits,
     /// Seals secrets kept at rest (authenticator-app secrets).
     pub secret_key: crate::sealed::SecretKey,
+    /// The public base URL (the WebAuthn relying party: its host and origin).
+    pub public_url: String,
 }
 
 impl Default for Settings {
@@ -84,6 +88,7 @@ impl Default for Settings {
             hash_cost: HashCost::default(),
             throttle: ThrottleLimits::default(),
             secret_key: crate::sealed::SecretKey::random(),
+            public_url: "http://localhost:8080".into(),
         }
     }
 }
@@ -143,6 +148,8 @@ pub struct Services {
     policy: PasswordPolicy,
     settings: Settings,
     mail_kick: Arc<Notify>,
+    /// The WebAuthn relying party (`None` when the public URL cannot carry passkeys).
+    webauthn: Option<webauthn_rs::Webauthn>,
     /// The current terms version and when it was read (see `terms`).
     terms_cache: std::sync::Mutex<Option<(String, std::time::Instant)>>,
 }
@@ -170,6 +177,7 @@ fn collect<T>(errors: &mut Vec<FieldError>, r: Result<T>) -> Option<T> {
 impl Services {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self> {
         Ok(Services {
+            webauthn: passkeys::relying_party(&settings.product_name, &settings.public_url),
             store,
             hasher: Hasher::new(settings.hash_cost)?,
             policy: PasswordPolicy::from_preset(settings.password_preset),

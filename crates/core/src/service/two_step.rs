@@ -156,7 +156,7 @@ impl Services {
 
     /// A method was added: backup codes if the ID has none, a new session token (every other
     /// session ends: they were opened with one step), the owner told, audited.
-    async fn two_step_enabled(
+    pub(super) async fn two_step_enabled(
         &self,
         tx: &mut dyn Queries,
         ctx: &Ctx,
@@ -364,23 +364,28 @@ impl Services {
         })
         .await?;
         tx.commit().await?;
-        let mut methods = Vec::new();
-        if status.totp {
-            methods.push("totp");
-        }
-        if status.email {
-            methods.push("email");
-        }
-        if status.backup_codes_left > 0 {
-            methods.push("backup_code");
-        }
         Err(Error::SecondFactorRequired {
             challenge: token,
-            methods,
+            methods: methods_of(&status),
         })
     }
 
-    async fn live_challenge(&self, ctx: &Ctx, challenge: &str) -> Result<LoginChallenge> {
+    /// The second-step methods a live login challenge can use (to show its form again).
+    pub async fn challenge_methods(&self, ctx: &Ctx, challenge: &str) -> Result<Vec<&'static str>> {
+        let c = self.live_challenge(ctx, challenge).await?;
+        let status = self
+            .read()
+            .await?
+            .second_factor_status(c.identity_id)
+            .await?;
+        Ok(methods_of(&status))
+    }
+
+    pub(super) async fn live_challenge(
+        &self,
+        ctx: &Ctx,
+        challenge: &str,
+    ) -> Result<LoginChallenge> {
         if challenge.is_empty() || challenge.len() > 128 {
             return Err(Error::ChallengeInvalid);
         }
@@ -523,6 +528,12 @@ impl Services {
                     None => false,
                 }
             }
+            "passkey" => {
+                drop(tx);
+                return self
+                    .check_passkey_step(ctx, c, &step.challenge, &step.code)
+                    .await;
+            }
             "backup_code" => {
                 tx.use_backup_code(c.identity_id, &backup_hash(&step.code), ctx.now)
                     .await?
@@ -547,7 +558,7 @@ impl Services {
             _ => {
                 return Err(Error::invalid(
                     "method",
-                    "One of totp, email or backup_code.",
+                    "One of totp, email, passkey or backup_code.",
                 ));
             }
         };
@@ -611,6 +622,23 @@ impl Services {
             .app_requires_second_factor(app_id)
             .await?)
     }
+}
+
+fn methods_of(status: &SecondFactorStatus) -> Vec<&'static str> {
+    let mut methods = Vec::new();
+    if status.totp {
+        methods.push("totp");
+    }
+    if status.email {
+        methods.push("email");
+    }
+    if status.passkeys > 0 {
+        methods.push("passkey");
+    }
+    if status.backup_codes_left > 0 {
+        methods.push("backup_code");
+    }
+    methods
 }
 
 fn hex(b: &[u8]) -> String {

@@ -3,7 +3,8 @@
 //! The queries are grouped by aggregate, one trait each ([`AppQueries`], [`IdentityQueries`],
 //! [`MemberQueries`], [`InvitationQueries`], [`SessionQueries`], [`ProfileQueries`],
 //! [`SecretQueries`], [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`],
-//! [`IdentityTokenQueries`], [`ThrottleQueries`], [`TermsQueries`], [`SecondFactorQueries`]); [`Queries`] combines them
+//! [`IdentityTokenQueries`], [`ThrottleQueries`], [`TermsQueries`], [`SecondFactorQueries`],
+//! [`PasskeyQueries`]); [`Queries`] combines them
 //! and is what callers hold.
 //!
 //! Write operations run inside a transaction from [`Store::begin`]. The first call of every
@@ -18,6 +19,7 @@ mod identity_tokens;
 mod invitations;
 mod members;
 mod outbox;
+mod passkeys;
 mod profiles;
 mod second_factors;
 mod secrets;
@@ -33,6 +35,7 @@ pub use identity_tokens::IdentityTokenQueries;
 pub use invitations::InvitationQueries;
 pub use members::MemberQueries;
 pub use outbox::OutboxQueries;
+pub use passkeys::PasskeyQueries;
 pub use profiles::ProfileQueries;
 pub use second_factors::SecondFactorQueries;
 pub use secrets::SecretQueries;
@@ -88,6 +91,7 @@ pub trait Queries:
     + ThrottleQueries
     + TermsQueries
     + SecondFactorQueries
+    + PasskeyQueries
     + Send
 {
 }
@@ -107,6 +111,7 @@ impl<T> Queries for T where
         + ThrottleQueries
         + TermsQueries
         + SecondFactorQueries
+        + PasskeyQueries
         + Send
         + ?Sized
 {

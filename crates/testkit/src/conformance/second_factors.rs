@@ -40,7 +40,8 @@ pub async fn second_factors_challenges_and_trusted_browsers(store: Arc<dyn Store
         SecondFactorStatus {
             totp: true,
             email: true,
-            backup_codes_left: 2
+            backup_codes_left: 2,
+            passkeys: 0
         }
     );
     // a backup code works once; a new set replaces the old

@@ -282,9 +282,12 @@ async fn a_member_of_an_app_that_requires_two_step_is_walked_through_enrolment()
         home.location,
         format!("/account/two-step?required={app}&next=/app/{app}")
     );
+    // a made-up address puts no words on the page
+    let forged = get(&una, &t, "/account/two-step?required=zz999").await;
+    assert!(!forged.html.contains("requires two-step verification"));
     let page = get(&una, &t, &home.location).await;
     assert!(
-        page.html.contains("requires two-step verification"),
+        page.html.contains("Acme (App ID") && page.html.contains("requires two-step verification"),
         "{}",
         page.html
     );

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod invitations;
 pub mod login_email;
 pub mod members;
+pub mod passkeys;
 pub mod password;
 pub mod seats;
 pub mod terms;
@@ -41,6 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(login_email::routes())
         .merge(terms::routes())
         .merge(two_step::routes())
+        .merge(passkeys::routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)
 }

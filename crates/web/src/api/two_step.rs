@@ -194,7 +194,7 @@ pub async fn start_totp(
     })))
 }
 
-fn enrolled(state: &AppState, e: Enrolled) -> Response {
+pub(crate) fn enrolled(state: &AppState, e: Enrolled) -> Response {
     let cookie = super::session_cookie(state, &e.session);
     let mut res = no_store(Json(EnrolledDto {
         token: e.session.token,

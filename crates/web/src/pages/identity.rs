@@ -103,6 +103,7 @@ pub async fn login_submit(
                 &headers,
                 &challenge,
                 &methods,
+                "",
                 &next,
                 None,
                 None,

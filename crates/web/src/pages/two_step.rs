@@ -36,6 +36,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/account/two-step/forget-browsers", post(forget_browsers))
         .route("/account/two-step/disable", post(disable))
         .route(
+            "/account/two-step/passkeys/{id}/remove",
+            post(remove_passkey),
+        )
+        .route(
             "/app/{app_id}/admin/security",
             get(app_security_page).post(set_app_security),
         )
@@ -136,6 +140,7 @@ struct SecondStepPage<'a> {
     methods: Vec<(&'static str, &'static str)>,
     method: String,
     email: bool,
+    passkey: bool,
     error: Option<String>,
     notice: Option<String>,
 }
@@ -145,6 +150,7 @@ fn method_label(m: &str) -> Option<(&'static str, &'static str)> {
         "totp" => Some(("totp", "Authenticator app")),
         "email" => Some(("email", "Code sent by email")),
         "backup_code" => Some(("backup_code", "Backup code")),
+        "passkey" => None,
         _ => None,
     }
 }
@@ -157,6 +163,7 @@ pub(super) fn second_step_page(
     headers: &HeaderMap,
     challenge: &str,
     methods: &[&str],
+    chosen: &str,
     next: &str,
     error: Option<String>,
     notice: Option<String>,
@@ -170,12 +177,9 @@ pub(super) fn second_step_page(
         challenge: challenge.to_string(),
         next: next.to_string(),
         methods: methods.iter().filter_map(|m| method_label(m)).collect(),
-        method: if notice.is_some() {
-            "email".into()
-        } else {
-            String::new()
-        },
+        method: chosen.to_string(),
         email: methods.contains(&"email"),
+        passkey: methods.contains(&"passkey"),
         error,
         notice,
     };
@@ -194,13 +198,7 @@ pub struct StepForm {
     code: String,
     trust_browser: Option<String>,
     next: Option<String>,
-    /// The methods offered (echoed so the form can be shown again).
-    #[serde(default)]
-    methods: Option<String>,
 }
-
-/// All methods the form can offer when it is shown again after a wrong code.
-const ALL_METHODS: [&str; 3] = ["totp", "email", "backup_code"];
 
 pub async fn second_step(
     State(state): State<AppState>,
@@ -209,8 +207,8 @@ pub async fn second_step(
     Form(f): Form<StepForm>,
 ) -> PageResult {
     check_csrf(&state, &headers, &f.csrf)?;
-    let _ = f.methods;
     let next = safe_next(f.next.as_deref());
+    let chosen = f.method.clone();
     let step = SecondStep {
         challenge: f.challenge.clone(),
         method: f.method,
@@ -229,7 +227,12 @@ pub async fn second_step(
             &state,
             &headers,
             &f.challenge,
-            &ALL_METHODS,
+            &state
+                .services
+                .challenge_methods(&ctx, &f.challenge)
+                .await
+                .unwrap_or_default(),
+            &chosen,
             &next,
             Some(match e {
                 Error::CodeInvalid => {
@@ -263,7 +266,12 @@ pub async fn email_code(
             &state,
             &headers,
             &f.challenge,
-            &ALL_METHODS,
+            &state
+                .services
+                .challenge_methods(&ctx, &f.challenge)
+                .await
+                .unwrap_or_default(),
+            "email",
             &next,
             None,
             Some("A code is on its way to your email. It works once, for 10 minutes.".into()),
@@ -287,6 +295,8 @@ struct TwoStepPage<'a> {
     required_by: Option<String>,
     error: Option<String>,
     next: String,
+    /// (id in base64url, name, added)
+    passkeys: Vec<(String, String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -309,7 +319,22 @@ async fn render(
 ) -> PageResult {
     let csrf = Csrf::of(headers, state);
     let status = state.services.two_step_status(p).await?;
+    let zone = super::when::viewer_zone(state, headers, p).await;
+    let passkeys = state
+        .services
+        .my_passkeys(p)
+        .await?
+        .into_iter()
+        .map(|k| {
+            (
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&k.cred_id),
+                k.name,
+                zone.format(k.created_at),
+            )
+        })
+        .collect();
     let t = TwoStepPage {
+        passkeys,
         product: &state.services.settings().product_name,
         nav: Some(nav_for(state, p, None).await?),
         csrf: csrf.token.clone(),
@@ -339,11 +364,22 @@ pub async fn page(
         .as_deref()
         .map(|n| safe_next(Some(n)))
         .unwrap_or_else(|| "/account/two-step".into());
-    let required_by = q
+    // only an app the ID belongs to, by its name: the address cannot put words on the page
+    let required_by = match q
         .required
         .as_deref()
         .and_then(|a| roster_core::types::AppId::parse(a).ok())
-        .map(|a| format!("App {a}"));
+    {
+        Some(a) => state
+            .services
+            .me(&p)
+            .await?
+            .apps
+            .into_iter()
+            .find(|(app, _)| app.app_id == a)
+            .map(|(app, _)| format!("{} (App ID {})", app.name, app.app_id)),
+        None => None,
+    };
     render(
         &state,
         &headers,
@@ -607,4 +643,24 @@ pub async fn disable(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+pub async fn remove_passkey(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RequestCtx(ctx): RequestCtx,
+    Path(id): Path<String>,
+    Form(f): Form<TwoStepForm>,
+) -> PageResult {
+    check_csrf(&state, &headers, &f.csrf)?;
+    let p = require_session(&state, &headers, "/account/two-step").await?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id.trim())
+        .map_err(|_| Error::NotFound)?;
+    state.services.delete_passkey(&ctx, &p, &raw).await?;
+    Ok(see_other_with(
+        &state,
+        "/account/two-step",
+        "The passkey was removed.",
+    ))
 }
