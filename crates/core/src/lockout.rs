@@ -88,6 +88,13 @@ impl Lockout {
         false
     }
 
+    /// The reserved attempt succeeded but the login is not complete yet (a second step must
+    /// follow): the reservation is released, the failures are kept — so a known password cannot
+    /// wipe out the count of wrong codes.
+    pub fn record_partial_success(&mut self) {
+        self.release();
+    }
+
     /// The reserved attempt succeeded: failures and lock level start again (other attempts
     /// still in flight keep their reservations).
     pub fn record_success(&mut self) {
@@ -204,6 +211,20 @@ mod tests {
         assert_eq!(l.begin_attempt(later), Attempt::Go);
         l.record_failure(later);
         assert_eq!(l.failed_count, 1);
+    }
+
+    #[test]
+    fn a_right_password_before_a_second_step_keeps_the_failures() {
+        let t0 = OffsetDateTime::UNIX_EPOCH;
+        let mut l = Lockout::default();
+        for _ in 0..4 {
+            fail(&mut l, t0);
+        }
+        assert_eq!(l.begin_attempt(t0), Attempt::Go);
+        l.record_partial_success();
+        assert_eq!((l.failed_count, l.in_flight), (4, 0));
+        // the fifth wrong code still locks
+        assert!(fail(&mut l, t0));
     }
 
     #[test]

@@ -75,4 +75,6 @@ roster_testkit::on_every_backend!(
     email_codes_and_a_trusted_browser,
     an_app_that_requires_two_step_walks_members_through_enrolment,
     the_operator_resets_second_factors,
+    a_known_password_does_not_reset_the_count_of_wrong_codes,
+    a_hundred_parallel_wrong_passwords_verify_exactly_five,
 );

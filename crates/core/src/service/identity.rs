@@ -75,9 +75,36 @@ impl Services {
                 return Err(e);
             }
         };
+        // with a second step to come, a right password completes nothing: the failures stay
+        let second_step = ok
+            && self
+                .read()
+                .await?
+                .second_factor_status(identity.id)
+                .await?
+                .enabled();
+        if second_step {
+            return self
+                .settle_partial(ctx, email_norm)
+                .await?
+                .ok_or(Error::InvalidCredentials);
+        }
         self.settle_attempt(ctx, email_norm, ok, "wrong_password")
             .await?
             .ok_or(Error::InvalidCredentials)
+    }
+
+    /// Release a reserved attempt whose password was right while a second step must follow.
+    async fn settle_partial(&self, ctx: &Ctx, email_norm: &str) -> Result<Option<Identity>> {
+        let _ = ctx;
+        let mut tx = self.begin().await?;
+        let Some(mut current) = tx.lock_identity_by_email(email_norm).await? else {
+            return Ok(None);
+        };
+        current.lockout.record_partial_success();
+        tx.update_lockout(current.id, &current.lockout).await?;
+        tx.commit().await?;
+        Ok(Some(current))
     }
 
     /// Reserve a login attempt (a password or a second step) of the ID with this email,

@@ -171,3 +171,43 @@ pub(super) async fn sessions_expire_when_idle(t: TestApp) {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// 100 parallel wrong passwords for one ID, in process (no client address, so the per-address
+/// throttle stays out of the way): exactly 5 are verified and answered wrong, the rest find the
+/// ID locked; audit rows say the same.
+pub(super) async fn a_hundred_parallel_wrong_passwords_verify_exactly_five(t: TestApp) {
+    t.app_with_admin("Alpha", 3).await;
+    let ctx = t.ctx();
+    let attempts = (0..100).map(|_| {
+        t.services
+            .login(&ctx, "admin@alpha.test", "Wrong-Password-1", None)
+    });
+    let results = futures::future::join_all(attempts).await;
+    let wrong = results
+        .iter()
+        .filter(|r| matches!(r, Err(roster_core::Error::InvalidCredentials)))
+        .count();
+    let locked = results
+        .iter()
+        .filter(|r| matches!(r, Err(roster_core::Error::Locked { .. })))
+        .count();
+    assert_eq!((wrong, locked), (5, 95));
+    let mut r = t.store.read().await.expect("read");
+    let id = r
+        .find_identity_by_email("admin@alpha.test")
+        .await
+        .expect("f")
+        .expect("id");
+    assert_eq!(id.lockout.in_flight, 0);
+    let f = roster_core::model::AuditFilter {
+        actor: Some(id.id),
+        action: Some("login.failed".into()),
+        ..Default::default()
+    };
+    let rows = r.list_identity_audit(&f, 200).await.expect("audit");
+    let wrong_rows = rows
+        .iter()
+        .filter(|e| e.details["reason"] == "wrong_password")
+        .count();
+    assert_eq!(wrong_rows, 5);
+}

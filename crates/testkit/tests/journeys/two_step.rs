@@ -337,3 +337,30 @@ pub(super) async fn the_operator_resets_second_factors(t: TestApp) {
         Err(roster_core::Error::NotFound)
     ));
 }
+
+pub(super) async fn a_known_password_does_not_reset_the_count_of_wrong_codes(t: TestApp) {
+    let (_, admin) = t.app_with_admin("Alpha", 3).await;
+    enrol_totp(&t, &admin).await;
+    let mut codes = Vec::new();
+    // four wrong codes, each after the right password: the password must not wipe the count
+    for _ in 0..4 {
+        let ch = challenge(&t, "admin@alpha.test", GOOD_PASSWORD).await.body["challenge"]
+            .as_str()
+            .expect("challenge")
+            .to_string();
+        codes.push(step(&t, &ch, "totp", "999999").await.code().to_string());
+    }
+    let ch = challenge(&t, "admin@alpha.test", GOOD_PASSWORD).await.body["challenge"]
+        .as_str()
+        .expect("challenge")
+        .to_string();
+    codes.push(step(&t, &ch, "totp", "999999").await.code().to_string());
+    assert_eq!(codes, ["code_invalid"; 5]);
+    // the fifth wrong code locked the ID
+    assert_eq!(
+        challenge(&t, "admin@alpha.test", GOOD_PASSWORD)
+            .await
+            .code(),
+        "id_locked"
+    );
+}
