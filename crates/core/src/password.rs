@@ -167,6 +167,14 @@ pub struct Hasher {
 struct HasherInner {
     params: Params,
     dummy: String,
+    /// At most this many hashes run at once (each holds its memory cost): a burst of logins
+    /// queues instead of exhausting memory and the blocking pool.
+    permits: tokio::sync::Semaphore,
+}
+
+/// Concurrent Argon2 computations: twice the cores.
+fn hash_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
 }
 
 impl Hasher {
@@ -176,6 +184,7 @@ impl Hasher {
         let mut inner = HasherInner {
             params,
             dummy: String::new(),
+            permits: tokio::sync::Semaphore::new(hash_slots()),
         };
         inner.dummy = hash_sync(&inner.params, "roster-dummy-password-for-timing")?;
         Ok(Hasher {
@@ -184,6 +193,12 @@ impl Hasher {
     }
 
     pub async fn hash(&self, secret: String) -> Result<String, Error> {
+        let _slot = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(format!("hash slots: {e}")))?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || hash_sync(&inner.params, &secret))
             .await
@@ -193,6 +208,12 @@ impl Hasher {
     /// Verify `secret` against `hash`; with `None` a dummy hash is verified so an unknown ID
     /// costs the same time as a known one. Returns false for `None`.
     pub async fn verify(&self, secret: String, hash: Option<String>) -> Result<bool, Error> {
+        let _slot = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(format!("hash slots: {e}")))?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, inner.params.clone());

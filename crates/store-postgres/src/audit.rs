@@ -60,10 +60,11 @@ where
         filter: &AuditFilter,
         limit: u32,
     ) -> StoreResult<Vec<AuditEvent>> {
-        // the app's own events, and the ID-level events (no app) of its members' IDs
+        // the app's own events, and the failed logins and locks of its Active members' IDs
         const SQL: &str = audit_query!(
-            "(app_id = $1 OR (app_id IS NULL AND actor_id IN \
-             (SELECT identity_id FROM members WHERE app_id = $1 AND identity_id IS NOT NULL)))"
+            "(app_id = $1 OR (app_id IS NULL AND action IN ('login.failed', 'id.locked') \
+             AND actor_id IN (SELECT identity_id FROM members WHERE app_id = $1 \
+             AND status = 'active' AND identity_id IS NOT NULL)))"
         );
         self.filtered(SQL, Some(app_id.as_str()), filter, limit)
             .await

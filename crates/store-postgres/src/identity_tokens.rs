@@ -83,13 +83,16 @@ where
     }
 
     async fn update_identity_token(&mut self, t: &IdentityToken) -> StoreResult<()> {
-        sqlx::query("UPDATE identity_tokens SET used_at = $2, tries = $3 WHERE id = $1")
-            .bind(t.id)
-            .bind(t.used_at)
-            .bind(t.tries)
-            .execute(self.c())
-            .await
-            .map_err(map_err)?;
+        sqlx::query(
+            "UPDATE identity_tokens SET used_at = $2, tries = $3, code_hash = $4 WHERE id = $1",
+        )
+        .bind(t.id)
+        .bind(t.used_at)
+        .bind(t.tries)
+        .bind(&t.code_hash)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 

@@ -64,8 +64,8 @@ impl<C: HasConn> IdentityTokenQueries for Handle<C> {
 
     async fn update_identity_token(&mut self, t: &IdentityToken) -> StoreResult<()> {
         self.exec(
-            "UPDATE identity_tokens SET used_at = ?2, tries = ?3 WHERE id = ?1",
-            rusqlite::params![t.id, t.used_at.map(ms), t.tries],
+            "UPDATE identity_tokens SET used_at = ?2, tries = ?3, code_hash = ?4 WHERE id = ?1",
+            rusqlite::params![t.id, t.used_at.map(ms), t.tries, &t.code_hash],
         )?;
         Ok(())
     }

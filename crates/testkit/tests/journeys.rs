@@ -77,4 +77,5 @@ roster_testkit::on_every_backend!(
     the_operator_resets_second_factors,
     a_known_password_does_not_reset_the_count_of_wrong_codes,
     a_hundred_parallel_wrong_passwords_verify_exactly_five,
+    accepting_an_invitation_with_a_password_needs_the_second_step,
 );

@@ -163,9 +163,9 @@ impl Services {
                 let identity = self
                     .check_password(ctx, inv.email.normalized(), &pw)
                     .await?;
-                let mut tx = self.begin().await?;
-                tx.update_lockout(identity.id, &Lockout::default()).await?;
-                tx.commit().await?;
+                // an ID with two-step verification finishes logging in first (401
+                // second_factor_required), then accepts with its session
+                self.second_step_needed(ctx, &identity, None, None).await?;
                 identity
             }
             (None, None) => return Err(Error::invalid("password", "Enter your password.")),

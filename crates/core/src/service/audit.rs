@@ -9,8 +9,8 @@ use crate::types::*;
 pub const AUDIT_PAGE_MAX: u32 = 200;
 
 impl Services {
-    /// Admin: the app's events (and its members' ID-level events: logins, failures, password
-    /// and email changes), newest first, narrowed by `filter`.
+    /// Admin: the app's events (and its Active members' failed logins and locks), newest
+    /// first, narrowed by `filter`.
     pub async fn list_audit(
         &self,
         p: &Principal,

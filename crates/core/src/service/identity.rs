@@ -24,6 +24,49 @@ pub(super) fn hex_digest(s: &str) -> String {
         .collect()
 }
 
+/// A reserved login attempt that is released if the request is dropped before its outcome is
+/// recorded (a client that disconnects mid-verification must not hold one of the ID's slots).
+pub(super) struct Reservation {
+    store: Option<std::sync::Arc<dyn crate::store::Store>>,
+    email_norm: String,
+}
+
+impl Reservation {
+    pub(super) fn new(store: std::sync::Arc<dyn crate::store::Store>, email_norm: &str) -> Self {
+        Reservation {
+            store: Some(store),
+            email_norm: email_norm.to_string(),
+        }
+    }
+
+    /// The outcome was recorded: nothing to release.
+    pub(super) fn disarm(mut self) {
+        self.store = None;
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let Some(store) = self.store.take() else {
+            return;
+        };
+        let email = std::mem::take(&mut self.email_norm);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let Ok(mut tx) = store.begin().await else {
+                    return;
+                };
+                if let Ok(Some(mut i)) = tx.lock_identity_by_email(&email).await {
+                    i.lockout.record_partial_success();
+                    if tx.update_lockout(i.id, &i.lockout).await.is_ok() {
+                        let _ = tx.commit().await;
+                    }
+                }
+            });
+        }
+    }
+}
+
 /// A new session: the token goes to the client once; only its hash is stored.
 #[derive(Debug, Clone)]
 pub struct LoggedIn {
@@ -63,6 +106,7 @@ impl Services {
         let Some(identity) = self.reserve_attempt(ctx, email_norm, password).await? else {
             return self.unknown_id_attempt(ctx, email_norm, password).await;
         };
+        let guard = Reservation::new(self.store.clone(), email_norm);
         // verify off the runtime, no transaction held
         let ok = self
             .hasher
@@ -72,6 +116,7 @@ impl Services {
             Ok(ok) => ok,
             Err(e) => {
                 self.settle_attempt(ctx, email_norm, false, "error").await?;
+                guard.disarm();
                 return Err(e);
             }
         };
@@ -83,15 +128,14 @@ impl Services {
                 .second_factor_status(identity.id)
                 .await?
                 .enabled();
-        if second_step {
-            return self
-                .settle_partial(ctx, email_norm)
-                .await?
-                .ok_or(Error::InvalidCredentials);
-        }
-        self.settle_attempt(ctx, email_norm, ok, "wrong_password")
-            .await?
-            .ok_or(Error::InvalidCredentials)
+        let settled = if second_step {
+            self.settle_partial(ctx, email_norm).await
+        } else {
+            self.settle_attempt(ctx, email_norm, ok, "wrong_password")
+                .await
+        };
+        guard.disarm();
+        settled?.ok_or(Error::InvalidCredentials)
     }
 
     /// Release a reserved attempt whose password was right while a second step must follow.
@@ -225,11 +269,18 @@ impl Services {
         let (count, _) = tx
             .hit_throttle(&key, ctx.now, crate::lockout::WINDOW)
             .await?;
+        // what was typed is kept only if it is an address (people type passwords into the
+        // email field)
+        let label = if Email::parse(email_norm).is_ok() {
+            email_norm
+        } else {
+            "(not an email address)"
+        };
         self.audit(
             &mut *tx,
             ctx,
             None,
-            Actor::Anonymous(email_norm),
+            Actor::Anonymous(label),
             "login.failed",
             None,
             serde_json::json!({"reason": "unknown_id"}),
@@ -305,6 +356,7 @@ impl Services {
         app_id: Option<&AppId>,
         device: Option<&str>,
     ) -> Result<LoggedIn> {
+        self.throttle(ctx, Throttled::Login).await?;
         let email_norm = match Email::parse(email) {
             Ok(e) => e.normalized().to_string(),
             Err(_) => email.trim().to_lowercase(),
@@ -313,7 +365,6 @@ impl Services {
             let _ = self.hasher.verify(password.to_string(), None).await?;
             return Err(Error::InvalidCredentials);
         }
-        self.throttle(ctx, Throttled::Login).await?;
         let identity = self.check_password(ctx, &email_norm, password).await?;
         self.second_step_needed(ctx, &identity, app_id, device)
             .await?;

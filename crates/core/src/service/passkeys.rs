@@ -67,9 +67,12 @@ impl Services {
         token: Option<String>,
     ) -> Result<CeremonyStart> {
         let token = token.unwrap_or_else(new_token);
+        let token_hash = hash_token(&format!("{purpose}:{token}"));
         let mut tx = self.begin().await?;
+        // starting again (a cancelled browser prompt) replaces the ceremony
+        tx.take_ceremony(&token_hash).await?;
         tx.insert_ceremony(&Ceremony {
-            token_hash: hash_token(&format!("{purpose}:{token}")),
+            token_hash,
             identity_id: identity,
             purpose: purpose.into(),
             state,
@@ -174,6 +177,20 @@ impl Services {
         let mut tx = self.begin().await?;
         if !tx.delete_passkey(p.identity_id, cred_id).await? {
             return Err(Error::NotFound);
+        }
+        // the last second factor cannot go while an app of the ID requires one
+        if !tx.second_factor_status(p.identity_id).await?.enabled() {
+            for (app, _) in tx.list_memberships(p.identity_id).await? {
+                if tx.app_requires_second_factor(&app.app_id).await? {
+                    return Err(Error::invalid(
+                        "passkey",
+                        format!(
+                            "{} ({}) requires two-step verification: add another method first.",
+                            app.name, app.app_id
+                        ),
+                    ));
+                }
+            }
         }
         self.audit(
             &mut *tx,

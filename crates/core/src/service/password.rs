@@ -46,7 +46,8 @@ fn new_code() -> String {
 }
 
 impl Services {
-    /// Queue a reset email for the ID (the previous unused links stop working).
+    /// Queue a reset email for the ID. Earlier links keep working until they expire (a stranger
+    /// asking again must not kill the owner's link); a completed reset voids them all.
     pub(super) async fn issue_reset(
         &self,
         tx: &mut dyn Queries,
@@ -54,8 +55,6 @@ impl Services {
         identity: &Identity,
         locked: bool,
     ) -> Result<()> {
-        tx.void_identity_tokens(identity.id, TokenPurpose::PasswordReset, ctx.now)
-            .await?;
         let token = new_token();
         let code = new_code();
         let id = uuid::Uuid::now_v7();
@@ -115,7 +114,8 @@ impl Services {
     }
 
     /// The usable reset token a request names (by token, or by email and code). A wrong code
-    /// counts against the newest link; 5 void it.
+    /// counts against the newest reset's code; 5 void the code (its link keeps working: strangers
+    /// guessing codes cannot take the owner's way back in).
     async fn reset_token_of(&self, ctx: &Ctx, req: &ResetRequest) -> Result<IdentityToken> {
         let mut tx = self.begin().await?;
         if let Some(token) = req.token.as_deref().filter(|t| !t.trim().is_empty()) {
@@ -146,12 +146,12 @@ impl Services {
         let mut t = tx
             .lock_latest_identity_token(identity.id, TokenPurpose::PasswordReset)
             .await?
-            .filter(|t| t.usable(ctx.now))
+            .filter(|t| t.usable(ctx.now) && t.code_hash.is_some())
             .ok_or(Error::CodeInvalid)?;
         if t.code_hash.as_deref() != Some(code_hash(&t.id, &code).as_slice()) {
             t.tries += 1;
             if t.tries >= RESET_TRIES {
-                t.used_at = Some(ctx.now);
+                t.code_hash = None;
             }
             tx.update_identity_token(&t).await?;
             tx.commit().await?;
@@ -265,6 +265,11 @@ impl Services {
         tx.update_identity_token(&cur).await?;
         tx.void_identity_tokens(identity.id, TokenPurpose::PasswordReset, ctx.now)
             .await?;
+        // whoever forced the reset loses what they may have started: a pending login-email
+        // change, and browsers trusted to skip the second step
+        tx.void_identity_tokens(identity.id, TokenPurpose::EmailChange, ctx.now)
+            .await?;
+        tx.delete_trusted_devices(identity.id).await?;
         tx.set_password(identity.id, &new_hash, ctx.now).await?;
         if let Some(mut locked) = tx
             .lock_identity_by_email(identity.email.normalized())
@@ -343,6 +348,8 @@ impl Services {
         let mut tx = self.begin().await?;
         tx.set_password(identity.id, &new_hash, ctx.now).await?;
         tx.void_identity_tokens(identity.id, TokenPurpose::PasswordReset, ctx.now)
+            .await?;
+        tx.void_identity_tokens(identity.id, TokenPurpose::EmailChange, ctx.now)
             .await?;
         tx.delete_sessions_except(identity.id, SessionId::new())
             .await?;

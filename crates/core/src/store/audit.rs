@@ -8,8 +8,9 @@ use async_trait::async_trait;
 #[async_trait]
 pub trait AuditQueries: Send {
     async fn insert_audit(&mut self, e: &AuditEvent) -> StoreResult<()>;
-    /// An app's events, newest first: those recorded in the app, and the ID-level events (no
-    /// app: logins, password and email changes) of the IDs that are the app's members.
+    /// An app's events, newest first: those recorded in the app, and the failed logins and locks
+    /// (ID-level, no app) of the IDs that are Active members of the app — nothing else of an
+    /// ID's life in other apps.
     async fn list_audit(
         &mut self,
         app_id: &AppId,

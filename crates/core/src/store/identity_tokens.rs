@@ -20,7 +20,7 @@ pub trait IdentityTokenQueries: Send {
         identity: IdentityId,
         purpose: TokenPurpose,
     ) -> StoreResult<Option<IdentityToken>>;
-    /// Save `used_at` and `tries`.
+    /// Save `used_at`, `tries` and `code_hash` (cleared when the code is void).
     async fn update_identity_token(&mut self, t: &IdentityToken) -> StoreResult<()>;
     /// Mark every unused token of that purpose of the ID as used (a newer one replaces them,
     /// or the password just changed).

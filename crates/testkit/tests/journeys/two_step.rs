@@ -364,3 +364,51 @@ pub(super) async fn a_known_password_does_not_reset_the_count_of_wrong_codes(t: 
         "id_locked"
     );
 }
+
+pub(super) async fn accepting_an_invitation_with_a_password_needs_the_second_step(t: TestApp) {
+    let (_, admin_a) = t.app_with_admin("Alpha", 3).await;
+    let (b, admin_b) = t.app_with_admin("Beta", 3).await;
+    let (secret, _, _) = enrol_totp(&t, &admin_a).await;
+    // Beta's admin invites Alpha's admin, whose ID uses an authenticator app
+    let r = t
+        .invite(&b, &admin_b, "admin@alpha.test", "user", false)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let mail = t
+        .deliver_mail()
+        .await
+        .into_iter()
+        .find(|m| m.to.contains("admin@alpha.test") && m.text.contains("/invite/"))
+        .expect("invitation");
+    let token = roster_testkit::token_from(&mail);
+    // the password alone (whoever holds the link) does not open a session or join
+    let r = t
+        .post(
+            &format!("/api/v1/invitations/{token}/accept"),
+            None,
+            json!({"password": GOOD_PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "second_factor_required")
+    );
+    assert!(r.body.get("token").is_none());
+    let ch = r.body["challenge"].as_str().expect("challenge").to_string();
+    t.clock.advance(Duration::seconds(30));
+    let code = totp_code(&secret, t.now().unix_timestamp());
+    let session = step(&t, &ch, "totp", &code).await.body["token"]
+        .as_str()
+        .expect("session")
+        .to_string();
+    // with the finished login, the invitation is accepted
+    let r = t
+        .post(
+            &format!("/api/v1/invitations/{token}/accept"),
+            Some(&session),
+            json!({}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    assert_eq!(r.body["app_id"], b.to_string());
+}

@@ -211,6 +211,20 @@ pub async fn invitation_join(
                 .unwrap_or_else(|| "/apps".into());
             Ok(with_cookie(see_other(&to), session_cookie(&state, &li)))
         }
+        // the ID uses two-step verification: finish logging in, then come back to join
+        Err(roster_core::Error::SecondFactorRequired { challenge, methods }) => {
+            super::two_step::second_step_page(
+                &state,
+                &headers,
+                &challenge,
+                &methods,
+                "",
+                &format!("/invite/{token}"),
+                None,
+                None,
+                axum::http::StatusCode::OK,
+            )
+        }
         Err(e) => invite_page(&state, &headers, &token, InviteForm::default(), Some(e)).await,
     }
 }
