@@ -99,6 +99,9 @@ pub enum Error {
     /// The app requires two-step verification and the ID has none yet.
     #[error("this app requires two-step verification: set it up first")]
     SecondFactorEnrolmentRequired { app_id: String },
+    /// The change needs a recent login (log in again first).
+    #[error("log in again to change your second steps")]
+    ReauthenticationRequired,
     #[error("storage failure: {0}")]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -138,6 +141,7 @@ impl Error {
             Error::TermsAcceptanceRequired { .. } => "terms_acceptance_required",
             Error::SecondFactorRequired { .. } => "second_factor_required",
             Error::ChallengeInvalid => "challenge_invalid",
+            Error::ReauthenticationRequired => "reauthentication_required",
             Error::SecondFactorEnrolmentRequired { .. } => "second_factor_enrolment_required",
             Error::Store(StoreError::Unavailable(_)) => "unavailable",
             Error::Store(_) | Error::Internal(_) => "internal",

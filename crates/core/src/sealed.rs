@@ -28,6 +28,21 @@ impl SecretKey {
         SecretKey(b)
     }
 
+    /// HMAC-SHA-256 of `parts` (each length-prefixed) under this key: how short codes (backup
+    /// codes, reset and login codes) are stored, so that a copy of the database alone cannot
+    /// test guesses.
+    pub fn mac(&self, parts: &[&[u8]]) -> Vec<u8> {
+        use hmac::{Hmac, Mac};
+        let Ok(mut m) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0) else {
+            return Vec::new();
+        };
+        for p in parts {
+            m.update(&(p.len() as u64).to_be_bytes());
+            m.update(p);
+        }
+        m.finalize().into_bytes().to_vec()
+    }
+
     /// nonce ‖ ciphertext+tag
     pub fn seal(&self, plain: &[u8]) -> Result<Vec<u8>> {
         let mut nonce = [0u8; 24];

@@ -281,6 +281,10 @@ async fn spawn_with(
     let base = base_url.map(|b| b.replace("{port}", &local.port().to_string()));
     let settings = Settings {
         public_url: base.clone().unwrap_or_else(|| addr.clone()),
+        // one key for every node of a test, as `secret_key` is shared in production
+        secret_key: roster_core::sealed::SecretKey::from_bytes(
+            *b"roster-testkit-shared-secret-key",
+        ),
         ..Settings::default()
     };
     let services = Arc::new(Services::new(store.clone(), settings).expect("services"));

@@ -78,4 +78,5 @@ roster_testkit::on_every_backend!(
     a_known_password_does_not_reset_the_count_of_wrong_codes,
     a_hundred_parallel_wrong_passwords_verify_exactly_five,
     accepting_an_invitation_with_a_password_needs_the_second_step,
+    second_steps_change_only_soon_after_a_login,
 );

@@ -37,7 +37,9 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::Unauthenticated
         | Error::SecondFactorRequired { .. }
         | Error::ChallengeInvalid => StatusCode::UNAUTHORIZED,
-        Error::SecondFactorEnrolmentRequired { .. } => StatusCode::FORBIDDEN,
+        Error::SecondFactorEnrolmentRequired { .. } | Error::ReauthenticationRequired => {
+            StatusCode::FORBIDDEN
+        }
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Store(roster_core::StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

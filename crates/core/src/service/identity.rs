@@ -416,6 +416,7 @@ impl Services {
             .then_some(current_terms);
         Ok(Principal {
             terms_pending,
+            session_started: s.created_at,
             identity_id: identity.id,
             email: identity.email,
             first_name: identity.first_name,

@@ -123,6 +123,8 @@ pub struct Principal {
     pub session_app: Option<AppId>,
     /// The terms version this ID must agree to before going on, if it has not yet.
     pub terms_pending: Option<String>,
+    /// When this session's login happened (some changes need a recent one).
+    pub session_started: OffsetDateTime,
 }
 
 impl Principal {

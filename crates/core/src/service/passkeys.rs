@@ -98,6 +98,7 @@ impl Services {
 
     /// Start registering a passkey for the caller.
     pub async fn passkey_register_start(&self, ctx: &Ctx, p: &Principal) -> Result<CeremonyStart> {
+        self.require_recent_login(ctx, p)?;
         let w = self.webauthn()?;
         let existing = self.read().await?.list_passkeys(p.identity_id).await?;
         let exclude: Vec<CredentialID> = existing
@@ -174,6 +175,7 @@ impl Services {
     }
 
     pub async fn delete_passkey(&self, ctx: &Ctx, p: &Principal, cred_id: &[u8]) -> Result<()> {
+        self.require_recent_login(ctx, p)?;
         let mut tx = self.begin().await?;
         if !tx.delete_passkey(p.identity_id, cred_id).await? {
             return Err(Error::NotFound);

@@ -12,14 +12,13 @@ use crate::password::Password;
 use crate::store::Queries;
 use crate::token::{hash_token, new_token};
 use crate::types::*;
-use sha2::{Digest, Sha256};
 use time::Duration;
 
 /// How long a reset link and its code work.
 pub const RESET_TTL: Duration = Duration::minutes(30);
 /// A new password may not be one of this many most recent passwords of the ID.
 pub const PASSWORD_HISTORY: usize = 4;
-/// Wrong codes or answers a reset link survives.
+/// Answers to the security question a reset link allows (and wrong codes its code survives).
 const RESET_TRIES: i64 = 5;
 
 /// A password reset: the emailed `token`, or the ID's `email` with the emailed 8-digit `code`.
@@ -32,13 +31,6 @@ pub struct ResetRequest {
     pub security_answer: Option<String>,
 }
 
-fn code_hash(token_id: &uuid::Uuid, code: &str) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(token_id.as_bytes());
-    h.update(code.as_bytes());
-    h.finalize().to_vec()
-}
-
 /// Eight decimal digits from the CSPRNG.
 fn new_code() -> String {
     use rand::Rng;
@@ -46,6 +38,12 @@ fn new_code() -> String {
 }
 
 impl Services {
+    /// How a reset code is stored: keyed with the server's secret, salted with its reset's id.
+    fn code_hash(&self, token_id: &uuid::Uuid, code: &str) -> Vec<u8> {
+        self.settings
+            .secret_key
+            .mac(&[b"reset-code", token_id.as_bytes(), code.as_bytes()])
+    }
     /// Queue a reset email for the ID. Earlier links keep working until they expire (a stranger
     /// asking again must not kill the owner's link); a completed reset voids them all.
     pub(super) async fn issue_reset(
@@ -63,7 +61,7 @@ impl Services {
             identity_id: identity.id,
             purpose: TokenPurpose::PasswordReset,
             token_hash: hash_token(&token),
-            code_hash: Some(code_hash(&id, &code)),
+            code_hash: Some(self.code_hash(&id, &code)),
             new_email: None,
             created_at: ctx.now,
             expires_at: ctx.now + RESET_TTL,
@@ -148,12 +146,16 @@ impl Services {
             .await?
             .filter(|t| t.usable(ctx.now) && t.code_hash.is_some())
             .ok_or(Error::CodeInvalid)?;
-        if t.code_hash.as_deref() != Some(code_hash(&t.id, &code).as_slice()) {
-            t.tries += 1;
-            if t.tries >= RESET_TRIES {
+        if t.code_hash.as_deref() != Some(self.code_hash(&t.id, &code).as_slice()) {
+            // wrong codes are counted apart from the link's tries (the security answer's):
+            // strangers guessing codes can void the code, never the emailed link
+            let (wrong, _) = tx
+                .hit_throttle(&format!("reset-code:{}", t.id), ctx.now, RESET_TTL)
+                .await?;
+            if wrong >= RESET_TRIES {
                 t.code_hash = None;
+                tx.update_identity_token(&t).await?;
             }
-            tx.update_identity_token(&t).await?;
             tx.commit().await?;
             return Err(Error::CodeInvalid);
         }
@@ -225,19 +227,31 @@ impl Services {
                 ));
             }
             let answer = normalize_security_answer(given)?;
+            // count the try before checking it: parallel guesses cannot exceed the limit
+            {
+                let mut tx = self.begin().await?;
+                let mut cur = tx
+                    .lock_identity_token(&t.token_hash)
+                    .await?
+                    .filter(|c| c.usable(ctx.now))
+                    .ok_or(Error::LinkInvalid)?;
+                cur.tries += 1;
+                let spent = cur.tries > RESET_TRIES;
+                if spent {
+                    cur.used_at = Some(ctx.now);
+                }
+                tx.update_identity_token(&cur).await?;
+                tx.commit().await?;
+                if spent {
+                    return Err(Error::LinkInvalid);
+                }
+            }
             if !self
                 .hasher
                 .verify(answer, Some(answer_hash.clone()))
                 .await?
             {
                 let mut tx = self.begin().await?;
-                if let Some(mut cur) = tx.lock_identity_token(&t.token_hash).await? {
-                    cur.tries += 1;
-                    if cur.tries >= RESET_TRIES {
-                        cur.used_at = Some(ctx.now);
-                    }
-                    tx.update_identity_token(&cur).await?;
-                }
                 self.audit(
                     &mut *tx,
                     ctx,

@@ -18,6 +18,9 @@ pub const EMAIL_CODE_TTL: Duration = Duration::minutes(10);
 pub const EMAIL_CODE_TRIES: i64 = 5;
 pub const TRUST_TTL: Duration = Duration::days(30);
 pub const BACKUP_CODE_COUNT: usize = 10;
+/// Second factors are added or removed only this soon after a login: a session left open (or
+/// stolen) cannot quietly add an attacker's authenticator.
+pub const RECENT_LOGIN: Duration = Duration::minutes(15);
 
 /// What an authenticator app needs to be set up.
 #[derive(Debug, Clone)]
@@ -56,13 +59,12 @@ fn new_backup_code() -> String {
     format!("{}-{}", &s[..5], &s[5..])
 }
 
-fn backup_hash(code: &str) -> Vec<u8> {
-    let norm: String = code
-        .chars()
+/// A backup code as typed, normalised (case, dashes and spaces do not matter).
+fn backup_norm(code: &str) -> String {
+    code.chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
-        .collect();
-    hash_token(&norm)
+        .collect()
 }
 
 fn six_digits() -> String {
@@ -71,6 +73,21 @@ fn six_digits() -> String {
 }
 
 impl Services {
+    /// How a backup code is stored: keyed with the server's secret, per ID.
+    fn backup_hash(&self, identity: IdentityId, code: &str) -> Vec<u8> {
+        self.settings.secret_key.mac(&[
+            b"backup-code",
+            identity.0.as_bytes(),
+            backup_norm(code).as_bytes(),
+        ])
+    }
+
+    fn email_code_hash(&self, challenge_hash: &[u8], code: &str) -> Vec<u8> {
+        self.settings
+            .secret_key
+            .mac(&[b"login-code", challenge_hash, code.as_bytes()])
+    }
+
     pub async fn two_step_status(&self, p: &Principal) -> Result<SecondFactorStatus> {
         Ok(self
             .read()
@@ -79,8 +96,17 @@ impl Services {
             .await?)
     }
 
+    /// 403 `reauthentication_required` unless the caller logged in within [`RECENT_LOGIN`].
+    pub(super) fn require_recent_login(&self, ctx: &Ctx, p: &Principal) -> Result<()> {
+        if ctx.now - p.session_started > RECENT_LOGIN {
+            return Err(Error::ReauthenticationRequired);
+        }
+        Ok(())
+    }
+
     /// Start setting up an authenticator app: a new secret (active after a first valid code).
     pub async fn start_totp(&self, ctx: &Ctx, p: &Principal) -> Result<TotpEnrolment> {
+        self.require_recent_login(ctx, p)?;
         let mut tx = self.begin().await?;
         if tx
             .lock_totp(p.identity_id)
@@ -212,7 +238,10 @@ impl Services {
         p: &Principal,
     ) -> Result<Vec<String>> {
         let codes: Vec<String> = (0..BACKUP_CODE_COUNT).map(|_| new_backup_code()).collect();
-        let hashes: Vec<Vec<u8>> = codes.iter().map(|c| backup_hash(c)).collect();
+        let hashes: Vec<Vec<u8>> = codes
+            .iter()
+            .map(|c| self.backup_hash(p.identity_id, c))
+            .collect();
         tx.replace_backup_codes(p.identity_id, &hashes, ctx.now)
             .await?;
         Ok(codes)
@@ -220,6 +249,7 @@ impl Services {
 
     /// New backup codes (the old set stops working), shown once.
     pub async fn regenerate_backup_codes(&self, ctx: &Ctx, p: &Principal) -> Result<Vec<String>> {
+        self.require_recent_login(ctx, p)?;
         let mut tx = self.begin().await?;
         if !tx.second_factor_status(p.identity_id).await?.enabled() {
             return Err(Error::invalid(
@@ -416,10 +446,13 @@ impl Services {
             .lock_challenge(&c.token_hash)
             .await?
             .ok_or(Error::ChallengeInvalid)?;
+        // the tries belong to the login, not to one code: asking again gives no new guesses
+        if c.email_code_tries >= EMAIL_CODE_TRIES {
+            return Err(Error::ChallengeInvalid);
+        }
         let code = six_digits();
-        c.email_code_hash = Some(hash_token(&format!("{}:{code}", hex(&c.token_hash))));
+        c.email_code_hash = Some(self.email_code_hash(&c.token_hash, &code));
         c.email_code_until = Some(ctx.now + EMAIL_CODE_TTL);
-        c.email_code_tries = 0;
         tx.update_challenge(&c).await?;
         tx.enqueue(&OutboxMessage::new(
             ctx.now,
@@ -535,15 +568,19 @@ impl Services {
                     .await;
             }
             "backup_code" => {
-                tx.use_backup_code(c.identity_id, &backup_hash(&step.code), ctx.now)
-                    .await?
+                tx.use_backup_code(
+                    c.identity_id,
+                    &self.backup_hash(c.identity_id, &step.code),
+                    ctx.now,
+                )
+                .await?
             }
             "email" => {
                 let Some(mut cur) = tx.lock_challenge(&c.token_hash).await? else {
                     return Ok(false);
                 };
                 let code: String = step.code.chars().filter(char::is_ascii_digit).collect();
-                let want = hash_token(&format!("{}:{code}", hex(&cur.token_hash)));
+                let want = self.email_code_hash(&cur.token_hash, &code);
                 let live = cur.email_code_until.is_some_and(|u| ctx.now < u)
                     && cur.email_code_tries < EMAIL_CODE_TRIES;
                 let ok = live && cur.email_code_hash.as_deref() == Some(want.as_slice());
@@ -639,8 +676,4 @@ fn methods_of(status: &SecondFactorStatus) -> Vec<&'static str> {
         methods.push("backup_code");
     }
     methods
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

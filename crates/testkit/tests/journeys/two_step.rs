@@ -412,3 +412,44 @@ pub(super) async fn accepting_an_invitation_with_a_password_needs_the_second_ste
     assert!(r.status.is_success(), "{:?}", r.body);
     assert_eq!(r.body["app_id"], b.to_string());
 }
+
+pub(super) async fn second_steps_change_only_soon_after_a_login(t: TestApp) {
+    let (_, admin) = t.app_with_admin("Alpha", 3).await;
+    t.clock.advance(Duration::minutes(16));
+    let r = t
+        .post("/api/v1/me/two-step/totp", Some(&admin), json!({}))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "reauthentication_required")
+    );
+    let r = t
+        .post(
+            "/api/v1/me/passkeys/register/start",
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.code(), "reauthentication_required");
+    // a fresh login may
+    let fresh = t.login_token("admin@alpha.test", GOOD_PASSWORD).await;
+    let (_, renewed, _) = enrol_totp(&t, &fresh).await;
+    let r = t
+        .post(
+            "/api/v1/me/two-step/backup-codes",
+            Some(&renewed),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["backup_codes"].as_array().map(Vec::len), Some(10));
+    t.clock.advance(Duration::minutes(16));
+    let r = t
+        .post(
+            "/api/v1/me/two-step/backup-codes",
+            Some(&renewed),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.code(), "reauthentication_required");
+}

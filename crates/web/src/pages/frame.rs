@@ -310,6 +310,11 @@ impl IntoResponse for PageError {
                     link: None,
                 },
             ),
+            // log in again, then come back to the two-step page
+            PageError::Core(Error::ReauthenticationRequired) => Redirect::to(
+                "/login?next=/account/two-step",
+            )
+            .into_response(),
             PageError::Core(Error::SecondFactorEnrolmentRequired { app_id }) => Redirect::to(
                 &format!("/account/two-step?required={app_id}&next=/app/{app_id}"),
             )
