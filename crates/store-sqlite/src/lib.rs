@@ -98,6 +98,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0013_passkeys",
         include_str!("../migrations/0013_passkeys.sql"),
     ),
+    (
+        14,
+        "0014_phantom_lockouts",
+        include_str!("../migrations/0014_phantom_lockouts.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process (e.g. the CLI) to release the write lock.

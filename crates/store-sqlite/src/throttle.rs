@@ -3,6 +3,7 @@
 use crate::rows::*;
 use crate::{Handle, HasConn};
 use async_trait::async_trait;
+use roster_core::model::Lockout;
 use roster_core::store::{StoreResult, ThrottleQueries};
 use time::{Duration, OffsetDateTime};
 
@@ -25,6 +26,47 @@ impl<C: HasConn> ThrottleQueries for Handle<C> {
             |r| Ok((get::<i64>(r, 0)?, time(r, 1)?)),
         )?;
         Ok(row.unwrap_or((1, now)))
+    }
+
+    async fn lock_phantom_lockout(&mut self, key: &str) -> StoreResult<Lockout> {
+        Ok(self
+            .one(
+                "SELECT failed_count, window_start, lock_level, locked_until, in_flight, \
+                 in_flight_at FROM phantom_lockouts WHERE key = ?1",
+                rusqlite::params![key],
+                |r| {
+                    Ok(Lockout {
+                        failed_count: get(r, 0)?,
+                        window_start: opt_time(r, 1)?,
+                        level: get(r, 2)?,
+                        locked_until: opt_time(r, 3)?,
+                        in_flight: get(r, 4)?,
+                        in_flight_at: opt_time(r, 5)?,
+                    })
+                },
+            )?
+            .unwrap_or_default())
+    }
+
+    async fn save_phantom_lockout(&mut self, key: &str, l: &Lockout) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO phantom_lockouts (key, failed_count, window_start, lock_level, \
+             locked_until, in_flight, in_flight_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (key) DO UPDATE SET failed_count = excluded.failed_count, \
+             window_start = excluded.window_start, lock_level = excluded.lock_level, \
+             locked_until = excluded.locked_until, in_flight = excluded.in_flight, \
+             in_flight_at = excluded.in_flight_at",
+            rusqlite::params![
+                key,
+                l.failed_count,
+                l.window_start.map(ms),
+                l.level,
+                l.locked_until.map(ms),
+                l.in_flight,
+                l.in_flight_at.map(ms)
+            ],
+        )?;
+        Ok(())
     }
 
     async fn prune_throttle(&mut self, before: OffsetDateTime) -> StoreResult<u64> {

@@ -255,20 +255,15 @@ impl Services {
         Ok(None)
     }
 
-    /// A login attempt for an email with no ID: a dummy verification, and failures counted
-    /// per email so that a "lock" answers there too after as many failures as for a real ID.
+    /// A login attempt for an email with no ID: the same lockout rules, work and answers as for
+    /// a real ID (a phantom lockout per email hash), so that nothing tells the two apart.
     async fn unknown_id_attempt(
         &self,
         ctx: &Ctx,
         email_norm: &str,
         password: &str,
     ) -> Result<Identity> {
-        let _ = self.hasher.verify(password.to_string(), None).await?;
         let key = format!("unknown-id:{}", hex_digest(email_norm));
-        let mut tx = self.begin().await?;
-        let (count, _) = tx
-            .hit_throttle(&key, ctx.now, crate::lockout::WINDOW)
-            .await?;
         // what was typed is kept only if it is an address (people type passwords into the
         // email field)
         let label = if Email::parse(email_norm).is_ok() {
@@ -276,6 +271,41 @@ impl Services {
         } else {
             "(not an email address)"
         };
+        // 1. reserve, as for a real ID
+        let mut tx = self.begin().await?;
+        let mut l = tx.lock_phantom_lockout(&key).await?;
+        match l.begin_attempt(ctx.now) {
+            Attempt::Go => {
+                tx.save_phantom_lockout(&key, &l).await?;
+                tx.commit().await?;
+            }
+            Attempt::Locked(until) => {
+                tx.save_phantom_lockout(&key, &l).await?;
+                self.audit(
+                    &mut *tx,
+                    ctx,
+                    None,
+                    Actor::Anonymous(label),
+                    "login.failed",
+                    None,
+                    serde_json::json!({"reason": "locked"}),
+                )
+                .await?;
+                tx.commit().await?;
+                let _ = self.hasher.verify(password.to_string(), None).await?;
+                return Err(Error::Locked {
+                    retry_after_secs: super::throttle::ceil_secs(until - ctx.now),
+                });
+            }
+            Attempt::Busy => return Err(Error::Busy),
+        }
+        // 2. the same verification work
+        let _ = self.hasher.verify(password.to_string(), None).await?;
+        // 3. a failure, recorded as for a real ID
+        let mut tx = self.begin().await?;
+        let mut l = tx.lock_phantom_lockout(&key).await?;
+        l.record_failure(ctx.now);
+        tx.save_phantom_lockout(&key, &l).await?;
         self.audit(
             &mut *tx,
             ctx,
@@ -287,11 +317,6 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
-        if count > crate::lockout::MAX_FAILURES {
-            return Err(Error::Locked {
-                retry_after_secs: crate::lockout::LOCK_STEPS[0].whole_seconds(),
-            });
-        }
         Err(Error::InvalidCredentials)
     }
 

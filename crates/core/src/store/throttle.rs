@@ -1,6 +1,7 @@
 //! Request counters per client address and action, shared by every node.
 
 use super::StoreResult;
+use crate::model::Lockout;
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
@@ -16,4 +17,7 @@ pub trait ThrottleQueries: Send {
     ) -> StoreResult<(i64, OffsetDateTime)>;
     /// Forget counters whose window started before `before`.
     async fn prune_throttle(&mut self, before: OffsetDateTime) -> StoreResult<u64>;
+    /// The lockout of an email that has no ID (by key), its row locked; default if none.
+    async fn lock_phantom_lockout(&mut self, key: &str) -> StoreResult<Lockout>;
+    async fn save_phantom_lockout(&mut self, key: &str, l: &Lockout) -> StoreResult<()>;
 }
