@@ -68,7 +68,7 @@ impl Drop for Reservation {
 }
 
 /// A new session: the token goes to the client once; only its hash is stored.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LoggedIn {
     pub token: String,
     pub identity_id: IdentityId,
@@ -459,5 +459,17 @@ impl Services {
             .ok_or(Error::Unauthenticated)?;
         let apps = r.list_memberships(p.identity_id).await?;
         Ok(Me { identity, apps })
+    }
+}
+
+/// Printed without its secrets.
+impl std::fmt::Debug for LoggedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoggedIn")
+            .field("token", &"(redacted)")
+            .field("identity_id", &self.identity_id)
+            .field("app_id", &self.app_id)
+            .field("expires_at", &self.expires_at)
+            .finish()
     }
 }

@@ -34,7 +34,7 @@ pub(super) fn relying_party(product: &str, public_url: &str) -> Option<Webauthn>
 
 /// A ceremony to hand to the browser: the options for `navigator.credentials` and the token
 /// that finishes it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CeremonyStart {
     pub ceremony: String,
     pub options: serde_json::Value,
@@ -383,5 +383,14 @@ impl Services {
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+}
+
+/// Printed without its secrets.
+impl std::fmt::Debug for CeremonyStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CeremonyStart")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
 }

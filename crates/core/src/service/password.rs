@@ -22,7 +22,7 @@ pub const PASSWORD_HISTORY: usize = 4;
 const RESET_TRIES: i64 = 5;
 
 /// A password reset: the emailed `token`, or the ID's `email` with the emailed 8-digit `code`.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ResetRequest {
     pub token: Option<String>,
     pub email: Option<String>,
@@ -394,5 +394,14 @@ impl Services {
         tx.commit().await?;
         self.mail_kick.notify_one();
         Ok(li)
+    }
+}
+
+/// Printed without its secrets.
+impl std::fmt::Debug for ResetRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetRequest")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
     }
 }

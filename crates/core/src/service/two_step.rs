@@ -23,7 +23,7 @@ pub const BACKUP_CODE_COUNT: usize = 10;
 pub const RECENT_LOGIN: Duration = Duration::minutes(15);
 
 /// What an authenticator app needs to be set up.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TotpEnrolment {
     pub secret_base32: String,
     pub otpauth_url: String,
@@ -31,14 +31,14 @@ pub struct TotpEnrolment {
 
 /// Two-step verification was turned on: the new session (privilege changed), and the backup
 /// codes when they were made now (shown once).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Enrolled {
     pub session: LoggedIn,
     pub backup_codes: Option<Vec<String>>,
 }
 
 /// The second step of a login.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SecondStep {
     pub challenge: String,
     /// `totp`, `email` or `backup_code`.
@@ -676,4 +676,31 @@ fn methods_of(status: &SecondFactorStatus) -> Vec<&'static str> {
         methods.push("backup_code");
     }
     methods
+}
+
+/// Printed without its secrets.
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpEnrolment(redacted)")
+    }
+}
+
+/// Printed without its secrets.
+impl std::fmt::Debug for Enrolled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrolled")
+            .field("session", &self.session)
+            .field("backup_codes", &self.backup_codes.as_ref().map(|c| c.len()))
+            .finish()
+    }
+}
+
+/// Printed without its secrets.
+impl std::fmt::Debug for SecondStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecondStep")
+            .field("method", &self.method)
+            .field("trust_browser", &self.trust_browser)
+            .finish_non_exhaustive()
+    }
 }
