@@ -98,6 +98,20 @@ where
         Ok(())
     }
 
+    async fn prune_expired_ceremonies(&mut self, before: OffsetDateTime) -> StoreResult<u64> {
+        let a = sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1")
+            .bind(before)
+            .execute(self.c())
+            .await
+            .map_err(map_err)?;
+        let b = sqlx::query("DELETE FROM login_challenges WHERE expires_at < $1")
+            .bind(before)
+            .execute(self.c())
+            .await
+            .map_err(map_err)?;
+        Ok(a.rows_affected() + b.rows_affected())
+    }
+
     async fn take_ceremony(&mut self, token_hash: &[u8]) -> StoreResult<Option<Ceremony>> {
         sqlx::query(
             "DELETE FROM webauthn_ceremonies WHERE token_hash = $1 \

@@ -80,6 +80,18 @@ impl<C: HasConn> PasskeyQueries for Handle<C> {
         Ok(())
     }
 
+    async fn prune_expired_ceremonies(&mut self, before: OffsetDateTime) -> StoreResult<u64> {
+        let a = self.exec(
+            "DELETE FROM webauthn_ceremonies WHERE expires_at < ?1",
+            rusqlite::params![ms(before)],
+        )?;
+        let b = self.exec(
+            "DELETE FROM login_challenges WHERE expires_at < ?1",
+            rusqlite::params![ms(before)],
+        )?;
+        Ok((a + b) as u64)
+    }
+
     async fn take_ceremony(&mut self, token_hash: &[u8]) -> StoreResult<Option<Ceremony>> {
         self.one(
             "DELETE FROM webauthn_ceremonies WHERE token_hash = ?1 \

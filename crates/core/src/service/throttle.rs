@@ -96,8 +96,11 @@ impl Services {
             .hit_throttle(&format!("{}:{addr}", what.as_str()), ctx.now, window)
             .await?;
         if count == 1 {
-            // a new window: forget counters nobody has touched for a day
+            // a new window: forget counters nobody has touched for a day, and sign-in
+            // ceremonies and challenges that expired an hour ago
             tx.prune_throttle(ctx.now - Duration::days(1)).await?;
+            tx.prune_expired_ceremonies(ctx.now - Duration::hours(1))
+                .await?;
         }
         tx.commit().await?;
         if count > limit {

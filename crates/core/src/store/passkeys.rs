@@ -20,6 +20,8 @@ pub trait PasskeyQueries: Send {
     /// Remove one passkey of the ID (false if it is not one of the ID's).
     async fn delete_passkey(&mut self, identity: IdentityId, cred_id: &[u8]) -> StoreResult<bool>;
     async fn insert_ceremony(&mut self, c: &Ceremony) -> StoreResult<()>;
+    /// Forget ceremonies and login challenges that expired before `before`. Returns how many.
+    async fn prune_expired_ceremonies(&mut self, before: OffsetDateTime) -> StoreResult<u64>;
     /// Remove and return the ceremony (each is used once).
     async fn take_ceremony(&mut self, token_hash: &[u8]) -> StoreResult<Option<Ceremony>>;
 }

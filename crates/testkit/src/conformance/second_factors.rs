@@ -75,6 +75,20 @@ pub async fn second_factors_challenges_and_trusted_browsers(store: Arc<dyn Store
     tx.update_challenge(&c).await.expect("update");
     assert_eq!(tx.lock_challenge(&[9; 32]).await.expect("get"), Some(c));
     assert_eq!(tx.lock_challenge(&[8; 32]).await.expect("none"), None);
+    // expired challenges are forgotten
+    assert_eq!(
+        tx.prune_expired_ceremonies(t0() + Duration::minutes(5))
+            .await
+            .expect("prune early"),
+        0
+    );
+    assert_eq!(
+        tx.prune_expired_ceremonies(t0() + Duration::minutes(11))
+            .await
+            .expect("prune"),
+        1
+    );
+    assert_eq!(tx.lock_challenge(&[9; 32]).await.expect("gone"), None);
     // trusted browsers expire and are revocable
     tx.insert_trusted_device(&[4; 32], i.id, t0(), t0() + Duration::days(30))
         .await
