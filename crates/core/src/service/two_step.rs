@@ -82,6 +82,33 @@ impl Services {
         ])
     }
 
+    /// The "trust this browser" cookie: a random token (kept hashed, so revocable) signed with
+    /// the server's secret, `TOKEN.SIGNATURE`. A forged or altered cookie is dropped before any
+    /// database lookup.
+    fn seal_device_cookie(&self, token: &str) -> String {
+        use base64::Engine;
+        let sig = self.settings.secret_key.mac(&[b"device", token.as_bytes()]);
+        format!(
+            "{token}.{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig)
+        )
+    }
+
+    fn open_device_cookie(&self, cookie: &str) -> Option<String> {
+        if cookie.len() > 200 {
+            return None;
+        }
+        let (token, _) = cookie.split_once('.')?;
+        let want = self.seal_device_cookie(token);
+        let same = want.len() == cookie.len()
+            && want
+                .bytes()
+                .zip(cookie.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        same.then(|| token.to_string())
+    }
+
     fn email_code_hash(&self, challenge_hash: &[u8], code: &str) -> Vec<u8> {
         self.settings
             .secret_key
@@ -372,8 +399,8 @@ impl Services {
         if !status.enabled() {
             return Ok(());
         }
-        if let Some(d) = device.filter(|d| !d.is_empty() && d.len() <= 128)
-            && r.trusted_device(&hash_token(d), identity.id, ctx.now)
+        if let Some(d) = device.and_then(|d| self.open_device_cookie(d))
+            && r.trusted_device(&hash_token(&d), identity.id, ctx.now)
                 .await?
         {
             return Ok(());
@@ -526,7 +553,7 @@ impl Services {
             let d = new_token();
             tx.insert_trusted_device(&hash_token(&d), identity.id, ctx.now, ctx.now + TRUST_TTL)
                 .await?;
-            Some(d)
+            Some(self.seal_device_cookie(&d))
         } else {
             None
         };

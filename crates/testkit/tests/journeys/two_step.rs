@@ -245,6 +245,17 @@ pub(super) async fn email_codes_and_a_trusted_browser(t: TestApp) {
         }
     };
     assert_eq!(with_device(0).await, StatusCode::OK);
+    // an altered cookie (its token without the server's signature) is not trusted
+    let token_only = device.split('.').next().expect("token").to_string();
+    let r = t
+        .client
+        .post(format!("{}/api/v1/session", t.addr))
+        .header("cookie", token_only)
+        .json(&json!({"email": "admin@alpha.test", "password": GOOD_PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         with_device(31).await,
         StatusCode::UNAUTHORIZED,
