@@ -27,7 +27,9 @@ impl Default for RetryPolicy {
             max_attempts: 10,
             base_delay: Duration::seconds(30),
             max_delay: Duration::hours(2),
-            lease: Duration::minutes(5),
+            // short, and renewed while a batch is being sent: after a crash, what the dead
+            // worker had claimed is free again within this (plus one tick of the new worker)
+            lease: Duration::seconds(45),
             batch: 50,
         }
     }
@@ -84,7 +86,20 @@ impl OutboxWorker {
         tx.commit().await?;
 
         let mut report = Report::default();
-        for msg in batch {
+        let lease = std::time::Duration::from_secs(self.policy.lease.whole_seconds().max(3) as u64);
+        let claimed = std::time::Instant::now();
+        let mut renewed = claimed;
+        let ids: Vec<_> = batch.iter().map(|m| m.id).collect();
+        for (i, msg) in batch.into_iter().enumerate() {
+            // a slow batch keeps its lease: renew what is left every third of it
+            if renewed.elapsed() > lease / 3 {
+                let elapsed = Duration::try_from(claimed.elapsed()).unwrap_or(Duration::ZERO);
+                let mut tx = self.store.begin().await?;
+                tx.renew_outbox_lease(&ids[i..], now + elapsed + self.policy.lease)
+                    .await?;
+                tx.commit().await?;
+                renewed = std::time::Instant::now();
+            }
             let outcome = match self.renderer.render(&msg) {
                 Ok(email) => self
                     .mailer
@@ -134,9 +149,23 @@ impl OutboxWorker {
     }
 
     /// Run forever: after every kick (a commit that queued mail) and at least every `tick`.
+    /// Deliver until empty, each pass at the current time (leases are counted from it).
+    async fn drain_live(&self) -> Result<Report> {
+        let mut total = Report::default();
+        loop {
+            let r = self.run_once(OffsetDateTime::now_utc()).await?;
+            total.sent += r.sent;
+            total.retrying += r.retrying;
+            total.failed += r.failed;
+            if r.sent + r.retrying + r.failed == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
     pub async fn run(self, kick: Arc<Notify>, tick: std::time::Duration) {
         loop {
-            match self.drain(OffsetDateTime::now_utc()).await {
+            match self.drain_live().await {
                 Ok(r) if r.sent + r.failed + r.retrying > 0 => {
                     tracing::info!(
                         sent = r.sent,

@@ -81,6 +81,23 @@ where
         Ok(())
     }
 
+    async fn renew_outbox_lease(
+        &mut self,
+        ids: &[MessageId],
+        until: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.0).collect();
+        sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $2 WHERE id = ANY($1) AND status = 'pending'",
+        )
+        .bind(&ids)
+        .bind(until)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn fail_outbox(
         &mut self,
         id: MessageId,

@@ -71,6 +71,20 @@ impl<C: HasConn> OutboxQueries for Handle<C> {
         Ok(())
     }
 
+    async fn renew_outbox_lease(
+        &mut self,
+        ids: &[MessageId],
+        until: OffsetDateTime,
+    ) -> StoreResult<()> {
+        for id in ids {
+            self.exec(
+                "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1 AND status = 'pending'",
+                rusqlite::params![id.0, ms(until)],
+            )?;
+        }
+        Ok(())
+    }
+
     async fn fail_outbox(
         &mut self,
         id: MessageId,

@@ -21,6 +21,7 @@ mod sqlite {
         terms_versions_and_agreements,
         audit_filters_and_pages,
         second_factors_challenges_and_trusted_browsers,
+        outbox_leases_are_renewed_and_run_out,
         ; with_url:
         member_list_uses_indexes_at_scale,
         email_norm_renormalisation_reports_collisions,
@@ -48,6 +49,7 @@ mod postgres {
         terms_versions_and_agreements,
         audit_filters_and_pages,
         second_factors_challenges_and_trusted_browsers,
+        outbox_leases_are_renewed_and_run_out,
         ; with_url:
         member_list_uses_indexes_at_scale,
         email_norm_renormalisation_reports_collisions,

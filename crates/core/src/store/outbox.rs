@@ -26,6 +26,13 @@ pub trait OutboxQueries: Send {
         error: &str,
         retry_at: Option<OffsetDateTime>,
     ) -> StoreResult<()>;
+    /// Extend the lease of claimed, still pending messages to `until` (a worker still sending
+    /// its batch keeps it; a dead one's lease runs out soon).
+    async fn renew_outbox_lease(
+        &mut self,
+        ids: &[MessageId],
+        until: OffsetDateTime,
+    ) -> StoreResult<()>;
     async fn list_outbox(&mut self, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
     async fn get_outbox(&mut self, id: MessageId) -> StoreResult<Option<OutboxMessage>>;
 }
