@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use roster::config::Config;
-use roster_core::model::{SeatEntryKind, SeatRequestStatus};
+use roster_core::model::{OutboxStatus, SeatEntryKind, SeatRequestStatus};
 use roster_core::service::CreateApp;
 use roster_core::types::{AppId, SeatRequestId};
 use roster_core::{Ctx, Error};
@@ -146,10 +146,14 @@ enum MailCmd {
 
 #[derive(Subcommand)]
 enum OutboxCmd {
-    /// Show the newest outbox entries and their delivery state.
+    /// Every outbox entry, newest first, with its delivery state (all of them, page by page;
+    /// `--limit` stops early).
     List {
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Only entries in this state: pending, sent or failed.
+        #[arg(long)]
+        status: Option<String>,
     },
 }
 
@@ -401,20 +405,40 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
             }
         }
         Cmd::Outbox {
-            cmd: OutboxCmd::List { limit },
+            cmd: OutboxCmd::List { limit, status },
         } => {
+            let status = match status.as_deref() {
+                None => None,
+                Some(s) => Some(OutboxStatus::parse(s).ok_or_else(|| {
+                    CliError::new(format!(
+                        "--status: {s:?} is not one of pending, sent, failed"
+                    ))
+                })?),
+            };
             let store = roster::open_store_with(&cfg.database_url(), &cfg.pg_settings()).await?;
             let mut r = store.read().await?;
-            for m in r.list_outbox(limit.clamp(1, 1000)).await? {
-                println!(
-                    "{}  {:<8} attempts={} to={} kind={} {}",
-                    m.id,
-                    m.status.as_str(),
-                    m.attempts,
-                    m.to,
-                    m.mail.kind_name(),
-                    m.last_error.unwrap_or_default()
-                );
+            let mut left = limit.unwrap_or(u64::MAX);
+            let mut before = None;
+            while left > 0 {
+                let page = r.list_outbox(status, before, left.min(500) as u32).await?;
+                let Some(last) = page.last() else { break };
+                before = Some((last.created_at, last.id));
+                left = left.saturating_sub(page.len() as u64);
+                let full = page.len() == 500;
+                for m in page {
+                    println!(
+                        "{}  {:<8} attempts={} to={} kind={} {}",
+                        m.id,
+                        m.status.as_str(),
+                        m.attempts,
+                        m.to,
+                        m.mail.kind_name(),
+                        m.last_error.unwrap_or_default()
+                    );
+                }
+                if !full {
+                    break;
+                }
             }
             Ok(())
         }

@@ -543,3 +543,43 @@ fn id_reset_2fa_names_an_unknown_email_and_a_bad_secret_key_is_a_clear_error() {
     assert!(text(&o).contains("secret_key"), "{}", text(&o));
     assert!(!text(&o).contains("panicked"));
 }
+
+#[test]
+fn outbox_list_shows_every_entry_and_filters_by_state() {
+    let dir = tempfile::tempdir().expect("dir");
+    for name in ["Acme", "Beta"] {
+        let o = roster(
+            dir.path(),
+            &[
+                "app",
+                "create",
+                "--name",
+                name,
+                "--admin-email",
+                &format!("ada@{}.example", name.to_lowercase()),
+                "--admin-first-name",
+                "Ada",
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = roster(dir.path(), &["outbox", "list"], &[]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.contains("kind=invitation"))
+            .count(),
+        2,
+        "{out}"
+    );
+    let o = roster(dir.path(), &["outbox", "list", "--limit", "1"], &[]);
+    assert_eq!(text(&o).lines().count(), 1, "{}", text(&o));
+    let o = roster(dir.path(), &["outbox", "list", "--status", "failed"], &[]);
+    assert!(o.status.success());
+    assert_eq!(text(&o).trim(), "");
+    let o = roster(dir.path(), &["outbox", "list", "--status", "lost"], &[]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--status"), "{}", text(&o));
+}

@@ -121,12 +121,22 @@ where
         Ok(())
     }
 
-    async fn list_outbox(&mut self, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+    async fn list_outbox(
+        &mut self,
+        status: Option<OutboxStatus>,
+        before: Option<(OffsetDateTime, MessageId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             outbox_cols!(),
-            " FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1"
+            " FROM outbox WHERE ($1::text IS NULL OR status = $1) \
+             AND ($2::timestamptz IS NULL OR created_at < $2 OR (created_at = $2 AND id < $3)) \
+             ORDER BY created_at DESC, id DESC LIMIT $4"
         ))
+        .bind(status.map(|s| s.as_str()))
+        .bind(before.map(|(t, _)| t))
+        .bind(before.map(|(_, id)| id.0))
         .bind(i64::from(limit))
         .fetch_all(self.c())
         .await

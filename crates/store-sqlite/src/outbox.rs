@@ -104,14 +104,26 @@ impl<C: HasConn> OutboxQueries for Handle<C> {
         Ok(())
     }
 
-    async fn list_outbox(&mut self, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+    async fn list_outbox(
+        &mut self,
+        status: Option<OutboxStatus>,
+        before: Option<(OffsetDateTime, MessageId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
         self.all(
             concat!(
                 "SELECT ",
                 outbox_cols!(),
-                " FROM outbox ORDER BY created_at DESC, id DESC LIMIT +?1"
+                " FROM outbox WHERE (?1 IS NULL OR status = ?1) \
+                 AND (?2 IS NULL OR created_at < ?2 OR (created_at = ?2 AND id < ?3)) \
+                 ORDER BY created_at DESC, id DESC LIMIT +?4"
             ),
-            rusqlite::params![i64::from(limit)],
+            rusqlite::params![
+                status.map(|s| s.as_str()),
+                before.map(|(t, _)| ms(t)),
+                before.map(|(_, id)| id.0),
+                i64::from(limit)
+            ],
             outbox_row,
         )
     }

@@ -605,7 +605,7 @@ pub async fn outbox_claim_lease_complete_retry(store: Arc<dyn Store>) {
     let failed = r.get_outbox(other[0].id).await.expect("get").expect("some");
     assert_eq!(failed.status, OutboxStatus::Failed);
     assert_eq!(failed.last_error.as_deref(), Some("550"));
-    assert_eq!(r.list_outbox(10).await.expect("list").len(), 3);
+    assert_eq!(r.list_outbox(None, None, 10).await.expect("list").len(), 3);
 }
 
 pub async fn audit_is_listed_per_app(store: Arc<dyn Store>) {

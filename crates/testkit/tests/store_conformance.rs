@@ -22,6 +22,7 @@ mod sqlite {
         audit_filters_and_pages,
         second_factors_challenges_and_trusted_browsers,
         outbox_leases_are_renewed_and_run_out,
+        outbox_pages_through_everything_by_status,
         ; with_url:
         member_list_uses_indexes_at_scale,
         email_norm_renormalisation_reports_collisions,
@@ -50,6 +51,7 @@ mod postgres {
         audit_filters_and_pages,
         second_factors_challenges_and_trusted_browsers,
         outbox_leases_are_renewed_and_run_out,
+        outbox_pages_through_everything_by_status,
         ; with_url:
         member_list_uses_indexes_at_scale,
         email_norm_renormalisation_reports_collisions,

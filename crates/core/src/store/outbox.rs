@@ -33,6 +33,13 @@ pub trait OutboxQueries: Send {
         ids: &[MessageId],
         until: OffsetDateTime,
     ) -> StoreResult<()>;
-    async fn list_outbox(&mut self, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
+    /// Messages newest first, optionally of one status, strictly older than `before` (the
+    /// last row of the previous page: `created_at`, id).
+    async fn list_outbox(
+        &mut self,
+        status: Option<OutboxStatus>,
+        before: Option<(OffsetDateTime, MessageId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>>;
     async fn get_outbox(&mut self, id: MessageId) -> StoreResult<Option<OutboxMessage>>;
 }

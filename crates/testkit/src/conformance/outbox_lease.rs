@@ -71,3 +71,50 @@ pub async fn outbox_leases_are_renewed_and_run_out(store: Arc<dyn Store>) {
     assert_eq!(got.status, OutboxStatus::Sent);
     tx.commit().await.expect("commit");
 }
+
+pub async fn outbox_pages_through_everything_by_status(store: Arc<dyn Store>) {
+    let to = Email::parse("page@example.com").expect("email");
+    let mail = Mail::AccountInformation {
+        first_name: "Ada".into(),
+        email: "page@example.com".into(),
+        app_name: "A".into(),
+        app_id: AppId::parse("pg123").expect("id"),
+    };
+    let mut tx = store.begin().await.expect("begin");
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let m = OutboxMessage::new(t0() + Duration::seconds(n), &to, mail.clone(), None);
+        ids.push(m.id);
+        tx.enqueue(&m).await.expect("enqueue");
+    }
+    // two of them failed for good
+    tx.fail_outbox(ids[1], "550 no such user", None)
+        .await
+        .expect("fail");
+    tx.fail_outbox(ids[3], "550 no such user", None)
+        .await
+        .expect("fail");
+    tx.commit().await.expect("commit");
+    let mut r = store.read().await.expect("read");
+    // pages of 2, newest first, no repeats, nothing missed
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = r.list_outbox(None, before, 2).await.expect("page");
+        let Some(last) = page.last() else { break };
+        before = Some((last.created_at, last.id));
+        seen.extend(page.iter().map(|m| m.id));
+    }
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(seen, newest_first);
+    let failed = r
+        .list_outbox(Some(OutboxStatus::Failed), None, 10)
+        .await
+        .expect("failed");
+    assert_eq!(
+        failed.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [ids[3], ids[1]]
+    );
+    assert_eq!(failed[0].last_error.as_deref(), Some("550 no such user"));
+}

@@ -11,7 +11,7 @@ pub(super) async fn a_failed_delivery_is_retried_and_later_delivered(t: TestApp)
         .await;
     assert!(t.deliver_mail().await.is_empty(), "first attempt failed");
     let mut r = t.store.read().await.expect("read");
-    let m = r.list_outbox(1).await.expect("list").remove(0);
+    let m = r.list_outbox(None, None, 1).await.expect("list").remove(0);
     drop(r);
     assert_eq!(m.attempts, 1);
     assert!(m.last_error.as_deref().unwrap_or("").contains("451"));
