@@ -8,7 +8,27 @@ use roster_core::mailer::{MailError, Mailer, OutgoingEmail};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-/// Build the RFC 5322 message: multipart/alternative text + HTML, with Message-ID and Date.
+/// `Auto-Submitted: auto-generated` (RFC 3834): mail from a system, which vacation responders
+/// and ticket systems must not answer.
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl header::Header for AutoSubmitted {
+    fn name() -> header::HeaderName {
+        header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> header::HeaderValue {
+        header::HeaderValue::new(Self::name(), "auto-generated".to_string())
+    }
+}
+
+/// Build the RFC 5322 message: multipart/alternative text + HTML, with Message-ID, Date and
+/// `Auto-Submitted`.
 pub fn build_message(e: &OutgoingEmail) -> Result<Message, MailError> {
     let from = e
         .from
@@ -25,6 +45,7 @@ pub fn build_message(e: &OutgoingEmail) -> Result<Message, MailError> {
         .message_id(Some(e.message_id.clone()))
         .date(date)
         .header(header::MIME_VERSION_1_0)
+        .header(AutoSubmitted)
         .multipart(MultiPart::alternative_plain_html(
             e.text.clone(),
             e.html.clone(),
@@ -203,6 +224,14 @@ mod tests {
         let raw = String::from_utf8(build_message(&email()).unwrap().formatted()).unwrap();
         assert!(raw.contains("Message-ID: <0190-abc@roster.example>"));
         assert!(raw.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000"));
+        assert!(raw.contains("Auto-Submitted: auto-generated"), "{raw}");
+        // a UTF-8 subject is encoded (RFC 2047), never sent as raw 8-bit
+        let mut e = email();
+        e.subject = "Jürgen invited you to Café Ünï".into();
+        let raw = String::from_utf8(build_message(&e).unwrap().formatted()).unwrap();
+        let subject = raw.lines().find(|l| l.starts_with("Subject:")).unwrap();
+        assert!(subject.contains("=?utf-8?"), "{subject}");
+        assert!(subject.is_ascii(), "{subject}");
         assert!(raw.contains("multipart/alternative"));
         assert!(raw.contains("plain body"));
         assert!(raw.contains("<p>html body</p>"));
