@@ -17,8 +17,30 @@ pub struct OutgoingEmail {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct MailError(pub String);
+#[error("{message}")]
+pub struct MailError {
+    pub message: String,
+    /// The receiving server refused for good (an SMTP 5xx): trying again will not help.
+    pub permanent: bool,
+}
+
+impl MailError {
+    /// A failure worth retrying (network, 4xx, a local problem).
+    pub fn temporary(message: impl Into<String>) -> Self {
+        MailError {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+
+    /// A refusal that retrying will not change (5xx).
+    pub fn permanent(message: impl Into<String>) -> Self {
+        MailError {
+            message: message.into(),
+            permanent: true,
+        }
+    }
+}
 
 #[async_trait]
 pub trait Mailer: Send + Sync + 'static {

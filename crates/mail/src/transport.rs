@@ -33,10 +33,10 @@ pub fn build_message(e: &OutgoingEmail) -> Result<Message, MailError> {
     let from = e
         .from
         .parse()
-        .map_err(|err| MailError(format!("bad From address {:?}: {err}", e.from)))?;
+        .map_err(|err| MailError::temporary(format!("bad From address {:?}: {err}", e.from)))?;
     let to =
         e.to.parse()
-            .map_err(|err| MailError(format!("bad To address {:?}: {err}", e.to)))?;
+            .map_err(|err| MailError::temporary(format!("bad To address {:?}: {err}", e.to)))?;
     let date: SystemTime = e.date.into();
     Message::builder()
         .from(from)
@@ -50,7 +50,7 @@ pub fn build_message(e: &OutgoingEmail) -> Result<Message, MailError> {
             e.text.clone(),
             e.html.clone(),
         ))
-        .map_err(|err| MailError(format!("cannot build message: {err}")))
+        .map_err(|err| MailError::temporary(format!("cannot build message: {err}")))
 }
 
 /// Writes each message as `<dir>/<unix-ms>-<message-id>.eml`, readable by a person or any
@@ -122,16 +122,16 @@ impl Mailer for LocalMailbox {
             e.date.unix_timestamp_nanos() / 1_000_000,
             file_safe(id)
         );
-        tokio::fs::create_dir_all(&self.dir)
-            .await
-            .map_err(|err| MailError(format!("mailbox {}: {err}", self.dir.display())))?;
+        tokio::fs::create_dir_all(&self.dir).await.map_err(|err| {
+            MailError::temporary(format!("mailbox {}: {err}", self.dir.display()))
+        })?;
         let tmp = self.dir.join(format!(".{name}.tmp"));
         tokio::fs::write(&tmp, msg.formatted())
             .await
-            .map_err(|err| MailError(format!("mailbox write: {err}")))?;
+            .map_err(|err| MailError::temporary(format!("mailbox write: {err}")))?;
         tokio::fs::rename(&tmp, self.dir.join(&name))
             .await
-            .map_err(|err| MailError(format!("mailbox rename: {err}")))?;
+            .map_err(|err| MailError::temporary(format!("mailbox rename: {err}")))?;
         Ok(())
     }
 }
@@ -171,7 +171,7 @@ impl SmtpMailer {
                     DkimSigningAlgorithm::Rsa
                 };
                 let key = DkimSigningKey::new(&d.private_key, alg)
-                    .map_err(|e| MailError(format!("bad DKIM key: {e}")))?;
+                    .map_err(|e| MailError::temporary(format!("bad DKIM key: {e}")))?;
                 Some(DkimConfig::default_config(
                     d.selector.clone(),
                     d.domain.clone(),
@@ -180,7 +180,7 @@ impl SmtpMailer {
             }
         };
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.url)
-            .map_err(|e| MailError(format!("bad SMTP URL: {e}")))?
+            .map_err(|e| MailError::temporary(format!("bad SMTP URL: {e}")))?
             .timeout(Some(std::time::Duration::from_secs(30)))
             .build();
         Ok(SmtpMailer { transport, dkim })
@@ -194,11 +194,14 @@ impl Mailer for SmtpMailer {
         if let Some(d) = &self.dkim {
             msg.sign(d);
         }
-        self.transport
-            .send(msg)
-            .await
-            .map(|_| ())
-            .map_err(|err| MailError(format!("SMTP: {err}")))
+        self.transport.send(msg).await.map(|_| ()).map_err(|err| {
+            let message = format!("SMTP: {err}");
+            if err.is_permanent() {
+                MailError::permanent(message)
+            } else {
+                MailError::temporary(message)
+            }
+        })
     }
 }
 

@@ -105,7 +105,8 @@ impl OutboxWorker {
                     .mailer
                     .send(&email)
                     .await
-                    .map_err(|e| (e.to_string(), true)),
+                    // a permanent refusal (5xx) stops at once; the rest is retried
+                    .map_err(|e| (e.message, !e.permanent)),
                 Err(e) => Err((e.to_string(), false)),
             };
             let mut tx = self.store.begin().await?;

@@ -8,8 +8,20 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 /// A minimal SMTP sink: accepts one message and returns its DATA. `reject_rcpt` answers the
-/// recipient with a temporary failure instead.
+/// recipient with a temporary failure (451) instead.
 async fn sink(reject_rcpt: bool) -> (u16, tokio::sync::oneshot::Receiver<String>) {
+    sink_with(if reject_rcpt {
+        Some("451 try again later")
+    } else {
+        None
+    })
+    .await
+}
+
+/// The sink, answering RCPT with `rcpt_reply` when given.
+async fn sink_with(
+    rcpt_reply: Option<&'static str>,
+) -> (u16, tokio::sync::oneshot::Receiver<String>) {
     let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = l.local_addr().expect("addr").port();
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -38,8 +50,9 @@ async fn sink(reject_rcpt: bool) -> (u16, tokio::sync::oneshot::Receiver<String>
             let cmd = line.to_ascii_uppercase();
             let reply: &[u8] = if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
                 b"250-sink\r\n250 8BITMIME\r\n"
-            } else if cmd.starts_with("RCPT") && reject_rcpt {
-                b"451 try again later\r\n"
+            } else if let (true, Some(reply)) = (cmd.starts_with("RCPT"), rcpt_reply) {
+                let _ = w.write_all(format!("{reply}\r\n").as_bytes()).await;
+                continue;
             } else if cmd.starts_with("DATA") {
                 in_data = true;
                 b"354 go ahead\r\n"
@@ -107,10 +120,28 @@ async fn an_smtp_refusal_is_an_error_for_the_worker_to_retry() {
     .expect("mailer");
     let err = m.send(&email()).await.expect_err("refused");
     assert!(
-        err.0.contains("451") || err.0.to_lowercase().contains("try again"),
+        err.message.contains("451") || err.message.to_lowercase().contains("try again"),
         "{}",
-        err.0
+        err.message
     );
+}
+
+#[tokio::test]
+async fn a_550_is_permanent_and_a_451_is_not() {
+    for (reply, permanent) in [
+        ("550 no such user here", true),
+        ("451 try again later", false),
+    ] {
+        let (port, _h) = sink_with(Some(reply)).await;
+        let m = SmtpMailer::new(&SmtpConfig {
+            url: format!("smtp://127.0.0.1:{port}"),
+            dkim: None,
+        })
+        .expect("mailer");
+        let err = m.send(&email()).await.expect_err("refused");
+        assert_eq!(err.permanent, permanent, "{reply}: {}", err.message);
+        assert!(err.message.contains(&reply[..3]), "{}", err.message);
+    }
 }
 
 #[tokio::test]

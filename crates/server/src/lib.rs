@@ -63,7 +63,7 @@ pub fn mailer(cfg: &Config) -> Result<Arc<dyn Mailer>, Error> {
                 url: url.clone(),
                 dkim,
             })
-            .map_err(|e| Error::Internal(e.0))?;
+            .map_err(|e| Error::Internal(e.message))?;
             Ok(Arc::new(m))
         }
     }

@@ -120,10 +120,18 @@ async fn fresh_postgres(admin_url: &str) -> (Arc<dyn Store>, String, DbGuard) {
 pub struct CapturingMailer {
     sent: Mutex<Vec<OutgoingEmail>>,
     fail_next: AtomicUsize,
+    permanent: std::sync::atomic::AtomicBool,
 }
 
 impl CapturingMailer {
+    /// The next `n` sends fail as a server saying "try again later" (451).
     pub fn fail_next(&self, n: usize) {
+        self.permanent.store(false, Ordering::SeqCst);
+        self.fail_next.store(n, Ordering::SeqCst);
+    }
+    /// The next `n` sends are refused for good (550).
+    pub fn refuse_next(&self, n: usize) {
+        self.permanent.store(true, Ordering::SeqCst);
         self.fail_next.store(n, Ordering::SeqCst);
     }
     pub fn sent(&self) -> Vec<OutgoingEmail> {
@@ -139,13 +147,18 @@ impl Mailer for CapturingMailer {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok()
         {
-            return Err(MailError(
-                "simulated SMTP failure: 451 try again later".into(),
+            if self.permanent.load(Ordering::SeqCst) {
+                return Err(MailError::permanent(
+                    "simulated SMTP refusal: 550 no such user",
+                ));
+            }
+            return Err(MailError::temporary(
+                "simulated SMTP failure: 451 try again later",
             ));
         }
         self.sent
             .lock()
-            .map_err(|_| MailError("poisoned".into()))?
+            .map_err(|_| MailError::temporary("poisoned"))?
             .push(e.clone());
         Ok(())
     }

@@ -79,4 +79,5 @@ roster_testkit::on_every_backend!(
     a_hundred_parallel_wrong_passwords_verify_exactly_five,
     accepting_an_invitation_with_a_password_needs_the_second_step,
     second_steps_change_only_soon_after_a_login,
+    a_permanent_refusal_stops_at_once_with_the_servers_reply,
 );

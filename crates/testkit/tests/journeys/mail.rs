@@ -30,6 +30,24 @@ pub(super) async fn a_failed_delivery_is_retried_and_later_delivered(t: TestApp)
     assert_eq!(m.secret, None);
 }
 
+pub(super) async fn a_permanent_refusal_stops_at_once_with_the_servers_reply(t: TestApp) {
+    let (a, admin) = t.app_with_admin("Alpha", 3).await;
+    t.mailer.refuse_next(1);
+    t.invite(&a, &admin, "nobody@example.com", "user", false)
+        .await;
+    assert!(t.deliver_mail().await.is_empty());
+    let mut r = t.store.read().await.expect("read");
+    let m = r.list_outbox(None, None, 1).await.expect("list").remove(0);
+    drop(r);
+    // failed after one attempt, the reply kept, the secret erased; never tried again
+    assert_eq!(m.status, roster_core::model::OutboxStatus::Failed);
+    assert_eq!(m.attempts, 1);
+    assert!(m.last_error.as_deref().unwrap_or("").contains("550"));
+    assert_eq!(m.secret, None);
+    t.clock.advance(Duration::hours(3));
+    assert!(t.deliver_mail().await.is_empty());
+}
+
 pub(super) async fn a_restart_delivers_what_was_pending(t: TestApp) {
     let (a, admin) = t.app_with_admin("Alpha", 3).await;
     let r = t
