@@ -11,6 +11,8 @@ use tokio::sync::Notify;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
+    /// Temporary failures are retried until the message is this old (then it is Failed).
+    pub give_up_after: Duration,
     /// Attempts before a message is given up as Failed.
     pub max_attempts: i64,
     /// Delay before the 2nd attempt; doubles each time.
@@ -24,9 +26,11 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 10,
+            give_up_after: Duration::hours(24),
+            // enough for a day of backoff capped at an hour
+            max_attempts: 40,
             base_delay: Duration::seconds(30),
-            max_delay: Duration::hours(2),
+            max_delay: Duration::hours(1),
             // short, and renewed while a batch is being sent: after a crash, what the dead
             // worker had claimed is free again within this (plus one tick of the new worker)
             lease: Duration::seconds(45),
@@ -36,14 +40,25 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// When to try again after `attempts` failed attempts, or `None` to give up.
-    pub fn next_retry(&self, now: OffsetDateTime, attempts: i64) -> Option<OffsetDateTime> {
-        if attempts >= self.max_attempts {
+    /// When to try a message again after its `attempts`-th temporary failure: exponential
+    /// backoff (30 s, 1 min, 2 min, … capped at an hour) plus up to a quarter of jitter (`jitter`
+    /// in 0..=1, so that many messages failing together do not retry together), never later than
+    /// `created_at + give_up_after`; `None` when that time has passed or the attempts are spent.
+    pub fn next_retry(
+        &self,
+        now: OffsetDateTime,
+        created_at: OffsetDateTime,
+        attempts: i64,
+        jitter: f64,
+    ) -> Option<OffsetDateTime> {
+        let deadline = created_at + self.give_up_after;
+        if attempts >= self.max_attempts || now >= deadline {
             return None;
         }
         let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
-        let delay = self.base_delay * 2i32.saturating_pow(exp);
-        Some(now + delay.min(self.max_delay))
+        let delay = (self.base_delay * 2i32.saturating_pow(exp)).min(self.max_delay);
+        let delay = delay + delay * (jitter.clamp(0.0, 1.0) / 4.0);
+        Some((now + delay).min(deadline))
     }
 }
 
@@ -117,7 +132,12 @@ impl OutboxWorker {
                 }
                 Err((err, retryable)) => {
                     let retry = if retryable {
-                        self.policy.next_retry(now, msg.attempts)
+                        self.policy.next_retry(
+                            now,
+                            msg.created_at,
+                            msg.attempts,
+                            rand::random::<f64>(),
+                        )
                     } else {
                         None
                     };
@@ -192,13 +212,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_and_gives_up() {
+    fn backoff_doubles_with_jitter_and_gives_up_after_a_day() {
         let p = RetryPolicy::default();
         let t = OffsetDateTime::UNIX_EPOCH;
-        assert_eq!(p.next_retry(t, 1), Some(t + Duration::seconds(30)));
-        assert_eq!(p.next_retry(t, 2), Some(t + Duration::seconds(60)));
-        assert_eq!(p.next_retry(t, 3), Some(t + Duration::seconds(120)));
-        assert_eq!(p.next_retry(t, 9), Some(t + Duration::hours(2)));
-        assert_eq!(p.next_retry(t, 10), None);
+        assert_eq!(p.next_retry(t, t, 1, 0.0), Some(t + Duration::seconds(30)));
+        assert_eq!(p.next_retry(t, t, 2, 0.0), Some(t + Duration::seconds(60)));
+        assert_eq!(p.next_retry(t, t, 3, 0.0), Some(t + Duration::seconds(120)));
+        // jitter adds at most a quarter
+        assert_eq!(p.next_retry(t, t, 2, 1.0), Some(t + Duration::seconds(75)));
+        assert_eq!(p.next_retry(t, t, 20, 0.0), Some(t + Duration::hours(1)));
+        // never past a day after the message was made; then it is failed
+        let late = t + Duration::hours(23) + Duration::minutes(50);
+        assert_eq!(
+            p.next_retry(late, t, 20, 0.0),
+            Some(t + Duration::hours(24))
+        );
+        assert_eq!(p.next_retry(t + Duration::hours(24), t, 20, 0.0), None);
+        assert_eq!(p.next_retry(t, t, 40, 0.0), None);
     }
 }

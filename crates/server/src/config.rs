@@ -50,6 +50,8 @@ pub struct Config {
     /// 32 bytes, base64: seals authenticator-app secrets at rest. Unset: the key file
     /// `<data_dir>/secret.key`, created on first run. Several nodes must share one key.
     pub secret_key: Option<String>,
+    /// How long temporary mail failures are retried (hours) before a message is failed.
+    pub mail_retry_hours: i64,
 }
 
 impl Default for Config {
@@ -80,6 +82,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             throttle: s.throttle,
             secret_key: None,
+            mail_retry_hours: 24,
         }
     }
 }
@@ -184,6 +187,9 @@ impl Config {
         }
         if self.secret_key.is_some() {
             self.secret_key()?;
+        }
+        if !(1..=168).contains(&self.mail_retry_hours) {
+            return bad("mail_retry_hours", "must be between 1 and 168");
         }
         if self.throttle.window_seconds < 1 {
             return bad("throttle", "window_seconds must be at least 1");

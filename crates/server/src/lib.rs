@@ -79,7 +79,11 @@ pub async fn wire(cfg: &Config) -> Result<Wired, Error> {
     let store = open_store_with(&cfg.database_url(), &cfg.pg_settings()).await?;
     let settings = cfg.settings().map_err(|e| Error::Internal(e.to_string()))?;
     let services = Arc::new(Services::new(store.clone(), settings)?);
-    let worker = OutboxWorker::new(store, mailer(cfg)?, renderer(cfg), RetryPolicy::default());
+    let policy = RetryPolicy {
+        give_up_after: time::Duration::hours(cfg.mail_retry_hours),
+        ..RetryPolicy::default()
+    };
+    let worker = OutboxWorker::new(store, mailer(cfg)?, renderer(cfg), policy);
     Ok(Wired { services, worker })
 }
 

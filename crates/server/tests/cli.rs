@@ -143,6 +143,14 @@ fn bad_configuration_stops_with_a_clear_message() {
     let o = roster(dir.path(), &["migrate"], &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("invitation_ttl_days"), "{}", text(&o));
+    std::fs::remove_file(dir.path().join("roster.toml")).expect("rm");
+    let o = roster(
+        dir.path(),
+        &["migrate"],
+        &[("ROSTER_MAIL_RETRY_HOURS", "0")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("mail_retry_hours"), "{}", text(&o));
 }
 
 #[test]

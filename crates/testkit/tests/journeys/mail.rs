@@ -18,9 +18,9 @@ pub(super) async fn a_failed_delivery_is_retried_and_later_delivered(t: TestApp)
     // not yet due
     t.clock.advance(Duration::seconds(10));
     assert!(t.deliver_mail().await.is_empty());
-    t.clock.advance(Duration::seconds(25)); // 30 s backoff passed → 2nd attempt fails too
+    t.clock.advance(Duration::seconds(30)); // 30–37.5 s backoff passed → 2nd attempt fails too
     assert!(t.deliver_mail().await.is_empty());
-    t.clock.advance(Duration::seconds(61)); // 60 s backoff → 3rd attempt succeeds
+    t.clock.advance(Duration::seconds(76)); // 60–75 s backoff → 3rd attempt succeeds
     let sent = t.deliver_mail().await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to, "retry@example.com");
