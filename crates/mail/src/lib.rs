@@ -8,4 +8,4 @@ pub mod worker;
 
 pub use render::Renderer;
 pub use transport::{LocalMailbox, SmtpConfig, SmtpMailer};
-pub use worker::{OutboxWorker, RetryPolicy};
+pub use worker::{OutboxWorker, RetryPolicy, Stopper};

@@ -75,6 +75,26 @@ pub struct OutboxWorker {
     mailer: Arc<dyn Mailer>,
     renderer: Renderer,
     policy: RetryPolicy,
+    stop: Stopper,
+}
+
+/// Asks a running worker to stop: it finishes the message in hand, hands the rest of its
+/// claimed batch back (due at once, for the next worker or the next start) and returns.
+#[derive(Clone, Default)]
+pub struct Stopper {
+    flag: Arc<std::sync::atomic::AtomicBool>,
+    wake: Arc<Notify>,
+}
+
+impl Stopper {
+    pub fn stop(&self) {
+        self.flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.flag.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 impl OutboxWorker {
@@ -89,7 +109,13 @@ impl OutboxWorker {
             mailer,
             renderer,
             policy,
+            stop: Stopper::default(),
         }
+    }
+
+    /// The handle that stops this worker (and its clones).
+    pub fn stopper(&self) -> Stopper {
+        self.stop.clone()
     }
 
     /// One pass: deliver what is due at `now`.
@@ -106,6 +132,13 @@ impl OutboxWorker {
         let mut renewed = claimed;
         let ids: Vec<_> = batch.iter().map(|m| m.id).collect();
         for (i, msg) in batch.into_iter().enumerate() {
+            // stopping: hand back what is not sent yet, due at once
+            if self.stop.stopping() {
+                let mut tx = self.store.begin().await?;
+                tx.renew_outbox_lease(&ids[i..], now).await?;
+                tx.commit().await?;
+                break;
+            }
             // a slow batch keeps its lease: renew what is left every third of it
             if renewed.elapsed() > lease / 3 {
                 let elapsed = Duration::try_from(claimed.elapsed()).unwrap_or(Duration::ZERO);
@@ -174,6 +207,9 @@ impl OutboxWorker {
     async fn drain_live(&self) -> Result<Report> {
         let mut total = Report::default();
         loop {
+            if self.stop.stopping() {
+                return Ok(total);
+            }
             let r = self.run_once(OffsetDateTime::now_utc()).await?;
             total.sent += r.sent;
             total.retrying += r.retrying;
@@ -184,6 +220,7 @@ impl OutboxWorker {
         }
     }
 
+    /// Deliver as mail is queued (or every `tick`) until [`Stopper::stop`].
     pub async fn run(self, kick: Arc<Notify>, tick: std::time::Duration) {
         loop {
             match self.drain_live().await {
@@ -199,8 +236,12 @@ impl OutboxWorker {
                 Err(Error::Store(e)) => tracing::error!(error = %e, "outbox pass failed"),
                 Err(e) => tracing::error!(error = %e, "outbox pass failed"),
             }
+            if self.stop.stopping() {
+                return;
+            }
             tokio::select! {
                 _ = kick.notified() => {}
+                _ = self.stop.wake.notified() => {}
                 _ = tokio::time::sleep(tick) => {}
             }
         }

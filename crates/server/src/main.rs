@@ -652,7 +652,8 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
             CliError::new(format!("cannot listen on {}: {e}{hint}", cfg.listen))
         })?;
     let kick = w.services.mail_kick();
-    tokio::spawn(
+    let stop_mail = w.worker.stopper();
+    let mail_worker = tokio::spawn(
         w.worker
             .clone()
             .run(kick, std::time::Duration::from_secs(5)),
@@ -689,6 +690,14 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(|e| CliError::new(format!("server: {e}")))?;
+    // the mail worker finishes the message in hand and hands the rest back
+    stop_mail.stop();
+    if tokio::time::timeout(std::time::Duration::from_secs(30), mail_worker)
+        .await
+        .is_err()
+    {
+        tracing::warn!("mail worker still sending after 30 s; its claims return within a minute");
+    }
     tracing::info!("shut down: requests drained, stopping");
     Ok(())
 }

@@ -80,4 +80,5 @@ roster_testkit::on_every_backend!(
     accepting_an_invitation_with_a_password_needs_the_second_step,
     second_steps_change_only_soon_after_a_login,
     a_permanent_refusal_stops_at_once_with_the_servers_reply,
+    a_stopping_worker_finishes_the_message_in_hand_and_hands_back_the_rest,
 );

@@ -90,3 +90,69 @@ pub(super) async fn a_restart_delivers_what_was_pending(t: TestApp) {
         claimed[0].message_id_header("roster.test")
     );
 }
+
+/// A mailer whose first send waits until the test lets it finish.
+struct GatedMailer {
+    entered: tokio::sync::Notify,
+    gate: tokio::sync::Notify,
+    sent: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl roster_core::mailer::Mailer for GatedMailer {
+    async fn send(
+        &self,
+        e: &roster_core::mailer::OutgoingEmail,
+    ) -> Result<(), roster_core::mailer::MailError> {
+        self.entered.notify_one();
+        self.gate.notified().await;
+        if let Ok(mut v) = self.sent.lock() {
+            v.push(e.to.clone());
+        }
+        Ok(())
+    }
+}
+
+pub(super) async fn a_stopping_worker_finishes_the_message_in_hand_and_hands_back_the_rest(
+    t: TestApp,
+) {
+    let (a, admin) = t.app_with_admin("Alpha", 5).await;
+    for n in 0..3 {
+        t.invite(&a, &admin, &format!("u{n}@example.com"), "user", false)
+            .await;
+    }
+    let mailer = std::sync::Arc::new(GatedMailer {
+        entered: tokio::sync::Notify::new(),
+        gate: tokio::sync::Notify::new(),
+        sent: std::sync::Mutex::new(Vec::new()),
+    });
+    let worker = roster_mail::OutboxWorker::new(
+        t.store.clone(),
+        mailer.clone(),
+        roster_testkit::test_renderer(&t.addr),
+        roster_mail::RetryPolicy::default(),
+    );
+    let stop = worker.stopper();
+    let running = tokio::spawn(worker.run(
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+        std::time::Duration::from_secs(3600),
+    ));
+    // the worker is in the middle of its first message: stop it, then let that send finish
+    mailer.entered.notified().await;
+    stop.stop();
+    mailer.gate.notify_one();
+    tokio::time::timeout(std::time::Duration::from_secs(10), running)
+        .await
+        .expect("the worker stops")
+        .expect("no panic");
+    assert_eq!(mailer.sent.lock().map(|v| v.len()).unwrap_or(0), 1);
+    // the other two are due at once for the next worker
+    let mut tx = t.store.begin().await.expect("begin");
+    let now = time::OffsetDateTime::now_utc();
+    let left = tx
+        .claim_outbox(now, now + Duration::seconds(45), 10)
+        .await
+        .expect("claim");
+    tx.commit().await.expect("commit");
+    assert_eq!(left.len(), 2);
+}
