@@ -1,8 +1,8 @@
 //! Authenticator-app codes (TOTP, RFC 6238): HMAC-SHA-1, 6 digits, 30-second steps, one step
 //! of clock drift either way; a step whose code was accepted is never accepted again.
 
+use crate::token::constant_time_eq as ct_eq;
 use rand::RngCore;
-use subtle_eq::ct_eq;
 use time::OffsetDateTime;
 
 pub const STEP_SECONDS: i64 = 30;
@@ -63,13 +63,6 @@ pub fn verify(secret: &[u8], code: &str, now: OffsetDateTime, last_step: i64) ->
     (now - 1..=now + 1)
         .filter(|s| *s > last_step)
         .find(|s| ct_eq(code_at(secret, *s).as_bytes(), code.as_bytes()))
-}
-
-mod subtle_eq {
-    /// Compare without an early exit.
-    pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
 }
 
 #[cfg(test)]

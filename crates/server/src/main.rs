@@ -1,6 +1,9 @@
 //! `roster`: runs the server and does operator tasks.
 
+mod id_terms;
+
 use clap::{Parser, Subcommand};
+use id_terms::{IdCmd, TermsCmd};
 use roster::config::Config;
 use roster_core::model::{OutboxStatus, SeatEntryKind, SeatRequestStatus};
 use roster_core::service::CreateApp;
@@ -63,28 +66,6 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TermsCmd,
     },
-}
-
-#[derive(Subcommand)]
-enum IdCmd {
-    /// Remove every second factor of the ID with EMAIL (authenticator app, email codes, backup
-    /// codes, trusted browsers): for someone who lost their phone. Audited; the owner is told.
-    #[command(name = "reset-2fa")]
-    Reset2fa { email: String },
-}
-
-#[derive(Subcommand)]
-enum TermsCmd {
-    /// Publish FILE (Markdown, or HTML if it ends in .html/.htm; sanitised) as the current
-    /// terms: every ID agrees to it at its next login.
-    Publish {
-        file: PathBuf,
-        /// The version's name (default: today's date).
-        #[arg(long)]
-        version: Option<String>,
-    },
-    /// Show the current version.
-    Show,
 }
 
 #[derive(Subcommand)]
@@ -442,26 +423,8 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Cmd::Terms { cmd } => terms(cmd, cfg).await,
-        Cmd::Id {
-            cmd: IdCmd::Reset2fa { email },
-        } => {
-            let w = roster::wire(&cfg).await?;
-            let id = w
-                .services
-                .operator_reset_two_step(&Ctx::at(now()), &email)
-                .await
-                .map_err(|e| match e {
-                    Error::NotFound => CliError::new(format!("EMAIL: no ID has {email}")),
-                    e => CliError::from_core(e, &[("email", "EMAIL", "")]),
-                })?;
-            w.worker.drain(now()).await.ok();
-            println!(
-                "second factors of {} removed; they were told by email",
-                id.email
-            );
-            Ok(())
-        }
+        Cmd::Terms { cmd } => id_terms::terms(cmd, cfg).await,
+        Cmd::Id { cmd } => id_terms::id(cmd, cfg).await,
         Cmd::Backup { file } => {
             let url = cfg.database_url();
             if !url.starts_with("sqlite:") {
@@ -478,44 +441,6 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
             let store = roster_store_sqlite::SqliteStore::connect(&url).await?;
             store.backup(&file.to_string_lossy()).await?;
             println!("backed up {url} to {}", file.display());
-            Ok(())
-        }
-    }
-}
-
-async fn terms(cmd: TermsCmd, cfg: Config) -> Result<(), CliError> {
-    let w = roster::wire(&cfg).await?;
-    match cmd {
-        TermsCmd::Publish { file, version } => {
-            let source = std::fs::read_to_string(&file)
-                .map_err(|e| CliError::new(format!("FILE: cannot read {}: {e}", file.display())))?;
-            let html = file
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
-            let t = w
-                .services
-                .publish_terms(&Ctx::at(now()), version.as_deref(), &source, !html)
-                .await
-                .map_err(|e| {
-                    CliError::from_core(e, &[("version", "--version", ""), ("file", "FILE", "")])
-                })?;
-            println!(
-                "published terms version {} ({} bytes of HTML); every ID agrees to it at its next login",
-                t.version,
-                t.body_html.len()
-            );
-            Ok(())
-        }
-        TermsCmd::Show => {
-            let t = w.services.current_terms().await?;
-            match t.published_at {
-                Some(at) => println!("current terms: version {} published {at}", t.version),
-                None => println!(
-                    "current terms: version {} (built in; none published)",
-                    t.version
-                ),
-            }
             Ok(())
         }
     }

@@ -58,16 +58,13 @@ impl Services {
             Some(token),
         ))
         .await?;
-        tx.enqueue(&OutboxMessage::new(
-            ctx.now,
-            &identity.email,
-            Mail::SecurityNotice {
-                first_name: identity.first_name.clone(),
-                event: SecurityEvent::EmailChangeRequested,
-                detail: Some(new.to_string()),
-            },
-            None,
-        ))
+        self.notify_owner(
+            &mut *tx,
+            ctx,
+            &identity,
+            SecurityEvent::EmailChangeRequested,
+            Some(new.to_string()),
+        )
         .await?;
         self.audit(
             &mut *tx,
@@ -115,16 +112,13 @@ impl Services {
         }
         t.used_at = Some(ctx.now);
         tx.update_identity_token(&t).await?;
-        tx.enqueue(&OutboxMessage::new(
-            ctx.now,
-            &identity.email,
-            Mail::SecurityNotice {
-                first_name: identity.first_name.clone(),
-                event: SecurityEvent::EmailChanged,
-                detail: Some(new.to_string()),
-            },
-            None,
-        ))
+        self.notify_owner(
+            &mut *tx,
+            ctx,
+            &identity,
+            SecurityEvent::EmailChanged,
+            Some(new.to_string()),
+        )
         .await?;
         self.audit(
             &mut *tx,

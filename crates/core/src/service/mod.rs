@@ -29,6 +29,7 @@ mod passkeys;
 mod password;
 mod profile;
 mod seats;
+mod second_step;
 mod terms;
 mod throttle;
 mod two_step;
@@ -44,9 +45,10 @@ pub use password::{PASSWORD_HISTORY, RESET_TTL, ResetRequest};
 pub use profile::{
     MAX_LOGO_BYTES, ProfileDetails, ProfileView, SetupPlan, sniff_image, time_zones,
 };
+pub use second_step::{SecondStep, TRUST_TTL};
 pub use terms::TermsView;
 pub use throttle::{ThrottleLimits, Throttled};
-pub use two_step::{Enrolled, SecondStep, TRUST_TTL, TotpEnrolment};
+pub use two_step::{Enrolled, TotpEnrolment};
 
 /// Whether the security question is asked when an ID is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
@@ -261,6 +263,30 @@ impl Services {
             user_agent: ctx.user_agent.clone(),
             details,
         })
+        .await?;
+        Ok(())
+    }
+
+    /// Queue a security notice to the owner of `identity` (password changed, email changing,
+    /// second steps on or off, ...): each has a "reset my password" way out.
+    async fn notify_owner(
+        &self,
+        tx: &mut dyn Queries,
+        ctx: &Ctx,
+        identity: &Identity,
+        event: SecurityEvent,
+        detail: Option<String>,
+    ) -> Result<()> {
+        tx.enqueue(&OutboxMessage::new(
+            ctx.now,
+            &identity.email,
+            Mail::SecurityNotice {
+                first_name: identity.first_name.clone(),
+                event,
+                detail,
+            },
+            None,
+        ))
         .await?;
         Ok(())
     }

@@ -146,7 +146,11 @@ impl Services {
             .await?
             .filter(|t| t.usable(ctx.now) && t.code_hash.is_some())
             .ok_or(Error::CodeInvalid)?;
-        if t.code_hash.as_deref() != Some(self.code_hash(&t.id, &code).as_slice()) {
+        let right = t
+            .code_hash
+            .as_deref()
+            .is_some_and(|h| crate::token::constant_time_eq(h, &self.code_hash(&t.id, &code)));
+        if !right {
             // wrong codes are counted apart from the link's tries (the security answer's):
             // strangers guessing codes can void the code, never the emailed link
             let (wrong, _) = tx
@@ -295,17 +299,8 @@ impl Services {
         // a fresh id matches no session: every session of the ID ends
         tx.delete_sessions_except(identity.id, SessionId::new())
             .await?;
-        tx.enqueue(&OutboxMessage::new(
-            ctx.now,
-            &identity.email,
-            Mail::SecurityNotice {
-                first_name: identity.first_name.clone(),
-                event: SecurityEvent::PasswordReset,
-                detail: None,
-            },
-            None,
-        ))
-        .await?;
+        self.notify_owner(&mut *tx, ctx, &identity, SecurityEvent::PasswordReset, None)
+            .await?;
         self.audit(
             &mut *tx,
             ctx,
@@ -370,16 +365,13 @@ impl Services {
         let li = self
             .start_session(&mut *tx, ctx, &identity, p.session_app.clone())
             .await?;
-        tx.enqueue(&OutboxMessage::new(
-            ctx.now,
-            &identity.email,
-            Mail::SecurityNotice {
-                first_name: identity.first_name.clone(),
-                event: SecurityEvent::PasswordChanged,
-                detail: None,
-            },
+        self.notify_owner(
+            &mut *tx,
+            ctx,
+            &identity,
+            SecurityEvent::PasswordChanged,
             None,
-        ))
+        )
         .await?;
         self.audit(
             &mut *tx,

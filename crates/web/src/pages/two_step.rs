@@ -353,6 +353,39 @@ async fn render(
     Ok(res)
 }
 
+/// A refused change, shown on the two-step page (its field errors as one message); anything
+/// else is an error page.
+async fn refused(
+    state: &AppState,
+    headers: &HeaderMap,
+    p: &Principal,
+    next: &str,
+    e: Error,
+) -> PageResult {
+    match e {
+        Error::Invalid(errs) => {
+            let msg = errs
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(" ");
+            render(
+                state,
+                headers,
+                p,
+                None,
+                None,
+                None,
+                Some(msg),
+                next,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        e => Err(e.into()),
+    }
+}
+
 pub async fn page(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -441,26 +474,7 @@ pub async fn start_totp(
             )
             .await
         }
-        Err(Error::Invalid(errs)) => {
-            let msg = errs
-                .into_iter()
-                .map(|e| e.message)
-                .collect::<Vec<_>>()
-                .join(" ");
-            render(
-                &state,
-                &headers,
-                &p,
-                None,
-                None,
-                None,
-                Some(msg),
-                &next,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(&state, &headers, &p, &next, e).await,
     }
 }
 
@@ -475,26 +489,7 @@ pub async fn confirm_totp(
     let next = next_of(&f);
     match state.services.confirm_totp(&ctx, &p, &f.code).await {
         Ok(e) => enrolled_page(&state, &headers, &p, e, &next).await,
-        Err(Error::Invalid(errs)) => {
-            let msg = errs
-                .into_iter()
-                .map(|e| e.message)
-                .collect::<Vec<_>>()
-                .join(" ");
-            render(
-                &state,
-                &headers,
-                &p,
-                None,
-                None,
-                None,
-                Some(msg),
-                &next,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(&state, &headers, &p, &next, e).await,
     }
 }
 
@@ -542,26 +537,7 @@ pub async fn enable_email(
         .await
     {
         Ok(e) => enrolled_page(&state, &headers, &p, e, &next).await,
-        Err(Error::Invalid(errs)) => {
-            let msg = errs
-                .into_iter()
-                .map(|e| e.message)
-                .collect::<Vec<_>>()
-                .join(" ");
-            render(
-                &state,
-                &headers,
-                &p,
-                None,
-                None,
-                None,
-                Some(msg),
-                &next,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(&state, &headers, &p, &next, e).await,
     }
 }
 
@@ -622,26 +598,7 @@ pub async fn disable(
             "/account/two-step",
             "Two-step verification is off.",
         )),
-        Err(Error::Invalid(errs)) => {
-            let msg = errs
-                .into_iter()
-                .map(|e| e.message)
-                .collect::<Vec<_>>()
-                .join(" ");
-            render(
-                &state,
-                &headers,
-                &p,
-                None,
-                None,
-                None,
-                Some(msg),
-                "/account/two-step",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(&state, &headers, &p, "/account/two-step", e).await,
     }
 }
 
