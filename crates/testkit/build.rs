@@ -1,10 +1,15 @@
-//! Marks the tests that need PostgreSQL or Chromium as ignored (with the reason) when those are
+//! Marks the tests that need PostgreSQL, Chromium or dkimpy as ignored (with the reason) when those are
 //! not configured, so `cargo test` lists them as "ignored" instead of reporting them as passed.
-//! `.ci/run` sets both variables, so CI runs everything.
+//! `.ci/run` sets all three variables, so CI runs everything.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(roster_postgres)");
     println!("cargo::rustc-check-cfg=cfg(roster_browser)");
+    println!("cargo::rustc-check-cfg=cfg(roster_dkim)");
+    println!("cargo::rerun-if-env-changed=ROSTER_TEST_DKIM");
+    if std::env::var("ROSTER_TEST_DKIM").is_ok_and(|v| v == "1") {
+        println!("cargo::rustc-cfg=roster_dkim");
+    }
     println!("cargo::rerun-if-env-changed=ROSTER_TEST_POSTGRES_URL");
     println!("cargo::rerun-if-env-changed=ROSTER_TEST_BROWSER");
     if std::env::var("ROSTER_TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty()) {

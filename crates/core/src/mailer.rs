@@ -9,11 +9,14 @@ pub struct OutgoingEmail {
     /// RFC 5322 Message-ID including angle brackets; stable across retries.
     pub message_id: String,
     pub from: String,
+    pub reply_to: Option<String>,
     pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
     pub date: OffsetDateTime,
+    /// The one-click unsubscribe URL (RFC 8058) of a notification an admin can turn off.
+    pub list_unsubscribe: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -3,9 +3,12 @@
 
 pub mod mailbox;
 pub mod render;
+pub mod samples;
+pub mod templates;
 pub mod transport;
 pub mod worker;
 
-pub use render::Renderer;
+pub use render::{Renderer, message_domain_of};
+pub use templates::{TemplateError, Templates};
 pub use transport::{LocalMailbox, SmtpConfig, SmtpMailer};
 pub use worker::{OutboxWorker, RetryPolicy, Stopper};

@@ -74,6 +74,8 @@ mod tests {
                 "a long line that quoted-printable would fold = with an equals sign ".repeat(3)
             ),
             html: "<p>Hello J&uuml;rgen</p>".into(),
+            reply_to: None,
+            list_unsubscribe: None,
         };
         let raw = build_message(&e).map(|m| m.formatted()).unwrap_or_default();
         let d = decode(&raw).unwrap_or_default();

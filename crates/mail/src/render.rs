@@ -1,9 +1,11 @@
-//! Typed outbox messages → text and HTML bodies with a subject.
+//! Typed outbox messages → subject, text and HTML, through the templates (one shared layout).
 
-use askama::Template;
+use crate::templates::{TemplateError, Templates};
 use roster_core::mailer::OutgoingEmail;
-use roster_core::model::{Mail, OutboxMessage};
+use roster_core::model::{Mail, NotificationKind, OutboxMessage};
 use roster_core::types::MemberKind;
+use serde_json::{Value, json};
+use std::sync::Arc;
 use time::macros::format_description;
 
 #[derive(Debug, Clone)]
@@ -13,347 +15,109 @@ pub struct Renderer {
     pub base_url: String,
     /// The From header, e.g. `Roster <no-reply@example.com>`.
     pub from: String,
+    /// An optional Reply-To header (e.g. a support mailbox).
+    pub reply_to: Option<String>,
+    /// The domain of Message-IDs (never `localhost`).
+    pub message_domain: String,
+    /// How to get help, one sentence (the Account Information email and receipts).
+    pub help: String,
+    templates: Arc<Templates>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("message has no secret to build its link (already sent?)")]
     MissingSecret,
-    #[error("template: {0}")]
-    Template(#[from] askama::Error),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
 }
 
-#[derive(Template)]
-#[template(path = "invitation.txt")]
-struct InvitationText<'a> {
-    first_name: Option<&'a str>,
-    inviter: &'a str,
-    app_name: &'a str,
-    app_id: &'a str,
-    product: &'a str,
-    partner: bool,
-    admin: bool,
-    link: &'a str,
-    expires: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "invitation.html")]
-struct InvitationHtml<'a> {
-    subject: &'a str,
-    first_name: Option<&'a str>,
-    inviter: &'a str,
-    app_name: &'a str,
-    app_id: &'a str,
-    product: &'a str,
-    partner: bool,
-    admin: bool,
-    link: &'a str,
-    expires: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "account_info.txt")]
-struct AccountText<'a> {
-    first_name: &'a str,
-    email: &'a str,
-    app_name: &'a str,
-    app_id: &'a str,
-    product: &'a str,
-    link: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "account_info.html")]
-struct AccountHtml<'a> {
-    subject: &'a str,
-    first_name: &'a str,
-    email: &'a str,
-    app_name: &'a str,
-    app_id: &'a str,
-    product: &'a str,
-    link: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "member_left.txt")]
-struct MemberLeftText<'a> {
-    member_name: &'a str,
-    member_email: &'a str,
-    app_name: &'a str,
-    app_id: &'a str,
-    product: &'a str,
-    partner: bool,
-    link: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "member_left.html")]
-struct MemberLeftHtml<'a> {
-    subject: &'a str,
-    member_name: &'a str,
-    member_email: &'a str,
-    app_name: &'a str,
-    app_id: &'a str,
-    product: &'a str,
-    partner: bool,
-    link: &'a str,
-}
-
-/// A notice to one person: paragraphs, an optional code, an optional button, more paragraphs.
-#[derive(Template)]
-#[template(path = "notice.txt")]
-struct NoticeText<'a> {
-    first_name: &'a str,
-    paragraphs: &'a [String],
-    code: Option<&'a str>,
-    link: Option<&'a str>,
-    link_label: &'a str,
-    after: &'a [String],
-    product: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "notice.html")]
-struct NoticeHtml<'a> {
-    subject: &'a str,
-    first_name: &'a str,
-    paragraphs: &'a [String],
-    code: Option<&'a str>,
-    link: Option<&'a str>,
-    link_label: &'a str,
-    after: &'a [String],
-    product: &'a str,
-}
-
-/// What a notice says, before it is rendered as text and HTML.
-struct Notice {
-    subject: String,
-    paragraphs: Vec<String>,
-    code: Option<String>,
-    link: Option<(String, String)>,
-    after: Vec<String>,
+/// `Roster <no-reply@example.com>` → `example.com`; a local name (`localhost`, `*.localhost`,
+/// no dot) gives `roster.invalid`, so that no Message-ID ever names `localhost`.
+pub fn message_domain_of(from: &str) -> String {
+    let from = from.trim().trim_end_matches('>');
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if domain.is_empty()
+        || !domain.contains('.')
+        || domain == "localhost"
+        || domain.ends_with(".localhost")
+        || domain.ends_with(".local")
+    {
+        "roster.invalid".to_string()
+    } else {
+        domain
+    }
 }
 
 fn when(t: &time::OffsetDateTime) -> String {
     t.format(format_description!(
-        "[day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"
+        "[weekday repr:short], [day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"
     ))
     .unwrap_or_else(|_| t.to_string())
 }
 
+/// What one message needs from its templates.
+struct Prepared {
+    template: &'static str,
+    vars: Value,
+    unsubscribe_url: Option<String>,
+}
+
 impl Renderer {
+    /// The built-in templates, the given names and addresses; Message-IDs on the From domain.
+    pub fn new(
+        product_name: impl Into<String>,
+        base_url: impl Into<String>,
+        from: impl Into<String>,
+    ) -> Result<Self, TemplateError> {
+        let from = from.into();
+        Ok(Renderer {
+            product_name: product_name.into(),
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            message_domain: message_domain_of(&from),
+            from,
+            reply_to: None,
+            help: "Ask an administrator of your app, or contact support.".into(),
+            templates: Arc::new(Templates::built_in()?),
+        })
+    }
+
+    /// Use these templates (built in plus an operator's overrides), after checking that every
+    /// one of them renders with sample data.
+    pub fn with_templates(mut self, t: Templates) -> Result<Self, TemplateError> {
+        self.templates = Arc::new(t);
+        self.validate()?;
+        Ok(self)
+    }
+
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
     fn base(&self) -> &str {
         self.base_url.trim_end_matches('/')
     }
 
-    fn notice(&self, first_name: &str, n: Notice) -> Result<(String, String, String), RenderError> {
-        let (link, label) = match &n.link {
-            Some((l, label)) => (Some(l.as_str()), label.as_str()),
-            None => (None, ""),
-        };
-        let text = NoticeText {
-            first_name,
-            paragraphs: &n.paragraphs,
-            code: n.code.as_deref(),
-            link,
-            link_label: label,
-            after: &n.after,
-            product: &self.product_name,
+    /// Render every template with the sample messages (what start-up and `mail preview` do):
+    /// the first error names the file and line.
+    pub fn validate(&self) -> Result<(), TemplateError> {
+        for (_, m) in crate::samples::all() {
+            match self.render(&m) {
+                Ok(_) => {}
+                Err(RenderError::Template(e)) => return Err(e),
+                Err(RenderError::MissingSecret) => {}
+            }
         }
-        .render()?;
-        let html = NoticeHtml {
-            subject: &n.subject,
-            first_name,
-            paragraphs: &n.paragraphs,
-            code: n.code.as_deref(),
-            link,
-            link_label: label,
-            after: &n.after,
-            product: &self.product_name,
-        }
-        .render()?;
-        Ok((n.subject, text, html))
+        Ok(())
     }
 
-    /// The ID-security messages (reset, email change, notices).
-    fn render_security(&self, m: &OutboxMessage) -> Result<(String, String, String), RenderError> {
-        let product = &self.product_name;
-        let reset_link = format!("{}/forgot-password", self.base());
-        match &m.mail {
-            Mail::PasswordReset {
-                first_name,
-                expires_at,
-                locked,
-            } => {
-                let secret = m.secret.as_deref().ok_or(RenderError::MissingSecret)?;
-                let (token, code) = secret.split_once(' ').unwrap_or((secret, ""));
-                let mut paragraphs = Vec::new();
-                if *locked {
-                    paragraphs.push(format!(
-                        "Your {product} ID was locked for a while after several wrong passwords. \
-                         If that was you, you can wait and try again, or choose a new password now: \
-                         a reset always gets you back in, whatever anyone else types."
-                    ));
-                    paragraphs.push(
-                        "If it was not you, someone may be guessing your password. Choosing a new \
-                         one now ends every session of your ID."
-                            .to_string(),
-                    );
-                } else {
-                    paragraphs.push(format!(
-                        "Someone (we hope you) asked to reset the password of your {product} ID."
-                    ));
-                }
-                let subject = if *locked {
-                    format!("Your {product} ID was locked after failed logins")
-                } else {
-                    format!("Reset your {product} password")
-                };
-                self.notice(
-                    first_name,
-                    Notice {
-                        subject,
-                        paragraphs,
-                        code: Some(code.to_string()).filter(|c| !c.is_empty()),
-                        link: Some((
-                            format!("{}/reset-password/{token}", self.base()),
-                            "Choose a new password".into(),
-                        )),
-                        after: vec![
-                            format!(
-                                "The link and the code work once, until {}.",
-                                when(expires_at)
-                            ),
-                            "If you did not ask for this, ignore this email: your password stays as it is."
-                                .into(),
-                        ],
-                    },
-                )
-            }
-            Mail::EmailChange {
-                first_name,
-                new_email,
-                expires_at,
-            } => {
-                let token = m.secret.as_deref().ok_or(RenderError::MissingSecret)?;
-                self.notice(
-                    first_name,
-                    Notice {
-                        subject: format!("Confirm your new {product} login email"),
-                        paragraphs: vec![format!(
-                            "Confirm that you want to log in to {product} with {new_email} from now on."
-                        )],
-                        code: None,
-                        link: Some((
-                            format!("{}/confirm-email/{token}", self.base()),
-                            "Confirm this email".into(),
-                        )),
-                        after: vec![
-                            format!("The link works once, until {}.", when(expires_at)),
-                            "If you did not ask for this, ignore this email: nothing changes.".into(),
-                        ],
-                    },
-                )
-            }
-            Mail::SecurityNotice {
-                first_name,
-                event,
-                detail,
-            } => {
-                use roster_core::model::SecurityEvent as E;
-                let detail = detail.as_deref().unwrap_or("");
-                let (subject, text) = match event {
-                    E::PasswordChanged => (
-                        format!("Your {product} password was changed"),
-                        "The password of your ID was changed, and every other session of it ended."
-                            .to_string(),
-                    ),
-                    E::PasswordReset => (
-                        format!("Your {product} password was reset"),
-                        "The password of your ID was reset with the link we emailed, and every \
-                         session of it ended."
-                            .to_string(),
-                    ),
-                    E::EmailChangeRequested => (
-                        format!("A change of your {product} login email was requested"),
-                        format!(
-                            "Someone logged in to your ID asked to change its login email to \
-                             {detail}. Nothing changes unless the link sent to that address is used."
-                        ),
-                    ),
-                    E::EmailChanged => (
-                        format!("Your {product} login email was changed"),
-                        format!("Your ID now logs in with {detail}, not with this address."),
-                    ),
-                    E::SecondFactorEnabled => (
-                        format!("Two-step verification is on for your {product} ID"),
-                        "Logging in to your ID now needs a second step as well as the password; \
-                         every other session of it ended."
-                            .to_string(),
-                    ),
-                    E::SecondFactorDisabled => (
-                        format!("Two-step verification is off for your {product} ID"),
-                        "Logging in to your ID now needs only the password.".to_string(),
-                    ),
-                    E::SecondFactorsReset => (
-                        format!("The second steps of your {product} ID were reset"),
-                        "An operator removed the authenticator app, email codes and backup codes \
-                         of your ID (usually because you asked: a lost phone). Set up two-step \
-                         verification again from Your ID's security."
-                            .to_string(),
-                    ),
-                };
-                self.notice(
-                    first_name,
-                    Notice {
-                        subject,
-                        paragraphs: vec![text],
-                        code: None,
-                        link: Some((reset_link, "It was not me: reset my password".into())),
-                        after: vec![
-                            "If this was you, there is nothing to do.".into(),
-                            "If it was not, reset your password now with the button above, and \
-                             tell your administrator."
-                                .into(),
-                        ],
-                    },
-                )
-            }
-            Mail::LoginCode { first_name } => {
-                let code = m.secret.as_deref().ok_or(RenderError::MissingSecret)?;
-                self.notice(
-                    first_name,
-                    Notice {
-                        subject: format!("Your {product} login code: {code}"),
-                        paragraphs: vec![format!(
-                            "Use this code to finish logging in to your {product} ID."
-                        )],
-                        code: Some(code.to_string()),
-                        link: None,
-                        after: vec![
-                            "It works once, for 10 minutes.".into(),
-                            "If you are not logging in right now, someone knows your password: \
-                             change it."
-                                .into(),
-                        ],
-                    },
-                )
-            }
-            _ => Err(RenderError::MissingSecret),
-        }
-    }
-
-    /// The domain used in Message-IDs.
-    pub fn domain(&self) -> String {
-        let from = self.from.trim_end_matches('>');
-        from.rsplit_once('@')
-            .map(|(_, d)| d.to_string())
-            .unwrap_or_else(|| "roster.invalid".to_string())
-    }
-
-    pub fn render(&self, m: &OutboxMessage) -> Result<OutgoingEmail, RenderError> {
-        let (subject, text, html) = match &m.mail {
+    fn prepare(&self, m: &OutboxMessage) -> Result<Prepared, RenderError> {
+        let base = self.base();
+        let secret = || m.secret.as_deref().ok_or(RenderError::MissingSecret);
+        let p = match &m.mail {
             Mail::Invitation {
                 kind,
                 app_name,
@@ -362,144 +126,312 @@ impl Renderer {
                 invitee_first_name,
                 admin,
                 expires_at,
-            } => {
-                let token = m.secret.as_deref().ok_or(RenderError::MissingSecret)?;
-                let link = format!("{}/invite/{}", self.base_url.trim_end_matches('/'), token);
-                let expires = expires_at
-                    .format(format_description!(
-                        "[weekday repr:short], [day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"
-                    ))
-                    .unwrap_or_else(|_| expires_at.to_string());
-                let partner = *kind == MemberKind::Partner;
-                let subject = format!(
-                    "{inviter_name} invited you to {app_name} ({app_id}) on {}",
-                    self.product_name
-                );
-                let text = InvitationText {
-                    first_name: invitee_first_name.as_deref(),
-                    inviter: inviter_name,
-                    app_name,
-                    app_id: app_id.as_str(),
-                    product: &self.product_name,
-                    partner,
-                    admin: *admin,
-                    link: &link,
-                    expires: &expires,
-                }
-                .render()?;
-                let html = InvitationHtml {
-                    subject: &subject,
-                    first_name: invitee_first_name.as_deref(),
-                    inviter: inviter_name,
-                    app_name,
-                    app_id: app_id.as_str(),
-                    product: &self.product_name,
-                    partner,
-                    admin: *admin,
-                    link: &link,
-                    expires: &expires,
-                }
-                .render()?;
-                (subject, text, html)
             }
+            | Mail::InvitationReminder {
+                kind,
+                app_name,
+                app_id,
+                inviter_name,
+                invitee_first_name,
+                admin,
+                expires_at,
+            } => Prepared {
+                template: if matches!(m.mail, Mail::Invitation { .. }) {
+                    "invitation"
+                } else {
+                    "invitation_reminder"
+                },
+                vars: json!({
+                    "first_name": invitee_first_name,
+                    "inviter": inviter_name,
+                    "app_name": app_name,
+                    "app_id": app_id.as_str(),
+                    "partner": *kind == MemberKind::Partner,
+                    "admin": admin,
+                    "link": format!("{base}/invite/{}", secret()?),
+                    "expires": when(expires_at),
+                }),
+                unsubscribe_url: None,
+            },
             Mail::AccountInformation {
                 first_name,
                 email,
                 app_name,
                 app_id,
+            } => Prepared {
+                template: "account_info",
+                vars: json!({
+                    "first_name": first_name,
+                    "email": email,
+                    "app_name": app_name,
+                    "app_id": app_id.as_str(),
+                    "link": format!("{base}/app/{app_id}"),
+                    "forgot_url": format!("{base}/forgot-password"),
+                }),
+                unsubscribe_url: None,
+            },
+            Mail::AdminNotification {
+                app_name,
+                app_id,
+                kind,
+                events,
+                more,
+                unsubscribe,
             } => {
-                let link = format!("{}/app/{}", self.base_url.trim_end_matches('/'), app_id);
-                let subject = format!(
-                    "Your {} account information for {app_name} ({app_id})",
-                    self.product_name
-                );
-                let text = AccountText {
-                    first_name,
-                    email,
-                    app_name,
-                    app_id: app_id.as_str(),
-                    product: &self.product_name,
-                    link: &link,
+                let unsubscribe_url = format!("{base}/unsubscribe/{unsubscribe}");
+                Prepared {
+                    template: "admin_notification",
+                    vars: json!({
+                        "app_name": app_name,
+                        "app_id": app_id.as_str(),
+                        "kind": kind.as_str(),
+                        "events": events,
+                        "more": more,
+                        "count": events.len() as u64 + u64::from(*more),
+                        "users_url": users_url(base, app_id.as_str(), *kind),
+                        "unsubscribe_url": unsubscribe_url,
+                        "preferences_url": format!("{base}/app/{app_id}/admin/notifications"),
+                    }),
+                    unsubscribe_url: Some(unsubscribe_url),
                 }
-                .render()?;
-                let html = AccountHtml {
-                    subject: &subject,
-                    first_name,
-                    email,
-                    app_name,
-                    app_id: app_id.as_str(),
-                    product: &self.product_name,
-                    link: &link,
-                }
-                .render()?;
-                (subject, text, html)
             }
+            // queued by an earlier version: rendered as a one-event notification
             Mail::MemberLeft {
                 app_name,
                 app_id,
                 member_name,
                 member_email,
                 kind,
+            } => Prepared {
+                template: "admin_notification",
+                vars: json!({
+                    "app_name": app_name,
+                    "app_id": app_id.as_str(),
+                    "kind": "left",
+                    "events": [{
+                        "member_name": member_name,
+                        "member_email": member_email,
+                        "by": null,
+                        "partner": *kind == MemberKind::Partner,
+                        "change": null,
+                    }],
+                    "more": 0,
+                    "count": 1,
+                    "users_url": users_url(base, app_id.as_str(), NotificationKind::Left),
+                }),
+                unsubscribe_url: None,
+            },
+            Mail::MemberNotice {
+                first_name,
+                app_name,
+                app_id,
+                change,
+                by,
+            } => Prepared {
+                template: "member_notice",
+                vars: json!({
+                    "first_name": first_name,
+                    "app_name": app_name,
+                    "app_id": app_id.as_str(),
+                    "change": change.as_str(),
+                    "by": by,
+                    "link": format!("{base}/app/{app_id}"),
+                }),
+                unsubscribe_url: None,
+            },
+            Mail::SeatReceipt {
+                first_name,
+                app_name,
+                app_id,
+                quantity,
+                seats_total,
+                reference,
+                at,
+            } => Prepared {
+                template: "seat_receipt",
+                vars: json!({
+                    "first_name": first_name,
+                    "app_name": app_name,
+                    "app_id": app_id.as_str(),
+                    "quantity": quantity,
+                    "seats_total": seats_total,
+                    "reference": reference,
+                    "at": when(at),
+                    "link": format!("{base}/app/{app_id}/admin/users"),
+                }),
+                unsubscribe_url: None,
+            },
+            Mail::PasswordReset {
+                first_name,
+                expires_at,
+                locked,
             } => {
-                let link = format!(
-                    "{}/app/{}/admin/users?filter=inactive",
-                    self.base_url.trim_end_matches('/'),
-                    app_id
-                );
-                let subject = format!("{member_name} left {app_name} ({app_id})");
-                let partner = *kind == MemberKind::Partner;
-                let text = MemberLeftText {
-                    member_name,
-                    member_email,
-                    app_name,
-                    app_id: app_id.as_str(),
-                    product: &self.product_name,
-                    partner,
-                    link: &link,
+                let s = secret()?;
+                let (token, code) = s.split_once(' ').unwrap_or((s, ""));
+                Prepared {
+                    template: "password_reset",
+                    vars: json!({
+                        "first_name": first_name,
+                        "locked": locked,
+                        "code": code,
+                        "link": format!("{base}/reset-password/{token}"),
+                        "reset_page": format!("{base}/reset-password"),
+                        "expires": when(expires_at),
+                    }),
+                    unsubscribe_url: None,
                 }
-                .render()?;
-                let html = MemberLeftHtml {
-                    subject: &subject,
-                    member_name,
-                    member_email,
-                    app_name,
-                    app_id: app_id.as_str(),
-                    product: &self.product_name,
-                    partner,
-                    link: &link,
-                }
-                .render()?;
-                (subject, text, html)
             }
-            Mail::PasswordReset { .. }
-            | Mail::EmailChange { .. }
-            | Mail::SecurityNotice { .. }
-            | Mail::LoginCode { .. } => self.render_security(m)?,
+            Mail::EmailChange {
+                first_name,
+                new_email,
+                expires_at,
+            } => Prepared {
+                template: "email_change",
+                vars: json!({
+                    "first_name": first_name,
+                    "new_email": new_email,
+                    "link": format!("{base}/confirm-email/{}", secret()?),
+                    "expires": when(expires_at),
+                }),
+                unsubscribe_url: None,
+            },
+            Mail::SecurityNotice {
+                first_name,
+                event,
+                detail,
+            } => Prepared {
+                template: "security_notice",
+                vars: json!({
+                    "first_name": first_name,
+                    "event": serde_json::to_value(event).unwrap_or(Value::Null),
+                    "detail": detail.as_deref().unwrap_or(""),
+                    "reset_url": format!("{base}/forgot-password"),
+                }),
+                unsubscribe_url: None,
+            },
+            Mail::LoginCode { first_name } => Prepared {
+                template: "login_code",
+                vars: json!({
+                    "first_name": first_name,
+                    "code": secret()?,
+                }),
+                unsubscribe_url: None,
+            },
         };
+        Ok(p)
+    }
+
+    /// The variables every template sees, under the message's own.
+    fn context(&self, vars: Value) -> Value {
+        let mut ctx = json!({
+            "product": self.product_name,
+            "base_url": self.base(),
+            "help": self.help,
+            "app_id": null,
+            "app_name": null,
+            "unsubscribe_url": null,
+            "preferences_url": null,
+            "subject": "",
+        });
+        if let (Some(c), Value::Object(v)) = (ctx.as_object_mut(), vars) {
+            c.extend(v);
+        }
+        ctx
+    }
+
+    fn jinja(&self, e: minijinja::Error) -> RenderError {
+        RenderError::Template(TemplateError::from_jinja(&e, &self.templates.origin))
+    }
+
+    /// Subject, text and HTML of one template with these variables.
+    fn render_parts(
+        &self,
+        template: &str,
+        vars: Value,
+    ) -> Result<(String, String, String), RenderError> {
+        let env = &self.templates.env;
+        let mut ctx = self.context(vars);
+        let txt = env
+            .get_template(&format!("{template}.txt"))
+            .map_err(|e| self.jinja(e))?;
+        let mut captured = txt.render_captured(&ctx).map_err(|e| self.jinja(e))?;
+        let subject = captured
+            .with_state_mut(|state| state.render_block("subject"))
+            .map_err(|e| self.jinja(e))?
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let text = captured.into_output();
+        if let Some(c) = ctx.as_object_mut() {
+            c.insert("subject".into(), Value::String(subject.clone()));
+        }
+        let html = env
+            .get_template(&format!("{template}.html"))
+            .and_then(|t| t.render(&ctx))
+            .map_err(|e| self.jinja(e))?;
+        Ok((subject, text.trim().to_string() + "\n", html))
+    }
+
+    pub fn render(&self, m: &OutboxMessage) -> Result<OutgoingEmail, RenderError> {
+        let p = self.prepare(m)?;
+        let (subject, text, html) = self.render_parts(p.template, p.vars)?;
         Ok(OutgoingEmail {
-            message_id: m.message_id_header(&self.domain()),
+            message_id: m.message_id_header(&self.message_domain),
             from: self.from.clone(),
+            reply_to: self.reply_to.clone(),
             to: m.to.clone(),
             subject,
             text,
             html,
             date: m.created_at,
+            list_unsubscribe: p.unsubscribe_url,
         })
+    }
+
+    /// `roster mail preview TEMPLATE`: the named message rendered with sample data.
+    pub fn preview(&self, template: &str) -> Result<OutgoingEmail, RenderError> {
+        let name = template.trim_end_matches(".txt").trim_end_matches(".html");
+        let m = crate::samples::all()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, m)| m)
+            .ok_or_else(|| {
+                RenderError::Template(TemplateError {
+                    file: template.to_string(),
+                    line: None,
+                    message: format!(
+                        "no such message; the messages are: {}",
+                        crate::samples::names().join(", ")
+                    ),
+                })
+            })?;
+        self.render(&m)
+    }
+}
+
+fn users_url(base: &str, app_id: &str, kind: NotificationKind) -> String {
+    match kind {
+        NotificationKind::Left | NotificationKind::StatusChanged => {
+            format!("{base}/app/{app_id}/admin/users?filter=inactive")
+        }
+        _ => format!("{base}/app/{app_id}/admin/users"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use roster_core::model::NotificationEvent;
     use roster_core::types::{AppId, Email};
     use time::OffsetDateTime;
 
     fn renderer() -> Renderer {
-        Renderer {
-            product_name: "Roster".into(),
-            base_url: "http://localhost:8080/".into(),
-            from: "Roster <no-reply@roster.example>".into(),
-        }
+        Renderer::new(
+            "Roster",
+            "http://localhost:8080/",
+            "Roster <no-reply@roster.example>",
+        )
+        .unwrap()
     }
 
     fn invitation(kind: MemberKind, name: &str) -> OutboxMessage {
@@ -519,6 +451,40 @@ mod tests {
         )
     }
 
+    /// Visible text of an HTML body: tags dropped, entities decoded, whitespace collapsed.
+    fn visible(html: &str) -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        let mut in_head = false;
+        let lower = html.to_ascii_lowercase();
+        let mut i = 0;
+        while i < html.len() {
+            if lower[i..].starts_with("<head") {
+                in_head = true;
+            }
+            if lower[i..].starts_with("</head>") {
+                in_head = false;
+            }
+            let c = html[i..].chars().next().unwrap_or(' ');
+            if c == '<' {
+                in_tag = true;
+                out.push(' ');
+            } else if c == '>' {
+                in_tag = false;
+            } else if !in_tag && !in_head {
+                out.push(c);
+            }
+            i += c.len_utf8();
+        }
+        let out = out
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'");
+        out.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
     #[test]
     fn invitation_names_app_inviter_link_and_expiry() {
         let e = renderer()
@@ -533,9 +499,11 @@ mod tests {
         assert!(e.text.contains("with administrator rights"));
         assert!(e.text.contains("1 January 1970"));
         // HTML is escaped
-        assert!(e.html.contains("Acme &#38; Co") || e.html.contains("Acme &amp; Co"));
-        assert!(e.html.contains("Mike &#60;Weiss&#62;") || e.html.contains("Mike &lt;Weiss&gt;"));
+        assert!(e.html.contains("Acme &amp; Co"), "{}", e.html);
+        assert!(e.html.contains("Mike &lt;Weiss&gt;"));
+        assert!(!e.html.contains("<Weiss>"));
         assert!(e.message_id.ends_with("@roster.example>"));
+        assert_eq!(e.list_unsubscribe, None);
     }
 
     #[test]
@@ -555,5 +523,101 @@ mod tests {
             renderer().render(&m),
             Err(RenderError::MissingSecret)
         ));
+    }
+
+    #[test]
+    fn every_message_renders_both_parts_from_the_layout_saying_the_same() {
+        let r = renderer();
+        for (name, m) in crate::samples::all() {
+            let e = r.render(&m).unwrap_or_else(|err| panic!("{name}: {err}"));
+            assert!(!e.subject.is_empty() && !e.subject.contains('\n'), "{name}");
+            assert!(e.html.starts_with("<!doctype html>"), "{name}");
+            assert!(
+                e.html.contains(&format!(
+                    "<title>{}",
+                    e.subject
+                        .replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('>', "&gt;")
+                        .replace('\'', "&#39;")
+                )),
+                "{name}: {}",
+                e.html
+            );
+            // the layout's footer, in both
+            assert!(e.text.contains("\n-- \nRoster"), "{name}: {}", e.text);
+            let seen = visible(&e.html);
+            // every line of the text body (not the footer) says something the HTML says too
+            let body = e.text.split("\n-- \n").next().unwrap_or("");
+            for line in body.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                for word in line.split_whitespace().filter(|w| w.starts_with("http")) {
+                    assert!(
+                        e.html.contains(&format!("href=\"{word}\"")) || seen.contains(word),
+                        "{name}: link {word} only in the text part"
+                    );
+                }
+                let words: Vec<&str> = line
+                    .split_whitespace()
+                    .filter(|w| !w.starts_with("http") && w.len() > 3)
+                    .collect();
+                let missing: Vec<_> = words
+                    .iter()
+                    .filter(|w| !seen.contains(w.trim_end_matches([':', ',', '.'])))
+                    .collect();
+                assert!(
+                    missing.len() <= words.len() / 4,
+                    "{name}: {line:?} is not in the HTML part ({missing:?})\n{seen}"
+                );
+            }
+            // links are absolute on the base URL
+            for href in e.html.split("href=\"").skip(1) {
+                let url = href.split('"').next().unwrap_or("");
+                assert!(url.starts_with("http://localhost:8080"), "{name}: {url}");
+            }
+        }
+    }
+
+    #[test]
+    fn notifications_carry_an_unsubscribe_link_and_group_many_events() {
+        let r = renderer();
+        let (_, one) = crate::samples::all()
+            .into_iter()
+            .find(|(n, m)| {
+                *n == "admin_notification"
+                    && matches!(&m.mail, Mail::AdminNotification { events, .. } if events.len() == 1)
+            })
+            .unwrap();
+        let e = r.render(&one).unwrap();
+        assert_eq!(
+            e.list_unsubscribe.as_deref(),
+            Some("http://localhost:8080/unsubscribe/sample-token")
+        );
+        assert!(e.subject.contains("Rohit Rao"), "{}", e.subject);
+        assert!(
+            e.text
+                .contains("http://localhost:8080/unsubscribe/sample-token")
+        );
+        let mut many = one.clone();
+        if let Mail::AdminNotification { events, more, .. } = &mut many.mail {
+            let ev: NotificationEvent = events[0].clone();
+            *events = vec![ev; 3];
+            *more = 7;
+        }
+        let e = r.render(&many).unwrap();
+        assert!(e.subject.starts_with("10 "), "{}", e.subject);
+        assert!(e.text.contains("and 7 more"));
+    }
+
+    #[test]
+    fn message_ids_never_name_localhost() {
+        assert_eq!(
+            message_domain_of("Roster <no-reply@roster.localhost>"),
+            "roster.invalid"
+        );
+        assert_eq!(message_domain_of("no-reply@localhost"), "roster.invalid");
+        assert_eq!(
+            message_domain_of("Roster <no-reply@Mail.Example.com>"),
+            "mail.example.com"
+        );
     }
 }

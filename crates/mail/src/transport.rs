@@ -1,7 +1,10 @@
 //! Transports: SMTP (lettre, optional DKIM) and a local mailbox of `.eml` files.
 
 use async_trait::async_trait;
-use lettre::message::dkim::{DkimConfig, DkimSigningAlgorithm, DkimSigningKey};
+use lettre::message::dkim::{
+    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
+    DkimSigningKey,
+};
 use lettre::message::{MultiPart, header};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use roster_core::mailer::{MailError, Mailer, OutgoingEmail};
@@ -27,6 +30,43 @@ impl header::Header for AutoSubmitted {
     }
 }
 
+/// `List-Unsubscribe: <URL>` (RFC 2369) of a notification an admin can turn off.
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl header::Header for ListUnsubscribe {
+    fn name() -> header::HeaderName {
+        header::HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_string()))
+    }
+
+    fn display(&self) -> header::HeaderValue {
+        header::HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): the receiving mail system
+/// may unsubscribe with one POST, no page visit.
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl header::Header for ListUnsubscribePost {
+    fn name() -> header::HeaderName {
+        header::HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+
+    fn display(&self) -> header::HeaderValue {
+        header::HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_string())
+    }
+}
+
 /// Build the RFC 5322 message: multipart/alternative text + HTML, with Message-ID, Date and
 /// `Auto-Submitted`.
 pub fn build_message(e: &OutgoingEmail) -> Result<Message, MailError> {
@@ -38,19 +78,30 @@ pub fn build_message(e: &OutgoingEmail) -> Result<Message, MailError> {
         e.to.parse()
             .map_err(|err| MailError::temporary(format!("bad To address {:?}: {err}", e.to)))?;
     let date: SystemTime = e.date.into();
-    Message::builder()
+    let mut b = Message::builder()
         .from(from)
         .to(to)
         .subject(e.subject.clone())
         .message_id(Some(e.message_id.clone()))
         .date(date)
         .header(header::MIME_VERSION_1_0)
-        .header(AutoSubmitted)
-        .multipart(MultiPart::alternative_plain_html(
-            e.text.clone(),
-            e.html.clone(),
-        ))
-        .map_err(|err| MailError::temporary(format!("cannot build message: {err}")))
+        .header(AutoSubmitted);
+    if let Some(r) = &e.reply_to {
+        let r = r
+            .parse()
+            .map_err(|err| MailError::temporary(format!("bad Reply-To address {r:?}: {err}")))?;
+        b = b.reply_to(r);
+    }
+    if let Some(u) = &e.list_unsubscribe {
+        b = b
+            .header(ListUnsubscribe(u.clone()))
+            .header(ListUnsubscribePost);
+    }
+    b.multipart(MultiPart::alternative_plain_html(
+        e.text.clone(),
+        e.html.clone(),
+    ))
+    .map_err(|err| MailError::temporary(format!("cannot build message: {err}")))
 }
 
 /// Writes each message as `<dir>/<unix-ms>-<message-id>.eml`, readable by a person or any
@@ -142,6 +193,10 @@ pub struct SmtpConfig {
     /// or `smtp://host:25` (plain, for a local relay).
     pub url: String,
     pub dkim: Option<DkimSettings>,
+    /// Connect and command timeout.
+    pub timeout: std::time::Duration,
+    /// Connections kept open and reused (the worker sends this many messages at once).
+    pub pool_size: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -172,16 +227,46 @@ impl SmtpMailer {
                 };
                 let key = DkimSigningKey::new(&d.private_key, alg)
                     .map_err(|e| MailError::temporary(format!("bad DKIM key: {e}")))?;
-                Some(DkimConfig::default_config(
+                // relaxed/relaxed: survives the re-folding relays do (lettre's default
+                // simple header canonicalization does not verify once its own signature
+                // header is folded); List-Unsubscribe(-Post) must be signed (RFC 8058)
+                let headers = [
+                    "From",
+                    "To",
+                    "Subject",
+                    "Date",
+                    "Message-ID",
+                    "Reply-To",
+                    "MIME-Version",
+                    "Auto-Submitted",
+                    "List-Unsubscribe",
+                    "List-Unsubscribe-Post",
+                ]
+                .into_iter()
+                .map(header::HeaderName::new_from_ascii_str)
+                .collect();
+                Some(DkimConfig::new(
                     d.selector.clone(),
                     d.domain.clone(),
                     key,
+                    headers,
+                    DkimCanonicalization {
+                        header: DkimCanonicalizationType::Relaxed,
+                        body: DkimCanonicalizationType::Relaxed,
+                    },
                 ))
             }
         };
+        // smtp://host:25 plain (a local relay), smtp://host:587?tls=required STARTTLS that
+        // must succeed, smtps://host:465 implicit TLS; user:password@ authenticates
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.url)
             .map_err(|e| MailError::temporary(format!("bad SMTP URL: {e}")))?
-            .timeout(Some(std::time::Duration::from_secs(30)))
+            .timeout(Some(cfg.timeout))
+            .pool_config(
+                lettre::transport::smtp::PoolConfig::new()
+                    .max_size(cfg.pool_size.max(1))
+                    .idle_timeout(std::time::Duration::from_secs(60)),
+            )
             .build();
         Ok(SmtpMailer { transport, dkim })
     }
@@ -214,11 +299,13 @@ mod tests {
         OutgoingEmail {
             message_id: "<0190-abc@roster.example>".into(),
             from: "Roster <no-reply@roster.example>".into(),
+            reply_to: Some("Support <help@roster.example>".into()),
             to: "rohit@example.com".into(),
             subject: "Hello".into(),
             text: "plain body".into(),
             html: "<p>html body</p>".into(),
             date: OffsetDateTime::UNIX_EPOCH,
+            list_unsubscribe: Some("https://roster.example/unsubscribe/t0k".into()),
         }
     }
 
@@ -228,6 +315,12 @@ mod tests {
         assert!(raw.contains("Message-ID: <0190-abc@roster.example>"));
         assert!(raw.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000"));
         assert!(raw.contains("Auto-Submitted: auto-generated"), "{raw}");
+        assert!(
+            raw.contains("Reply-To: Support <help@roster.example>"),
+            "{raw}"
+        );
+        assert!(raw.contains("List-Unsubscribe: <https://roster.example/unsubscribe/t0k>"));
+        assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
         // a UTF-8 subject is encoded (RFC 2047), never sent as raw 8-bit
         let mut e = email();
         e.subject = "Jürgen invited you to Café Ünï".into();

@@ -3,6 +3,7 @@
 
 use crate::render::Renderer;
 use roster_core::mailer::Mailer;
+use roster_core::model::OutboxMessage;
 use roster_core::store::Store;
 use roster_core::{Error, Result};
 use std::sync::Arc;
@@ -21,6 +22,8 @@ pub struct RetryPolicy {
     /// How long a claimed message is reserved for the worker that claimed it.
     pub lease: Duration,
     pub batch: u32,
+    /// Messages sent at once (over the transport's connection pool).
+    pub concurrency: usize,
 }
 
 impl Default for RetryPolicy {
@@ -34,7 +37,8 @@ impl Default for RetryPolicy {
             // short, and renewed while a batch is being sent: after a crash, what the dead
             // worker had claimed is free again within this (plus one tick of the new worker)
             lease: Duration::seconds(45),
-            batch: 50,
+            batch: 64,
+            concurrency: 8,
         }
     }
 }
@@ -118,8 +122,12 @@ impl OutboxWorker {
         self.stop.clone()
     }
 
-    /// One pass: deliver what is due at `now`.
+    /// One pass: deliver what is due at `now`, several messages at once. Each outcome is
+    /// recorded as soon as it is known; the lease of what is still unsent is renewed while the
+    /// pass runs; when asked to stop, no new message is started and the unstarted ones are
+    /// handed back, due at once.
     pub async fn run_once(&self, now: OffsetDateTime) -> Result<Report> {
+        use futures::StreamExt;
         let mut tx = self.store.begin().await?;
         let batch = tx
             .claim_outbox(now, now + self.policy.lease, self.policy.batch)
@@ -130,62 +138,82 @@ impl OutboxWorker {
         let lease = std::time::Duration::from_secs(self.policy.lease.whole_seconds().max(3) as u64);
         let claimed = std::time::Instant::now();
         let mut renewed = claimed;
-        let ids: Vec<_> = batch.iter().map(|m| m.id).collect();
-        for (i, msg) in batch.into_iter().enumerate() {
-            // stopping: hand back what is not sent yet, due at once
-            if self.stop.stopping() {
-                let mut tx = self.store.begin().await?;
-                tx.renew_outbox_lease(&ids[i..], now).await?;
-                tx.commit().await?;
-                break;
-            }
+        let mut open: Vec<_> = batch.iter().map(|m| m.id).collect();
+        let stop = self.stop.clone();
+        let mut sends = futures::stream::iter(batch)
+            .take_while(move |_| futures::future::ready(!stop.stopping()))
+            .map(|msg| async move {
+                let outcome = self.deliver(&msg).await;
+                (msg, outcome)
+            })
+            .buffer_unordered(self.policy.concurrency.max(1));
+        while let Some((msg, outcome)) = sends.next().await {
+            open.retain(|id| *id != msg.id);
+            self.record(&msg, now, outcome, &mut report).await?;
             // a slow batch keeps its lease: renew what is left every third of it
-            if renewed.elapsed() > lease / 3 {
+            if renewed.elapsed() > lease / 3 && !open.is_empty() {
                 let elapsed = Duration::try_from(claimed.elapsed()).unwrap_or(Duration::ZERO);
                 let mut tx = self.store.begin().await?;
-                tx.renew_outbox_lease(&ids[i..], now + elapsed + self.policy.lease)
+                tx.renew_outbox_lease(&open, now + elapsed + self.policy.lease)
                     .await?;
                 tx.commit().await?;
                 renewed = std::time::Instant::now();
             }
-            let outcome = match self.renderer.render(&msg) {
-                Ok(email) => self
-                    .mailer
-                    .send(&email)
-                    .await
-                    // a permanent refusal (5xx) stops at once; the rest is retried
-                    .map_err(|e| (e.message, !e.permanent)),
-                Err(e) => Err((e.to_string(), false)),
-            };
+        }
+        drop(sends);
+        // stopping: hand back what was never started, due at once
+        if !open.is_empty() {
             let mut tx = self.store.begin().await?;
-            match outcome {
-                Ok(()) => {
-                    tx.complete_outbox(msg.id, now).await?;
-                    report.sent += 1;
-                }
-                Err((err, retryable)) => {
-                    let retry = if retryable {
-                        self.policy.next_retry(
-                            now,
-                            msg.created_at,
-                            msg.attempts,
-                            rand::random::<f64>(),
-                        )
-                    } else {
-                        None
-                    };
-                    tracing::warn!(message = %msg.id, attempts = msg.attempts, retry = ?retry, error = %err, "mail delivery failed");
-                    if retry.is_some() {
-                        report.retrying += 1;
-                    } else {
-                        report.failed += 1;
-                    }
-                    tx.fail_outbox(msg.id, &err, retry).await?;
-                }
-            }
+            tx.renew_outbox_lease(&open, now).await?;
             tx.commit().await?;
         }
         Ok(report)
+    }
+
+    /// Render and send one message: Ok, or the error and whether trying again may help.
+    async fn deliver(&self, msg: &OutboxMessage) -> std::result::Result<(), (String, bool)> {
+        match self.renderer.render(msg) {
+            Ok(email) => self
+                .mailer
+                .send(&email)
+                .await
+                // a permanent refusal (5xx) stops at once; the rest is retried
+                .map_err(|e| (e.message, !e.permanent)),
+            Err(e) => Err((e.to_string(), false)),
+        }
+    }
+
+    async fn record(
+        &self,
+        msg: &OutboxMessage,
+        now: OffsetDateTime,
+        outcome: std::result::Result<(), (String, bool)>,
+        report: &mut Report,
+    ) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        match outcome {
+            Ok(()) => {
+                tx.complete_outbox(msg.id, now).await?;
+                report.sent += 1;
+            }
+            Err((err, retryable)) => {
+                let retry = if retryable {
+                    self.policy
+                        .next_retry(now, msg.created_at, msg.attempts, rand::random::<f64>())
+                } else {
+                    None
+                };
+                tracing::warn!(message = %msg.id, attempts = msg.attempts, retry = ?retry, error = %err, "mail delivery failed");
+                if retry.is_some() {
+                    report.retrying += 1;
+                } else {
+                    report.failed += 1;
+                }
+                tx.fail_outbox(msg.id, &err, retry).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Deliver until the batch is empty.

@@ -71,6 +71,8 @@ async fn sink_with(
 
 fn email() -> OutgoingEmail {
     OutgoingEmail {
+        reply_to: None,
+        list_unsubscribe: None,
         message_id: "<0190-smtp@roster.example>".into(),
         from: "Roster <no-reply@roster.example>".into(),
         to: "rohit@example.com".into(),
@@ -86,6 +88,8 @@ async fn smtp_delivers_a_dkim_signed_multipart_message() {
     let (port, h) = sink(false).await;
     let key = "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A="; // test-only Ed25519 secret
     let m = SmtpMailer::new(&SmtpConfig {
+        timeout: std::time::Duration::from_secs(10),
+        pool_size: 2,
         url: format!("smtp://127.0.0.1:{port}"),
         dkim: Some(DkimSettings {
             selector: "roster".into(),
@@ -114,6 +118,8 @@ async fn smtp_delivers_a_dkim_signed_multipart_message() {
 async fn an_smtp_refusal_is_an_error_for_the_worker_to_retry() {
     let (port, _h) = sink(true).await;
     let m = SmtpMailer::new(&SmtpConfig {
+        timeout: std::time::Duration::from_secs(10),
+        pool_size: 2,
         url: format!("smtp://127.0.0.1:{port}"),
         dkim: None,
     })
@@ -134,6 +140,8 @@ async fn a_550_is_permanent_and_a_451_is_not() {
     ] {
         let (port, _h) = sink_with(Some(reply)).await;
         let m = SmtpMailer::new(&SmtpConfig {
+            timeout: std::time::Duration::from_secs(10),
+            pool_size: 2,
             url: format!("smtp://127.0.0.1:{port}"),
             dkim: None,
         })
@@ -148,12 +156,16 @@ async fn a_550_is_permanent_and_a_451_is_not() {
 async fn bad_smtp_settings_are_errors() {
     assert!(
         SmtpMailer::new(&SmtpConfig {
+            timeout: std::time::Duration::from_secs(10),
+            pool_size: 2,
             url: "ftp://x".into(),
             dkim: None
         })
         .is_err()
     );
     let bad_key = SmtpMailer::new(&SmtpConfig {
+        timeout: std::time::Duration::from_secs(10),
+        pool_size: 2,
         url: "smtp://127.0.0.1:25".into(),
         dkim: Some(DkimSettings {
             selector: "s".into(),

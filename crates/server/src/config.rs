@@ -52,6 +52,22 @@ pub struct Config {
     pub secret_key: Option<String>,
     /// How long temporary mail failures are retried (hours) before a message is failed.
     pub mail_retry_hours: i64,
+    /// Optional Reply-To of every message (e.g. `Support <help@example.com>`).
+    pub mail_reply_to: Option<String>,
+    /// The domain of Message-IDs. Default: the domain of `mail_from` (a local one such as
+    /// `localhost` gives `roster.invalid`: never `localhost`).
+    pub mail_domain: Option<String>,
+    /// How to get help, one sentence, in the Account Information email and seat receipts.
+    pub mail_help: String,
+    /// A folder of template overrides (files named like the built-in templates; see
+    /// `roster mail preview`). A bad one stops start-up naming the file and line.
+    pub mail_templates_dir: Option<PathBuf>,
+    /// Messages sent at once over the SMTP connection pool.
+    pub mail_concurrency: usize,
+    /// SMTP connect and command timeout, seconds.
+    pub smtp_timeout_secs: u64,
+    /// How long an admin notification waits for more of its kind, to send one summary.
+    pub notify_group_seconds: i64,
 }
 
 impl Default for Config {
@@ -83,6 +99,13 @@ impl Default for Config {
             throttle: s.throttle,
             secret_key: None,
             mail_retry_hours: 24,
+            mail_reply_to: None,
+            mail_domain: None,
+            mail_help: "Ask an administrator of your app, or contact support.".into(),
+            mail_templates_dir: None,
+            mail_concurrency: 8,
+            smtp_timeout_secs: 30,
+            notify_group_seconds: 30,
         }
     }
 }
@@ -193,6 +216,36 @@ impl Config {
         }
         if self.throttle.window_seconds < 1 {
             return bad("throttle", "window_seconds must be at least 1");
+        }
+        if let Some(r) = &self.mail_reply_to
+            && !valid_mailbox(r)
+        {
+            return bad(
+                "mail_reply_to",
+                "must be an address like Support <help@example.com>",
+            );
+        }
+        if let Some(d) = &self.mail_domain
+            && (d.is_empty()
+                || !d.contains('.')
+                || d.eq_ignore_ascii_case("localhost")
+                || !d
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        {
+            return bad(
+                "mail_domain",
+                "must be a domain name such as mail.example.com (not localhost)",
+            );
+        }
+        if !(1..=64).contains(&self.mail_concurrency) {
+            return bad("mail_concurrency", "must be between 1 and 64");
+        }
+        if !(1..=600).contains(&self.smtp_timeout_secs) {
+            return bad("smtp_timeout_secs", "must be between 1 and 600");
+        }
+        if !(0..=3600).contains(&self.notify_group_seconds) {
+            return bad("notify_group_seconds", "must be between 0 and 3600");
         }
         if !valid_mailbox(&self.mail_from) {
             return bad(
@@ -333,6 +386,7 @@ impl Config {
             throttle: self.throttle.clone(),
             secret_key: self.secret_key()?,
             public_url: self.base_url(),
+            notify_group_window: time::Duration::seconds(self.notify_group_seconds),
         })
     }
 }

@@ -32,12 +32,17 @@ pub async fn open_store_with(url: &str, pg: &PgSettings) -> Result<Arc<dyn Store
     Ok(store)
 }
 
-pub fn renderer(cfg: &Config) -> Renderer {
-    Renderer {
-        product_name: cfg.product_name.clone(),
-        base_url: cfg.base_url(),
-        from: cfg.mail_from.clone(),
+/// The mail renderer: names and addresses from the configuration, the built-in templates with
+/// the operator's overrides, every one of them checked by rendering it with sample data.
+pub fn renderer(cfg: &Config) -> Result<Renderer, roster_mail::TemplateError> {
+    let mut r = Renderer::new(&cfg.product_name, cfg.base_url(), &cfg.mail_from)?;
+    r.reply_to = cfg.mail_reply_to.clone();
+    r.help = cfg.mail_help.clone();
+    if let Some(d) = &cfg.mail_domain {
+        r.message_domain = d.to_ascii_lowercase();
     }
+    let templates = roster_mail::Templates::load(cfg.mail_templates_dir.as_deref())?;
+    r.with_templates(templates)
 }
 
 /// The configured transport: SMTP when `smtp_url` is set, the local mailbox otherwise.
@@ -62,6 +67,8 @@ pub fn mailer(cfg: &Config) -> Result<Arc<dyn Mailer>, Error> {
             let m = SmtpMailer::new(&SmtpConfig {
                 url: url.clone(),
                 dkim,
+                timeout: std::time::Duration::from_secs(cfg.smtp_timeout_secs),
+                pool_size: u32::try_from(cfg.mail_concurrency).unwrap_or(8),
             })
             .map_err(|e| Error::Internal(e.message))?;
             Ok(Arc::new(m))
@@ -81,9 +88,11 @@ pub async fn wire(cfg: &Config) -> Result<Wired, Error> {
     let services = Arc::new(Services::new(store.clone(), settings)?);
     let policy = RetryPolicy {
         give_up_after: time::Duration::hours(cfg.mail_retry_hours),
+        concurrency: cfg.mail_concurrency,
         ..RetryPolicy::default()
     };
-    let worker = OutboxWorker::new(store, mailer(cfg)?, renderer(cfg), policy);
+    let renderer = renderer(cfg).map_err(|e| Error::Internal(e.to_string()))?;
+    let worker = OutboxWorker::new(store, mailer(cfg)?, renderer, policy);
     Ok(Wired { services, worker })
 }
 

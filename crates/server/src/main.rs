@@ -1,15 +1,16 @@
 //! `roster`: runs the server and does operator tasks.
 
 mod id_terms;
+mod mail_cmd;
 
 use clap::{Parser, Subcommand};
 use id_terms::{IdCmd, TermsCmd};
+use mail_cmd::{MailCmd, OutboxCmd};
 use roster::config::Config;
-use roster_core::model::{OutboxStatus, SeatEntryKind, SeatRequestStatus};
+use roster_core::model::{SeatEntryKind, SeatRequestStatus};
 use roster_core::service::CreateApp;
 use roster_core::types::{AppId, SeatRequestId};
 use roster_core::{Ctx, Error};
-use roster_mail::LocalMailbox;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use time::OffsetDateTime;
@@ -108,33 +109,6 @@ enum SeatsCmd {
         app_id: Option<String>,
         #[arg(long, default_value_t = 100)]
         limit: u32,
-    },
-}
-
-#[derive(Subcommand)]
-enum MailCmd {
-    /// List the messages in the local mailbox.
-    List,
-    /// Print one message decoded: headers, the text part, its links (file name prefix or
-    /// Message-ID).
-    Show {
-        id: String,
-        /// Print the raw MIME message instead.
-        #[arg(long)]
-        raw: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum OutboxCmd {
-    /// Every outbox entry, newest first, with its delivery state (all of them, page by page;
-    /// `--limit` stops early).
-    List {
-        #[arg(long)]
-        limit: Option<u64>,
-        /// Only entries in this state: pending, sent or failed.
-        #[arg(long)]
-        status: Option<String>,
     },
 }
 
@@ -328,101 +302,8 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
             }
         },
         Cmd::Seats { cmd } => seats(cmd, cfg).await,
-        Cmd::Mail { cmd } => {
-            let mb = LocalMailbox::new(cfg.mailbox_dir());
-            let io = |e: std::io::Error| {
-                CliError::new(format!(
-                    "cannot read the mailbox {}: {e}",
-                    mb.dir().display()
-                ))
-            };
-            match cmd {
-                MailCmd::List => {
-                    let files = mb.list().map_err(io)?;
-                    if files.is_empty() {
-                        println!("The mailbox {} is empty.", mb.dir().display());
-                    }
-                    for f in files {
-                        let raw = std::fs::read(&f).unwrap_or_default();
-                        let m = roster_mail::mailbox::decode(&raw).unwrap_or_default();
-                        let name = f.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-                        println!("{name}  To: {}  Subject: {}", m.to, m.subject);
-                    }
-                    Ok(())
-                }
-                MailCmd::Show { id, raw } => {
-                    let Some(f) = mb.find(&id).map_err(io)? else {
-                        return Err(CliError::new(format!(
-                            "no message {id:?} in {} (see `roster mail list`)",
-                            mb.dir().display()
-                        )));
-                    };
-                    let bytes = std::fs::read(&f).map_err(io)?;
-                    if raw {
-                        println!("{}", String::from_utf8_lossy(&bytes));
-                        return Ok(());
-                    }
-                    let Some(m) = roster_mail::mailbox::decode(&bytes) else {
-                        return Err(CliError::new(format!(
-                            "{} is not a mail message; try --raw",
-                            f.display()
-                        )));
-                    };
-                    println!("From:    {}", m.from);
-                    println!("To:      {}", m.to);
-                    println!("Subject: {}", m.subject);
-                    println!("Date:    {}", m.date);
-                    println!();
-                    println!("{}", m.text.replace("\r\n", "\n").trim_end());
-                    if !m.links.is_empty() {
-                        println!();
-                        println!("Links:");
-                        for l in &m.links {
-                            println!("  {l}");
-                        }
-                    }
-                    Ok(())
-                }
-            }
-        }
-        Cmd::Outbox {
-            cmd: OutboxCmd::List { limit, status },
-        } => {
-            let status = match status.as_deref() {
-                None => None,
-                Some(s) => Some(OutboxStatus::parse(s).ok_or_else(|| {
-                    CliError::new(format!(
-                        "--status: {s:?} is not one of pending, sent, failed"
-                    ))
-                })?),
-            };
-            let store = roster::open_store_with(&cfg.database_url(), &cfg.pg_settings()).await?;
-            let mut r = store.read().await?;
-            let mut left = limit.unwrap_or(u64::MAX);
-            let mut before = None;
-            while left > 0 {
-                let page = r.list_outbox(status, before, left.min(500) as u32).await?;
-                let Some(last) = page.last() else { break };
-                before = Some((last.created_at, last.id));
-                left = left.saturating_sub(page.len() as u64);
-                let full = page.len() == 500;
-                for m in page {
-                    println!(
-                        "{}  {:<8} attempts={} to={} kind={} {}",
-                        m.id,
-                        m.status.as_str(),
-                        m.attempts,
-                        m.to,
-                        m.mail.kind_name(),
-                        m.last_error.unwrap_or_default()
-                    );
-                }
-                if !full {
-                    break;
-                }
-            }
-            Ok(())
-        }
+        Cmd::Mail { cmd } => mail_cmd::mail(cmd, cfg).await,
+        Cmd::Outbox { cmd } => mail_cmd::outbox(cmd, cfg).await,
         Cmd::Terms { cmd } => id_terms::terms(cmd, cfg).await,
         Cmd::Id { cmd } => id_terms::id(cmd, cfg).await,
         Cmd::Backup { file } => {
@@ -578,6 +459,19 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
         })?;
     let kick = w.services.mail_kick();
     let stop_mail = w.worker.stopper();
+    // invitation reminders: every minute, each due one once (safe on several nodes)
+    let reminders = {
+        let services = w.services.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(e) = services.send_due_reminders(now()).await {
+                    tracing::error!(error = %e, "invitation reminders failed");
+                }
+            }
+        })
+    };
     let mail_worker = tokio::spawn(
         w.worker
             .clone()
@@ -616,6 +510,7 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
     .await
     .map_err(|e| CliError::new(format!("server: {e}")))?;
     // the mail worker finishes the message in hand and hands the rest back
+    reminders.abort();
     stop_mail.stop();
     if tokio::time::timeout(std::time::Duration::from_secs(30), mail_worker)
         .await

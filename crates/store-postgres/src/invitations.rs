@@ -75,7 +75,8 @@ where
         sqlx::query(concat!(
             "SELECT ",
             invitation_cols!(),
-            " FROM invitations WHERE token_hash = $1"
+            " FROM invitations WHERE token_hash = $1 \
+             OR id = (SELECT invitation_id FROM invitation_reminders WHERE token_hash = $1)"
         ))
         .bind(token_hash)
         .fetch_optional(self.c())

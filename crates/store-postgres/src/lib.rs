@@ -11,6 +11,7 @@ mod identity_tokens;
 mod invitations;
 mod member_list;
 mod members;
+mod notifications;
 mod outbox;
 mod passkeys;
 mod profiles;

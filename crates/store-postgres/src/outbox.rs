@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 
 macro_rules! outbox_cols {
     () => {
-        "id, created_at, to_addr, payload, secret, status, attempts, next_attempt_at, last_error, sent_at"
+        "id, created_at, to_addr, payload, secret, status, attempts, next_attempt_at, last_error, sent_at, \
+         group_key, invitation_id"
     };
 }
 
@@ -28,7 +29,7 @@ where
         sqlx::query(concat!(
             "INSERT INTO outbox (",
             outbox_cols!(),
-            ", kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ", kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(m.id.0)
         .bind(m.created_at)
@@ -40,6 +41,8 @@ where
         .bind(m.next_attempt_at)
         .bind(&m.last_error)
         .bind(m.sent_at)
+        .bind(&m.group_key)
+        .bind(m.invitation_id.map(|i| i.0))
         .bind(m.mail.kind_name())
         .execute(self.c())
         .await
@@ -144,6 +147,59 @@ where
         rows.iter().map(outbox_row).collect()
     }
 
+    async fn waiting_in_group(&mut self, group_key: &str) -> StoreResult<Option<OutboxMessage>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            outbox_cols!(),
+            " FROM outbox WHERE group_key = $1 AND status = 'pending' AND attempts = 0 \
+             ORDER BY created_at LIMIT 1 FOR UPDATE"
+        ))
+        .bind(group_key)
+        .fetch_optional(self.c())
+        .await
+        .map_err(map_err)?
+        .map(|r| outbox_row(&r))
+        .transpose()
+    }
+
+    async fn update_waiting_mail(&mut self, id: MessageId, mail: &Mail) -> StoreResult<bool> {
+        let payload = serde_json::to_string(mail).map_err(|e| StoreError::Other(e.to_string()))?;
+        let r = sqlx::query(
+            "UPDATE outbox SET payload = $2 WHERE id = $1 AND status = 'pending' AND attempts = 0",
+        )
+        .bind(id.0)
+        .bind(payload)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn invitation_mail(
+        &mut self,
+        ids: &[InvitationId],
+    ) -> StoreResult<Vec<(InvitationId, OutboxMessage)>> {
+        let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.0).collect();
+        let rows = sqlx::query(concat!(
+            "SELECT DISTINCT ON (invitation_id) ",
+            outbox_cols!(),
+            " FROM outbox WHERE invitation_id = ANY($1) ORDER BY invitation_id, created_at DESC"
+        ))
+        .bind(&ids)
+        .fetch_all(self.c())
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let m = outbox_row(r)?;
+                let id = m
+                    .invitation_id
+                    .ok_or_else(|| StoreError::Other("outbox row without invitation".into()))?;
+                Ok((id, m))
+            })
+            .collect()
+    }
+
     async fn get_outbox(&mut self, id: MessageId) -> StoreResult<Option<OutboxMessage>> {
         sqlx::query(concat!(
             "SELECT ",
@@ -173,5 +229,7 @@ pub(crate) fn outbox_row(r: &PgRow) -> Result<OutboxMessage, StoreError> {
         next_attempt_at: time(r, "next_attempt_at")?,
         last_error: get(r, "last_error")?,
         sent_at: opt_time(r, "sent_at")?,
+        group_key: get(r, "group_key")?,
+        invitation_id: get::<Option<uuid::Uuid>>(r, "invitation_id")?.map(InvitationId),
     })
 }

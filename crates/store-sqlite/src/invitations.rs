@@ -69,7 +69,8 @@ impl<C: HasConn> InvitationQueries for Handle<C> {
             concat!(
                 "SELECT ",
                 invitation_cols!(),
-                " FROM invitations WHERE token_hash = ?1"
+                " FROM invitations WHERE token_hash = ?1 \
+             OR id = (SELECT invitation_id FROM invitation_reminders WHERE token_hash = ?1)"
             ),
             rusqlite::params![token_hash],
             invitation_row,

@@ -12,6 +12,7 @@ mod identity_tokens;
 mod invitations;
 mod member_list;
 mod members;
+mod notifications;
 mod outbox;
 mod passkeys;
 mod profiles;
@@ -103,6 +104,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0014_phantom_lockouts",
         include_str!("../migrations/0014_phantom_lockouts.sql"),
     ),
+    (15, "0015_mail", include_str!("../migrations/0015_mail.sql")),
 ];
 
 /// How long a writer waits for another process (e.g. the CLI) to release the write lock.

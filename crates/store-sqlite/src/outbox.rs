@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 
 macro_rules! outbox_cols {
     () => {
-        "id, created_at, to_addr, payload, secret, status, attempts, next_attempt_at, last_error, sent_at"
+        "id, created_at, to_addr, payload, secret, status, attempts, next_attempt_at, last_error, sent_at, \
+         group_key, invitation_id"
     };
 }
 
@@ -25,7 +26,7 @@ impl<C: HasConn> OutboxQueries for Handle<C> {
             concat!(
                 "INSERT INTO outbox (",
                 outbox_cols!(),
-                ", kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                ", kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
             ),
             rusqlite::params![
                 m.id.0,
@@ -38,6 +39,8 @@ impl<C: HasConn> OutboxQueries for Handle<C> {
                 ms(m.next_attempt_at),
                 &m.last_error,
                 m.sent_at.map(ms),
+                &m.group_key,
+                m.invitation_id.map(|i| i.0),
                 m.mail.kind_name()
             ],
         )?;
@@ -128,6 +131,50 @@ impl<C: HasConn> OutboxQueries for Handle<C> {
         )
     }
 
+    async fn waiting_in_group(&mut self, group_key: &str) -> StoreResult<Option<OutboxMessage>> {
+        self.one(
+            concat!(
+                "SELECT ",
+                outbox_cols!(),
+                " FROM outbox WHERE group_key = ?1 AND status = 'pending' AND attempts = 0 \
+                 ORDER BY created_at LIMIT 1"
+            ),
+            rusqlite::params![group_key],
+            outbox_row,
+        )
+    }
+
+    async fn update_waiting_mail(&mut self, id: MessageId, mail: &Mail) -> StoreResult<bool> {
+        let payload = serde_json::to_string(mail).map_err(|e| StoreError::Other(e.to_string()))?;
+        let n = self.exec(
+            "UPDATE outbox SET payload = ?2 WHERE id = ?1 AND status = 'pending' AND attempts = 0",
+            rusqlite::params![id.0, payload],
+        )?;
+        Ok(n == 1)
+    }
+
+    async fn invitation_mail(
+        &mut self,
+        ids: &[InvitationId],
+    ) -> StoreResult<Vec<(InvitationId, OutboxMessage)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let m = self.one(
+                concat!(
+                    "SELECT ",
+                    outbox_cols!(),
+                    " FROM outbox WHERE invitation_id = ?1 ORDER BY created_at DESC LIMIT 1"
+                ),
+                rusqlite::params![id.0],
+                outbox_row,
+            )?;
+            if let Some(m) = m {
+                out.push((*id, m));
+            }
+        }
+        Ok(out)
+    }
+
     async fn get_outbox(&mut self, id: MessageId) -> StoreResult<Option<OutboxMessage>> {
         self.one(
             concat!("SELECT ", outbox_cols!(), " FROM outbox WHERE id = ?1"),
@@ -151,5 +198,7 @@ pub(crate) fn outbox_row(r: &Row<'_>) -> Result<OutboxMessage, StoreError> {
         next_attempt_at: time(r, 7)?,
         last_error: get(r, 8)?,
         sent_at: opt_time(r, 9)?,
+        group_key: get(r, 10)?,
+        invitation_id: opt_uuid(r, 11)?.map(InvitationId),
     })
 }

@@ -1,8 +1,10 @@
 //! Test harness: `spawn_app(backend)` runs a real Roster on port 0 against a fresh database,
-//! with a capturing mailer and a controllable clock. Also the store conformance suite.
+//! with a capturing mailer and a controllable clock. Also the store conformance suite and an
+//! SMTP sink ([`smtp::SmtpSink`]).
 
 pub mod conformance;
 pub mod pages;
+pub mod smtp;
 
 /// Runs each named `async fn(TestApp)` on every backend: a `sqlite::NAME` test and a
 /// `postgres::NAME` test, the latter ignored (with the reason) when PostgreSQL is not configured.
@@ -242,11 +244,8 @@ pub async fn fresh_store(backend: Backend) -> (Arc<dyn Store>, String, DbGuard) 
 }
 
 pub fn test_renderer(base_url: &str) -> Renderer {
-    Renderer {
-        product_name: "Roster".into(),
-        base_url: base_url.into(),
-        from: "Roster <no-reply@roster.test>".into(),
-    }
+    Renderer::new("Roster", base_url, "Roster <no-reply@roster.test>")
+        .expect("built-in mail templates")
 }
 
 /// Start a Roster server on 127.0.0.1:0 against a fresh database.
@@ -298,6 +297,9 @@ async fn spawn_with(
         secret_key: roster_core::sealed::SecretKey::from_bytes(
             *b"roster-testkit-shared-secret-key",
         ),
+        // notifications are due at once; the tests' worker runs only when asked
+        // (`deliver_mail`), so what is queued before that is still grouped
+        notify_group_window: time::Duration::ZERO,
         ..Settings::default()
     };
     let services = Arc::new(Services::new(store.clone(), settings).expect("services"));

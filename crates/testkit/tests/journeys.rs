@@ -14,6 +14,8 @@ mod isolation;
 mod mail;
 #[path = "journeys/members.rs"]
 mod members;
+#[path = "journeys/notifications.rs"]
+mod notifications;
 #[path = "journeys/password.rs"]
 mod password;
 #[path = "journeys/seats.rs"]
@@ -30,6 +32,7 @@ use invitations::*;
 use isolation::*;
 use mail::*;
 use members::*;
+use notifications::*;
 use password::*;
 use seats::*;
 use terms_audit::*;
@@ -81,4 +84,8 @@ roster_testkit::on_every_backend!(
     second_steps_change_only_soon_after_a_login,
     a_permanent_refusal_stops_at_once_with_the_servers_reply,
     a_stopping_worker_finishes_the_message_in_hand_and_hands_back_the_rest,
+    admins_are_told_grouped_and_each_chooses_what_they_get,
+    members_are_told_of_their_role_and_buyers_get_a_receipt,
+    an_unanswered_invitation_is_reminded_once_and_both_links_work,
+    an_invitation_shows_what_became_of_its_email,
 );

@@ -131,6 +131,65 @@ pub struct InvitationDto {
     /// The accept link: only in the answer to create and resend (the token is not stored).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accept_url: Option<String>,
+    /// What became of the invitation email (in lists; absent when no email was sent, e.g. a
+    /// copied link).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryDto>,
+}
+
+/// What became of an email: `queued`, `delivered` (with `at`), `retrying` (with
+/// `next_attempt_at` and the server's `error`) or `undeliverable` (with the server's `error`).
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryDto {
+    #[schema(example = "undeliverable")]
+    pub state: DeliveryState,
+    pub at: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Queued,
+    Delivered,
+    Retrying,
+    Undeliverable,
+}
+
+impl From<&roster_core::model::Delivery> for DeliveryDto {
+    fn from(d: &roster_core::model::Delivery) -> Self {
+        use roster_core::model::Delivery as D;
+        match d {
+            D::Queued => DeliveryDto {
+                state: DeliveryState::Queued,
+                at: None,
+                next_attempt_at: None,
+                error: None,
+            },
+            D::Delivered { at } => DeliveryDto {
+                state: DeliveryState::Delivered,
+                at: Some(ts(*at)),
+                next_attempt_at: None,
+                error: None,
+            },
+            D::Retrying {
+                next_attempt_at,
+                error,
+            } => DeliveryDto {
+                state: DeliveryState::Retrying,
+                at: None,
+                next_attempt_at: Some(ts(*next_attempt_at)),
+                error: Some(error.clone()),
+            },
+            D::Undeliverable { error } => DeliveryDto {
+                state: DeliveryState::Undeliverable,
+                at: None,
+                next_attempt_at: None,
+                error: Some(error.clone()),
+            },
+        }
+    }
 }
 
 impl InvitationDto {
@@ -148,6 +207,7 @@ impl InvitationDto {
             expires_at: ts(i.expires_at),
             ended_at: i.ended_at.map(ts),
             accept_url,
+            delivery: None,
         }
     }
 }

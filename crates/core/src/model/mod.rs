@@ -5,7 +5,9 @@ use crate::types::*;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+mod mail;
 mod security;
+pub use mail::*;
 pub use security::*;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,140 +260,6 @@ pub struct AuditEvent {
     /// The requester's User-Agent (at most 256 characters).
     pub user_agent: Option<String>,
     pub details: serde_json::Value,
-}
-
-/// A typed email waiting in the outbox. Rendered only when it is sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Mail {
-    /// An invitation to join an app as a user (holds a seat) or partner.
-    Invitation {
-        kind: MemberKind,
-        app_name: String,
-        app_id: AppId,
-        inviter_name: String,
-        invitee_first_name: Option<String>,
-        admin: bool,
-        #[serde(with = "time::serde::rfc3339")]
-        expires_at: OffsetDateTime,
-    },
-    /// Sent after the initial setup: the ID, the app's name, App ID and URL, how to get help.
-    AccountInformation {
-        first_name: String,
-        email: String,
-        app_name: String,
-        app_id: AppId,
-    },
-    /// A password reset link with its 8-digit code. The secret holds both, as `TOKEN CODE`.
-    PasswordReset {
-        first_name: String,
-        #[serde(with = "time::serde::rfc3339")]
-        expires_at: OffsetDateTime,
-        /// Sent because the ID was locked after failed logins (not because someone asked).
-        locked: bool,
-    },
-    /// A short notice to the ID's owner about a change to their ID (password changed or reset,
-    /// login email changing, second factors reset, ...). `report` links to the reset page.
-    SecurityNotice {
-        first_name: String,
-        event: SecurityEvent,
-        /// The new login email, for an email change.
-        detail: Option<String>,
-    },
-    /// A one-time login code (secret: the 6 digits), valid 10 minutes.
-    LoginCode { first_name: String },
-    /// A confirmation link to the new login email (secret: the token).
-    EmailChange {
-        first_name: String,
-        new_email: String,
-        #[serde(with = "time::serde::rfc3339")]
-        expires_at: OffsetDateTime,
-    },
-    /// To each admin of the app: a member left it from their ID's account page.
-    MemberLeft {
-        app_name: String,
-        app_id: AppId,
-        member_name: String,
-        member_email: String,
-        kind: MemberKind,
-    },
-}
-
-impl Mail {
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            Mail::Invitation { .. } => "invitation",
-            Mail::AccountInformation { .. } => "account_information",
-            Mail::MemberLeft { .. } => "member_left",
-            Mail::PasswordReset { .. } => "password_reset",
-            Mail::SecurityNotice { .. } => "security_notice",
-            Mail::EmailChange { .. } => "email_change",
-            Mail::LoginCode { .. } => "login_code",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutboxStatus {
-    Pending,
-    Sent,
-    Failed,
-}
-
-impl OutboxStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sent => "sent",
-            Self::Failed => "failed",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(Self::Pending),
-            "sent" => Some(Self::Sent),
-            "failed" => Some(Self::Failed),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct OutboxMessage {
-    pub id: MessageId,
-    pub created_at: OffsetDateTime,
-    pub to: String,
-    pub mail: Mail,
-    /// A secret the rendered mail needs (an invitation token); erased once the mail is sent.
-    pub secret: Option<String>,
-    pub status: OutboxStatus,
-    pub attempts: i64,
-    pub next_attempt_at: OffsetDateTime,
-    pub last_error: Option<String>,
-    pub sent_at: Option<OffsetDateTime>,
-}
-
-impl OutboxMessage {
-    pub fn new(now: OffsetDateTime, to: &Email, mail: Mail, secret: Option<String>) -> Self {
-        OutboxMessage {
-            id: MessageId::new(),
-            created_at: now,
-            to: to.mailbox(),
-            mail,
-            secret,
-            status: OutboxStatus::Pending,
-            attempts: 0,
-            next_attempt_at: now,
-            last_error: None,
-            sent_at: None,
-        }
-    }
-
-    /// The stable RFC 5322 Message-ID, the same on every delivery attempt.
-    pub fn message_id_header(&self, domain: &str) -> String {
-        format!("<{}@{}>", self.id.0, domain)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -235,6 +235,16 @@ impl Services {
             serde_json::json!({"invitation": inv.id, "kind": inv.kind.as_str(), "admin": member.admin}),
         )
         .await?;
+        let event = super::notifications::event_of(&member, None, None, ctx.now);
+        self.notify_admins(
+            tx,
+            ctx,
+            &app,
+            NotificationKind::Joined,
+            event,
+            Some(identity.id),
+        )
+        .await?;
         self.start_session(tx, ctx, identity, Some(inv.app_id.clone()))
             .await
     }

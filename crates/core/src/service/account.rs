@@ -26,22 +26,9 @@ impl Services {
         tx.update_member(&m).await?;
         tx.update_app_seats(&app).await?;
         tx.delete_sessions_in_app(p.identity_id, app_id).await?;
-        let name = p.display_name();
-        for admin in tx.list_active_admins(app_id).await? {
-            tx.enqueue(&OutboxMessage::new(
-                ctx.now,
-                &admin.email,
-                Mail::MemberLeft {
-                    app_name: app.name.clone(),
-                    app_id: app_id.clone(),
-                    member_name: name.clone(),
-                    member_email: m.email.to_string(),
-                    kind: m.kind,
-                },
-                None,
-            ))
+        let event = super::notifications::event_of(&m, None, None, ctx.now);
+        self.notify_admins(&mut *tx, ctx, &app, NotificationKind::Left, event, None)
             .await?;
-        }
         self.audit(
             &mut *tx,
             ctx,

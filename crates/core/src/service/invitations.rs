@@ -126,20 +126,40 @@ impl Services {
         };
         tx.insert_invitation(&invitation).await?;
         if send_email {
-            tx.enqueue(&OutboxMessage::new(
+            tx.enqueue(
+                &OutboxMessage::new(
+                    ctx.now,
+                    &email,
+                    Mail::Invitation {
+                        kind,
+                        app_name: app.name.clone(),
+                        app_id: app.app_id.clone(),
+                        inviter_name: inviter_name.to_string(),
+                        invitee_first_name: first_name,
+                        admin,
+                        expires_at: invitation.expires_at,
+                    },
+                    Some(token.clone()),
+                )
+                .for_invitation(invitation.id),
+            )
+            .await?;
+        }
+        if inviter.is_some() {
+            let event = super::notifications::event_of(
+                &member,
+                Some(inviter_name.to_string()),
+                None,
                 ctx.now,
-                &email,
-                Mail::Invitation {
-                    kind,
-                    app_name: app.name.clone(),
-                    app_id: app.app_id.clone(),
-                    inviter_name: inviter_name.to_string(),
-                    invitee_first_name: first_name,
-                    admin,
-                    expires_at: invitation.expires_at,
-                },
-                Some(token.clone()),
-            ))
+            );
+            self.notify_admins(
+                tx,
+                ctx,
+                app,
+                NotificationKind::Invited,
+                event,
+                inviter.map(|p| p.identity_id),
+            )
             .await?;
         }
         let actor = inviter.map(Actor::Id).unwrap_or(Actor::Operator);
@@ -220,7 +240,21 @@ impl Services {
         app_id: &AppId,
         id: InvitationId,
     ) -> Result<IssuedInvitation> {
-        self.reissue(ctx, p, app_id, id, true).await
+        self.reissue(ctx, p, app_id, id, true, None).await
+    }
+
+    /// Admin: correct the address of a pending, expired or undeliverable invitation and send
+    /// it there (a new link; the old one dies). The same address is a plain resend.
+    pub async fn resend_to(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        app_id: &AppId,
+        id: InvitationId,
+        email: &str,
+    ) -> Result<IssuedInvitation> {
+        let email = Email::parse(email)?;
+        self.reissue(ctx, p, app_id, id, true, Some(email)).await
     }
 
     /// Admin: a fresh link to copy and hand over (no email); the previous link dies, because
@@ -232,7 +266,7 @@ impl Services {
         app_id: &AppId,
         id: InvitationId,
     ) -> Result<IssuedInvitation> {
-        self.reissue(ctx, p, app_id, id, false).await
+        self.reissue(ctx, p, app_id, id, false, None).await
     }
 
     async fn reissue(
@@ -242,6 +276,7 @@ impl Services {
         app_id: &AppId,
         id: InvitationId,
         send_email: bool,
+        correct_email: Option<Email>,
     ) -> Result<IssuedInvitation> {
         self.require_admin(p, app_id).await?;
         let mut tx = self.begin().await?;
@@ -285,6 +320,15 @@ impl Services {
         // mark the member as not invited so issue_invitation renews it (seat re-checked)
         let mut m = member.clone();
         m.status = MemberStatus::Removed;
+        let email = match correct_email {
+            Some(e) if e.normalized() != member.email.normalized() => {
+                // a corrected address: the old member row is left behind, its seat freed
+                // (the new one takes it again below)
+                self.hold_seat_if_needed(&mut app, &mut m)?;
+                e
+            }
+            _ => member.email.clone(),
+        };
         tx.update_member(&m).await?;
         // a seat the member still holds is kept; an expired one is checked and taken again
         let issued = self
@@ -294,7 +338,7 @@ impl Services {
                 &mut app,
                 Some(p),
                 &p.display_name(),
-                member.email.clone(),
+                email,
                 member.first_name.clone(),
                 member.last_name.clone(),
                 old.admin,
@@ -412,6 +456,22 @@ impl Services {
     ) -> Result<Vec<Invitation>> {
         self.require_admin(p, app_id).await?;
         Ok(self.read().await?.list_invitations(app_id, q).await?)
+    }
+
+    /// Admin: what became of the email of each of these invitations (the newest message about
+    /// it: queued, delivered, retrying or undeliverable with the server's reply).
+    pub async fn invitation_deliveries(
+        &self,
+        p: &Principal,
+        app_id: &AppId,
+        ids: &[InvitationId],
+    ) -> Result<Vec<(InvitationId, Delivery)>> {
+        self.require_admin(p, app_id).await?;
+        let mail = self.read().await?.invitation_mail(ids).await?;
+        Ok(mail
+            .into_iter()
+            .map(|(id, m)| (id, Delivery::of(&m)))
+            .collect())
     }
 
     /// Public: what an invitation link is about. Unusable links say why.

@@ -57,7 +57,7 @@ impl Services {
     ) -> Result<Member> {
         self.require_admin(p, app_id).await?;
         let mut tx = self.begin().await?;
-        tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
+        let app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
         let mut m = tx
             .get_member(app_id, id)
             .await?
@@ -72,6 +72,21 @@ impl Services {
         }
         m.admin = admin;
         tx.update_member(&m).await?;
+        let change = if admin {
+            MemberChange::MadeAdmin
+        } else {
+            MemberChange::AdminRemoved
+        };
+        self.tell_of_change(
+            &mut *tx,
+            ctx,
+            p,
+            &app,
+            &m,
+            NotificationKind::AdminChanged,
+            change,
+        )
+        .await?;
         self.audit(
             &mut *tx,
             ctx,
@@ -83,6 +98,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.mail_kick.notify_one();
         Ok(m)
     }
 
@@ -105,7 +121,7 @@ impl Services {
             .await?
             .filter(|m| m.status != MemberStatus::Removed)
             .ok_or(Error::NotFound)?;
-        let action = match change {
+        let (action, told) = match change {
             StatusChange::Deactivate => {
                 if m.status != MemberStatus::Active {
                     return Err(Error::InvalidTransition(
@@ -131,7 +147,7 @@ impl Services {
                 if let Some(identity) = m.identity_id {
                     tx.delete_sessions_in_app(identity, app_id).await?;
                 }
-                "member.deactivated"
+                ("member.deactivated", MemberChange::Deactivated)
             }
             StatusChange::Reactivate => {
                 if m.status != MemberStatus::Inactive {
@@ -142,12 +158,22 @@ impl Services {
                 m.status = MemberStatus::Active;
                 let released = tx.expire_due_invitations(app_id, ctx.now).await?;
                 app.seats_held -= released;
-                "member.reactivated"
+                ("member.reactivated", MemberChange::Reactivated)
             }
         };
         self.hold_seat_if_needed(&mut app, &mut m)?;
         tx.update_member(&m).await?;
         tx.update_app_seats(&app).await?;
+        self.tell_of_change(
+            &mut *tx,
+            ctx,
+            p,
+            &app,
+            &m,
+            NotificationKind::StatusChanged,
+            told,
+        )
+        .await?;
         self.audit(
             &mut *tx,
             ctx,
@@ -159,6 +185,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.mail_kick.notify_one();
         Ok(m)
     }
 
@@ -167,5 +194,26 @@ impl Services {
     pub async fn count_active_admins(&self, p: &Principal, app_id: &AppId) -> Result<i64> {
         self.require_admin(p, app_id).await?;
         Ok(self.read().await?.count_active_admins(app_id).await?)
+    }
+}
+
+impl Services {
+    /// A role or status change: the admins who want to hear of it, and the member concerned.
+    #[allow(clippy::too_many_arguments)]
+    async fn tell_of_change(
+        &self,
+        tx: &mut dyn crate::store::Queries,
+        ctx: &Ctx,
+        p: &Principal,
+        app: &App,
+        m: &Member,
+        kind: NotificationKind,
+        change: MemberChange,
+    ) -> Result<()> {
+        let by = p.display_name();
+        let event = super::notifications::event_of(m, Some(by.clone()), Some(change), ctx.now);
+        self.notify_admins(tx, ctx, app, kind, event, Some(p.identity_id))
+            .await?;
+        self.notify_member(tx, ctx, app, m, change, &by).await
     }
 }

@@ -25,6 +25,7 @@ mod identity;
 mod invitations;
 mod login_email;
 mod members;
+mod notifications;
 mod passkeys;
 mod password;
 mod profile;
@@ -40,6 +41,7 @@ pub use apps::{AdminHome, AppHome, CreateApp};
 pub use identity::{LoggedIn, Me};
 pub use invitations::{InvitationInfo, InviteRequest, IssuedInvitation};
 pub use members::StatusChange;
+pub use notifications::{NotificationSettings, Unsubscription};
 pub use passkeys::CeremonyStart;
 pub use password::{PASSWORD_HISTORY, RESET_TTL, ResetRequest};
 pub use profile::{
@@ -75,6 +77,8 @@ pub struct Settings {
     pub secret_key: crate::sealed::SecretKey,
     /// The public base URL (the WebAuthn relying party: its host and origin).
     pub public_url: String,
+    /// How long an admin notification waits for more of its kind to group into one message.
+    pub notify_group_window: Duration,
 }
 
 impl Default for Settings {
@@ -91,6 +95,7 @@ impl Default for Settings {
             throttle: ThrottleLimits::default(),
             secret_key: crate::sealed::SecretKey::random(),
             public_url: "http://localhost:8080".into(),
+            notify_group_window: Duration::seconds(30),
         }
     }
 }

@@ -130,8 +130,26 @@ impl Services {
             _ => app.seats_purchased += quantity,
         }
         tx.update_app_seats(&app).await?;
+        let entry_id = uuid::Uuid::now_v7();
+        if let (Some(p), SeatEntryKind::Purchase) = (by, kind) {
+            tx.enqueue(&OutboxMessage::new(
+                ctx.now,
+                &p.email,
+                Mail::SeatReceipt {
+                    first_name: p.first_name.clone(),
+                    app_name: app.name.clone(),
+                    app_id: app_id.clone(),
+                    quantity,
+                    seats_total: app.seats_total(),
+                    reference: entry_id.simple().to_string(),
+                    at: ctx.now,
+                },
+                None,
+            ))
+            .await?;
+        }
         tx.insert_seat_entry(&SeatLedgerEntry {
-            id: uuid::Uuid::now_v7(),
+            id: entry_id,
             app_id: app_id.clone(),
             at: ctx.now,
             kind,
@@ -169,6 +187,7 @@ impl Services {
         let app = self
             .add_seats(ctx, app_id, quantity, SeatEntryKind::Purchase, Some(p))
             .await?;
+        self.mail_kick.notify_one();
         self.summary_of(app, ctx.now).await
     }
 

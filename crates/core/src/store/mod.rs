@@ -4,7 +4,7 @@
 //! [`MemberQueries`], [`InvitationQueries`], [`SessionQueries`], [`ProfileQueries`],
 //! [`SecretQueries`], [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`],
 //! [`IdentityTokenQueries`], [`ThrottleQueries`], [`TermsQueries`], [`SecondFactorQueries`],
-//! [`PasskeyQueries`]); [`Queries`] combines them
+//! [`PasskeyQueries`], [`NotificationQueries`]); [`Queries`] combines them
 //! and is what callers hold.
 //!
 //! Write operations run inside a transaction from [`Store::begin`]. The first call of every
@@ -18,6 +18,7 @@ mod identities;
 mod identity_tokens;
 mod invitations;
 mod members;
+mod notifications;
 mod outbox;
 mod passkeys;
 mod profiles;
@@ -34,6 +35,7 @@ pub use identities::IdentityQueries;
 pub use identity_tokens::IdentityTokenQueries;
 pub use invitations::InvitationQueries;
 pub use members::MemberQueries;
+pub use notifications::NotificationQueries;
 pub use outbox::OutboxQueries;
 pub use passkeys::PasskeyQueries;
 pub use profiles::ProfileQueries;
@@ -92,6 +94,7 @@ pub trait Queries:
     + TermsQueries
     + SecondFactorQueries
     + PasskeyQueries
+    + NotificationQueries
     + Send
 {
 }
@@ -112,6 +115,7 @@ impl<T> Queries for T where
         + TermsQueries
         + SecondFactorQueries
         + PasskeyQueries
+        + NotificationQueries
         + Send
         + ?Sized
 {

@@ -42,4 +42,15 @@ pub trait OutboxQueries: Send {
         limit: u32,
     ) -> StoreResult<Vec<OutboxMessage>>;
     async fn get_outbox(&mut self, id: MessageId) -> StoreResult<Option<OutboxMessage>>;
+    /// The message with `group_key` that is still waiting for its first attempt (not claimed),
+    /// locked for the caller (who merges into it), if any.
+    async fn waiting_in_group(&mut self, group_key: &str) -> StoreResult<Option<OutboxMessage>>;
+    /// Replace the content of a message that is still waiting (a merge into a group); false if
+    /// it was claimed meanwhile.
+    async fn update_waiting_mail(&mut self, id: MessageId, mail: &Mail) -> StoreResult<bool>;
+    /// The newest message about each of these invitations (what became of its email).
+    async fn invitation_mail(
+        &mut self,
+        ids: &[InvitationId],
+    ) -> StoreResult<Vec<(InvitationId, OutboxMessage)>>;
 }

@@ -130,7 +130,12 @@ pub(super) async fn a_stopping_worker_finishes_the_message_in_hand_and_hands_bac
         t.store.clone(),
         mailer.clone(),
         roster_testkit::test_renderer(&t.addr),
-        roster_mail::RetryPolicy::default(),
+        // one at a time: "the message in hand" is one message (with more at once, every
+        // message in flight is finished the same way)
+        roster_mail::RetryPolicy {
+            concurrency: 1,
+            ..roster_mail::RetryPolicy::default()
+        },
     );
     let stop = worker.stopper();
     let running = tokio::spawn(worker.run(

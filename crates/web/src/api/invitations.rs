@@ -15,7 +15,7 @@ use roster_core::model::InvitationQuery;
 use roster_core::service::InviteRequest;
 use roster_core::types::{InvitationId, MemberKind};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -96,6 +96,8 @@ pub async fn list_invitations(
         .services
         .list_invitations(&p, &app, &InvitationQuery { before, limit })
         .await?;
+    let ids: Vec<_> = items.iter().map(|i| i.id).collect();
+    let deliveries = state.services.invitation_deliveries(&p, &app, &ids).await?;
     let next_cursor = if items.len() as u32 == limit {
         items.last().map(|i| i.id.to_string())
     } else {
@@ -104,24 +106,57 @@ pub async fn list_invitations(
     Ok(Json(InvitationsPage {
         items: items
             .into_iter()
-            .map(|i| InvitationDto::new(i, ctx.now, None))
+            .map(|i| {
+                let d = deliveries
+                    .iter()
+                    .find(|(id, _)| *id == i.id)
+                    .map(|(_, d)| d.into());
+                let mut dto = InvitationDto::new(i, ctx.now, None);
+                dto.delivery = d;
+                dto
+            })
             .collect(),
         next_cursor,
     }))
 }
 
+/// Optional body of a resend: a corrected address.
+#[derive(Deserialize, ToSchema)]
+pub struct ResendBody {
+    /// Send to this address instead (e.g. after "undeliverable"); the old link dies.
+    #[schema(example = "rohit@example.com")]
+    pub email: Option<String>,
+}
+
 #[utoipa::path(post, path = "/api/v1/apps/{app_id}/invitations/{invitation_id}/resend", tag = "invitations",
     params(("app_id" = String, Path), ("invitation_id" = String, Path)),
+    request_body(content = Option<ResendBody>, description = "optional: a corrected email address"),
     responses((status = 201, body = InvitationDto)))]
 pub async fn resend(
     State(state): State<AppState>,
     Auth(p): Auth,
     RequestCtx(ctx): RequestCtx,
     Path((app, inv)): Path<(String, String)>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let app = app_id(&app)?;
     let id: InvitationId = inv.parse()?;
-    let issued = state.services.resend(&ctx, &p, &app, id).await?;
+    let corrected = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<ResendBody>(&body)
+            .map_err(|e| {
+                Error::invalid(
+                    "body",
+                    format!("Send JSON like {{\"email\": \"…\"}} or nothing ({e})."),
+                )
+            })?
+            .email
+    };
+    let issued = match corrected {
+        Some(email) => state.services.resend_to(&ctx, &p, &app, id, &email).await?,
+        None => state.services.resend(&ctx, &p, &app, id).await?,
+    };
     let url = state.accept_url(&issued.token);
     Ok((
         StatusCode::CREATED,

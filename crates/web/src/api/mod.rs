@@ -8,6 +8,7 @@ pub mod identity;
 pub mod invitations;
 pub mod login_email;
 pub mod members;
+pub mod notifications;
 pub mod passkeys;
 pub mod password;
 pub mod seats;
@@ -35,6 +36,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(members::routes())
         .merge(invitations::routes())
+        .merge(notifications::routes())
         .merge(seats::routes())
         .merge(audit::routes())
         .merge(accept::routes())

@@ -34,6 +34,8 @@ struct UserRow {
     status_label: String,
     last_login: String,
     invitation: Option<String>,
+    /// What became of the invitation email ("delivered", "undeliverable: …").
+    delivery: Option<(String, String)>,
 }
 
 struct SeatLine {
@@ -98,6 +100,8 @@ pub async fn users(
         .services
         .current_invitations(&p, &app, &members)
         .await?;
+    let ids: Vec<_> = invitations.iter().map(|i| i.id).collect();
+    let deliveries = state.services.invitation_deliveries(&p, &app, &ids).await?;
     let last_admin = state.services.count_active_admins(&p, &app).await? <= 1;
     let zone = viewer_zone(&state, &headers, &p).await;
     let next_page = (members.len() as u32 == limit)
@@ -158,6 +162,9 @@ pub async fn users(
                     .map(|t| zone.format(t))
                     .unwrap_or_else(|| "—".into()),
                 invitation: inv.map(|i| i.id.to_string()),
+                delivery: inv
+                    .and_then(|i| deliveries.iter().find(|(id, _)| *id == i.id))
+                    .map(|(_, d)| delivery_label(d, &zone)),
             }
         })
         .collect();
@@ -210,4 +217,22 @@ fn seat_request_line(r: &roster_core::model::SeatRequest) -> String {
         (SeatRequestStatus::Declined, Some(d)) => format!("{asked} — declined on {}", day(d)),
         _ => format!("{asked} — pending"),
     }
+}
+
+/// The invitation email's state as the Users page shows it: (css state, words).
+fn delivery_label(d: &roster_core::model::Delivery, zone: &super::when::Zone) -> (String, String) {
+    use roster_core::model::Delivery;
+    let words = match d {
+        Delivery::Queued => "Email queued".to_string(),
+        Delivery::Delivered { .. } => "Email delivered".to_string(),
+        Delivery::Retrying {
+            next_attempt_at,
+            error,
+        } => format!(
+            "Email retrying (next try at {}): {error}",
+            zone.format(*next_attempt_at)
+        ),
+        Delivery::Undeliverable { error } => format!("Email undeliverable: {error}"),
+    };
+    (d.state().to_string(), words)
 }

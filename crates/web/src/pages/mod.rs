@@ -18,6 +18,7 @@ pub mod invitations;
 pub mod login_email;
 pub mod member_actions;
 pub mod members;
+pub mod notifications;
 pub mod password;
 pub mod profile;
 pub mod seats;
@@ -41,6 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(member_actions::routes())
         .merge(account::routes())
         .merge(invitations::routes())
+        .merge(notifications::routes())
         .merge(seats::routes())
         .merge(profile::routes())
         .merge(accept::routes())

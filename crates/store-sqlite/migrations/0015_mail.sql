@@ -1,0 +1,28 @@
+-- Mail (issue 9): notifications grouped per admin and kind, each admin's notification choices,
+-- the app's reminder setting, invitation reminders with their own link, and which invitation
+-- a message is about (its delivery state shows there).
+ALTER TABLE outbox ADD COLUMN group_key TEXT;
+ALTER TABLE outbox ADD COLUMN invitation_id BLOB;
+CREATE INDEX outbox_waiting_group ON outbox (group_key) WHERE status = 'pending' AND attempts = 0 AND group_key IS NOT NULL;
+CREATE INDEX outbox_invitation ON outbox (invitation_id, created_at) WHERE invitation_id IS NOT NULL;
+
+CREATE TABLE notification_prefs (
+    member_id BLOB NOT NULL REFERENCES members (id),
+    kind      TEXT NOT NULL,
+    app_id    TEXT NOT NULL REFERENCES apps (app_id),
+    enabled   INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    PRIMARY KEY (member_id, kind)
+) STRICT;
+CREATE INDEX notification_prefs_app ON notification_prefs (app_id, kind) WHERE enabled = 0;
+
+CREATE TABLE app_mail_settings (
+    app_id               TEXT PRIMARY KEY NOT NULL REFERENCES apps (app_id),
+    invitation_reminders INTEGER NOT NULL CHECK (invitation_reminders IN (0, 1))
+) STRICT;
+
+CREATE TABLE invitation_reminders (
+    invitation_id BLOB PRIMARY KEY NOT NULL REFERENCES invitations (id),
+    token_hash    BLOB NOT NULL UNIQUE,
+    sent_at       INTEGER NOT NULL
+) STRICT;
+CREATE INDEX invitations_pending_expires ON invitations (expires_at) WHERE status = 'pending';
