@@ -80,6 +80,8 @@ pub struct OutboxWorker {
     renderer: Renderer,
     policy: RetryPolicy,
     stop: Stopper,
+    /// This worker's node id, recorded on what it claims (see [`OutboxWorker::with_owner`]).
+    owner: Option<String>,
 }
 
 /// Asks a running worker to stop: it finishes the message in hand, hands the rest of its
@@ -114,7 +116,16 @@ impl OutboxWorker {
             renderer,
             policy,
             stop: Stopper::default(),
+            owner: None,
         }
+    }
+
+    /// Record `node_id` on every message this worker claims, and at [`run`](Self::run)'s start
+    /// take back what a previous process with the same id claimed and never finished (it was
+    /// killed): after a crash and restart those go out at once, not after their lease.
+    pub fn with_owner(mut self, node_id: impl Into<String>) -> Self {
+        self.owner = Some(node_id.into());
+        self
     }
 
     /// The handle that stops this worker (and its clones).
@@ -129,9 +140,16 @@ impl OutboxWorker {
     pub async fn run_once(&self, now: OffsetDateTime) -> Result<Report> {
         use futures::StreamExt;
         let mut tx = self.store.begin().await?;
-        let batch = tx
-            .claim_outbox(now, now + self.policy.lease, self.policy.batch)
-            .await?;
+        let batch = match &self.owner {
+            Some(o) => {
+                tx.claim_outbox_as(o, now, now + self.policy.lease, self.policy.batch)
+                    .await?
+            }
+            None => {
+                tx.claim_outbox(now, now + self.policy.lease, self.policy.batch)
+                    .await?
+            }
+        };
         tx.commit().await?;
 
         let mut report = Report::default();
@@ -216,6 +234,13 @@ impl OutboxWorker {
         Ok(())
     }
 
+    async fn release_own_claims(&self, owner: &str) -> Result<u64> {
+        let mut tx = self.store.begin().await?;
+        let n = tx.release_claims(owner, OffsetDateTime::now_utc()).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Deliver until the batch is empty.
     pub async fn drain(&self, now: OffsetDateTime) -> Result<Report> {
         let mut total = Report::default();
@@ -250,6 +275,16 @@ impl OutboxWorker {
 
     /// Deliver as mail is queued (or every `tick`) until [`Stopper::stop`].
     pub async fn run(self, kick: Arc<Notify>, tick: std::time::Duration) {
+        if let Some(o) = &self.owner {
+            match self.release_own_claims(o).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    released = n,
+                    "took back messages a previous run of this node had claimed"
+                ),
+                Err(e) => tracing::error!(error = %e, "cannot take back earlier claims"),
+            }
+        }
         loop {
             match self.drain_live().await {
                 Ok(r) if r.sent + r.failed + r.retrying > 0 => {

@@ -68,6 +68,10 @@ pub struct Config {
     pub smtp_timeout_secs: u64,
     /// How long an admin notification waits for more of its kind, to send one summary.
     pub notify_group_seconds: i64,
+    /// This node's name among several sharing one PostgreSQL (the mail worker records it on
+    /// what it claims and takes its own claims back when it restarts). Default: the host name
+    /// and the data folder. Must differ between nodes.
+    pub node_id: Option<String>,
 }
 
 impl Default for Config {
@@ -106,6 +110,7 @@ impl Default for Config {
             mail_concurrency: 8,
             smtp_timeout_secs: 30,
             notify_group_seconds: 30,
+            node_id: None,
         }
     }
 }
@@ -309,6 +314,21 @@ impl Config {
             })
             .trim_end_matches('/')
             .to_string()
+    }
+
+    /// `node_id`, or `<host name>:<data folder>`.
+    pub fn node_id(&self) -> String {
+        if let Some(n) = &self.node_id {
+            return n.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "roster".into());
+        let dir = std::fs::canonicalize(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
+        format!("{host}:{}", dir.display())
     }
 
     pub fn mailbox_dir(&self) -> PathBuf {

@@ -92,7 +92,7 @@ pub async fn wire(cfg: &Config) -> Result<Wired, Error> {
         ..RetryPolicy::default()
     };
     let renderer = renderer(cfg).map_err(|e| Error::Internal(e.to_string()))?;
-    let worker = OutboxWorker::new(store, mailer(cfg)?, renderer, policy);
+    let worker = OutboxWorker::new(store, mailer(cfg)?, renderer, policy).with_owner(cfg.node_id());
     Ok(Wired { services, worker })
 }
 

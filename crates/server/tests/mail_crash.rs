@@ -270,8 +270,10 @@ async fn every_invitation_arrives_despite_three_sigkills_mid_delivery() {
         sink.count(),
         started.elapsed()
     );
+    // the restarted node takes its own claims back at once: far inside the 60 s asked for
+    // (waiting for the dead process's 45-second leases would take ~47 s)
     assert!(
-        last_after_restart <= Duration::from_secs(60),
+        last_after_restart <= Duration::from_secs(20),
         "the last invitation arrived {last_after_restart:?} after the final restart"
     );
 }

@@ -2,8 +2,12 @@
 -- the app's reminder setting, invitation reminders with their own link, and which invitation
 -- a message is about (its delivery state shows there).
 ALTER TABLE outbox ADD COLUMN group_key TEXT;
+-- the worker (node) that claimed a pending message: a restarted node takes its own claims back
+-- at once instead of waiting for their lease to run out
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE outbox ADD COLUMN invitation_id UUID;
 CREATE INDEX outbox_waiting_group ON outbox (group_key) WHERE status = 'pending' AND attempts = 0 AND group_key IS NOT NULL;
+CREATE INDEX outbox_claimed_by ON outbox (claimed_by) WHERE status = 'pending' AND claimed_by IS NOT NULL;
 CREATE INDEX outbox_invitation ON outbox (invitation_id, created_at) WHERE invitation_id IS NOT NULL;
 
 CREATE TABLE notification_prefs (

@@ -18,6 +18,34 @@ macro_rules! outbox_cols {
     };
 }
 
+impl<C> Handle<C>
+where
+    C: DerefMut<Target = PgConnection> + Send,
+{
+    async fn claim(
+        &mut self,
+        owner: Option<&str>,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        let rows = sqlx::query(concat!(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, claimed_by = $4 \
+             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+             ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING ",
+            outbox_cols!()
+        ))
+        .bind(now)
+        .bind(lease_until)
+        .bind(i64::from(limit))
+        .bind(owner)
+        .fetch_all(self.c())
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(outbox_row).collect()
+    }
+}
+
 #[async_trait]
 impl<C> OutboxQueries for Handle<C>
 where
@@ -56,19 +84,30 @@ where
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> StoreResult<Vec<OutboxMessage>> {
-        let rows = sqlx::query(concat!(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2 \
-             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
-             ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING ",
-            outbox_cols!()
-        ))
+        self.claim(None, now, lease_until, limit).await
+    }
+
+    async fn claim_outbox_as(
+        &mut self,
+        owner: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        self.claim(Some(owner), now, lease_until, limit).await
+    }
+
+    async fn release_claims(&mut self, owner: &str, now: OffsetDateTime) -> StoreResult<u64> {
+        let r = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $2, claimed_by = NULL \
+             WHERE claimed_by = $1 AND status = 'pending'",
+        )
+        .bind(owner)
         .bind(now)
-        .bind(lease_until)
-        .bind(i64::from(limit))
-        .fetch_all(self.c())
+        .execute(self.c())
         .await
         .map_err(map_err)?;
-        rows.iter().map(outbox_row).collect()
+        Ok(r.rows_affected())
     }
 
     async fn complete_outbox(&mut self, id: MessageId, at: OffsetDateTime) -> StoreResult<()> {
@@ -108,12 +147,13 @@ where
         retry_at: Option<OffsetDateTime>,
     ) -> StoreResult<()> {
         let q = match retry_at {
-            Some(t) => {
-                sqlx::query("UPDATE outbox SET last_error = $2, next_attempt_at = $3 WHERE id = $1")
-                    .bind(id.0)
-                    .bind(error)
-                    .bind(t)
-            }
+            Some(t) => sqlx::query(
+                "UPDATE outbox SET last_error = $2, next_attempt_at = $3, claimed_by = NULL \
+                     WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(error)
+            .bind(t),
             None => sqlx::query(
                 "UPDATE outbox SET last_error = $2, status = 'failed', secret = NULL WHERE id = $1",
             )

@@ -17,6 +17,27 @@ macro_rules! outbox_cols {
     };
 }
 
+impl<C: HasConn> Handle<C> {
+    fn claim(
+        &mut self,
+        owner: Option<&str>,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        self.all(
+            concat!(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, claimed_by = ?4 \
+             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1 \
+             ORDER BY next_attempt_at, id LIMIT +?3) RETURNING ",
+                outbox_cols!()
+            ),
+            rusqlite::params![ms(now), ms(lease_until), i64::from(limit), owner],
+            outbox_row,
+        )
+    }
+}
+
 #[async_trait]
 impl<C: HasConn> OutboxQueries for Handle<C> {
     async fn enqueue(&mut self, m: &OutboxMessage) -> StoreResult<()> {
@@ -53,16 +74,26 @@ impl<C: HasConn> OutboxQueries for Handle<C> {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> StoreResult<Vec<OutboxMessage>> {
-        self.all(
-            concat!(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2 \
-             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1 \
-             ORDER BY next_attempt_at, id LIMIT +?3) RETURNING ",
-                outbox_cols!()
-            ),
-            rusqlite::params![ms(now), ms(lease_until), i64::from(limit)],
-            outbox_row,
-        )
+        self.claim(None, now, lease_until, limit)
+    }
+
+    async fn claim_outbox_as(
+        &mut self,
+        owner: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        self.claim(Some(owner), now, lease_until, limit)
+    }
+
+    async fn release_claims(&mut self, owner: &str, now: OffsetDateTime) -> StoreResult<u64> {
+        let n = self.exec(
+            "UPDATE outbox SET next_attempt_at = ?2, claimed_by = NULL \
+             WHERE claimed_by = ?1 AND status = 'pending'",
+            rusqlite::params![owner, ms(now)],
+        )?;
+        Ok(n as u64)
     }
 
     async fn complete_outbox(&mut self, id: MessageId, at: OffsetDateTime) -> StoreResult<()> {
@@ -96,7 +127,8 @@ impl<C: HasConn> OutboxQueries for Handle<C> {
     ) -> StoreResult<()> {
         match retry_at {
             Some(t) => self.exec(
-                "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+                "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, claimed_by = NULL \
+                 WHERE id = ?1",
                 rusqlite::params![id.0, error, ms(t)],
             )?,
             None => self.exec(

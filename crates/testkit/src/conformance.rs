@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 mod email_norm;
 mod identity_security;
+mod mail_groups;
 mod member_search;
 mod outbox_lease;
 mod profiles;
@@ -17,6 +18,7 @@ mod second_factors;
 mod secrets;
 pub use email_norm::*;
 pub use identity_security::*;
+pub use mail_groups::*;
 pub use member_search::*;
 pub use outbox_lease::*;
 pub use profiles::*;

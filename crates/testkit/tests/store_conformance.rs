@@ -23,6 +23,9 @@ mod sqlite {
         second_factors_challenges_and_trusted_browsers,
         outbox_leases_are_renewed_and_run_out,
         outbox_pages_through_everything_by_status,
+        a_restarted_node_takes_back_its_own_claims,
+        waiting_messages_merge_until_claimed,
+        notification_choices_and_reminder_setting,
         ; with_url:
         member_list_uses_indexes_at_scale,
         email_norm_renormalisation_reports_collisions,
@@ -52,6 +55,9 @@ mod postgres {
         second_factors_challenges_and_trusted_browsers,
         outbox_leases_are_renewed_and_run_out,
         outbox_pages_through_everything_by_status,
+        a_restarted_node_takes_back_its_own_claims,
+        waiting_messages_merge_until_claimed,
+        notification_choices_and_reminder_setting,
         ; with_url:
         member_list_uses_indexes_at_scale,
         email_norm_renormalisation_reports_collisions,

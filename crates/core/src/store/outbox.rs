@@ -17,6 +17,18 @@ pub trait OutboxQueries: Send {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Like [`claim_outbox`](Self::claim_outbox), recording `owner` (a worker's node id) on
+    /// each claimed message.
+    async fn claim_outbox_as(
+        &mut self,
+        owner: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// A (re)started worker takes back what `owner` had claimed and not finished (it died):
+    /// due at `now`. The number released.
+    async fn release_claims(&mut self, owner: &str, now: OffsetDateTime) -> StoreResult<u64>;
     /// Mark sent and erase the message's secret.
     async fn complete_outbox(&mut self, id: MessageId, at: OffsetDateTime) -> StoreResult<()>;
     /// Record a failed attempt: retry at `retry_at`, or give up (`None` → Failed).
