@@ -4,6 +4,7 @@
 pub mod mailbox;
 pub mod render;
 pub mod samples;
+mod smtp_direct;
 pub mod templates;
 pub mod transport;
 pub mod worker;

@@ -209,8 +209,15 @@ pub struct DkimSettings {
 }
 
 pub struct SmtpMailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    transport: Transport,
     dkim: Option<DkimConfig>,
+}
+
+enum Transport {
+    /// STARTTLS or implicit TLS: lettre's pooled transport.
+    Lettre(AsyncSmtpTransport<Tokio1Executor>),
+    /// Plain SMTP to a relay: our own pool with TCP_NODELAY (see `smtp_direct`).
+    Direct(crate::smtp_direct::DirectPool),
 }
 
 impl SmtpMailer {
@@ -259,15 +266,24 @@ impl SmtpMailer {
         };
         // smtp://host:25 plain (a local relay), smtp://host:587?tls=required STARTTLS that
         // must succeed, smtps://host:465 implicit TLS; user:password@ authenticates
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.url)
-            .map_err(|e| MailError::temporary(format!("bad SMTP URL: {e}")))?
-            .timeout(Some(cfg.timeout))
-            .pool_config(
-                lettre::transport::smtp::PoolConfig::new()
-                    .max_size(cfg.pool_size.max(1))
-                    .idle_timeout(std::time::Duration::from_secs(60)),
-            )
-            .build();
+        let transport = match crate::smtp_direct::plain_target(&cfg.url) {
+            Some(target) => Transport::Direct(crate::smtp_direct::DirectPool::new(
+                target,
+                cfg.timeout,
+                cfg.pool_size as usize,
+            )),
+            None => Transport::Lettre(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.url)
+                    .map_err(|e| MailError::temporary(format!("bad SMTP URL: {e}")))?
+                    .timeout(Some(cfg.timeout))
+                    .pool_config(
+                        lettre::transport::smtp::PoolConfig::new()
+                            .max_size(cfg.pool_size.max(1))
+                            .idle_timeout(std::time::Duration::from_secs(60)),
+                    )
+                    .build(),
+            ),
+        };
         Ok(SmtpMailer { transport, dkim })
     }
 }
@@ -279,14 +295,17 @@ impl Mailer for SmtpMailer {
         if let Some(d) = &self.dkim {
             msg.sign(d);
         }
-        self.transport.send(msg).await.map(|_| ()).map_err(|err| {
-            let message = format!("SMTP: {err}");
-            if err.is_permanent() {
-                MailError::permanent(message)
-            } else {
-                MailError::temporary(message)
-            }
-        })
+        match &self.transport {
+            Transport::Direct(pool) => pool.send(msg.envelope(), &msg.formatted()).await,
+            Transport::Lettre(t) => t.send(msg).await.map(|_| ()).map_err(|err| {
+                let message = format!("SMTP: {err}");
+                if err.is_permanent() {
+                    MailError::permanent(message)
+                } else {
+                    MailError::temporary(message)
+                }
+            }),
+        }
     }
 }
 

@@ -165,9 +165,19 @@ impl OutboxWorker {
                 (msg, outcome)
             })
             .buffer_unordered(self.policy.concurrency.max(1));
+        // outcomes are recorded together (one transaction for many: a commit per message
+        // would bound throughput by the disk's fsync rate); a crash before the write only
+        // means those messages are sent again, with the same Message-ID
+        let mut done: Vec<(OutboxMessage, std::result::Result<(), (String, bool)>)> = Vec::new();
+        let mut flushed = std::time::Instant::now();
         while let Some((msg, outcome)) = sends.next().await {
             open.retain(|id| *id != msg.id);
-            self.record(&msg, now, outcome, &mut report).await?;
+            done.push((msg, outcome));
+            if done.len() >= 32 || flushed.elapsed() > std::time::Duration::from_millis(250) {
+                self.record(std::mem::take(&mut done), now, &mut report)
+                    .await?;
+                flushed = std::time::Instant::now();
+            }
             // a slow batch keeps its lease: renew what is left every third of it
             if renewed.elapsed() > lease / 3 && !open.is_empty() {
                 let elapsed = Duration::try_from(claimed.elapsed()).unwrap_or(Duration::ZERO);
@@ -178,6 +188,7 @@ impl OutboxWorker {
                 renewed = std::time::Instant::now();
             }
         }
+        self.record(done, now, &mut report).await?;
         drop(sends);
         // stopping: hand back what was never started, due at once
         if !open.is_empty() {
@@ -203,31 +214,39 @@ impl OutboxWorker {
 
     async fn record(
         &self,
-        msg: &OutboxMessage,
+        outcomes: Vec<(OutboxMessage, std::result::Result<(), (String, bool)>)>,
         now: OffsetDateTime,
-        outcome: std::result::Result<(), (String, bool)>,
         report: &mut Report,
     ) -> Result<()> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.store.begin().await?;
-        match outcome {
-            Ok(()) => {
-                tx.complete_outbox(msg.id, now).await?;
-                report.sent += 1;
-            }
-            Err((err, retryable)) => {
-                let retry = if retryable {
-                    self.policy
-                        .next_retry(now, msg.created_at, msg.attempts, rand::random::<f64>())
-                } else {
-                    None
-                };
-                tracing::warn!(message = %msg.id, attempts = msg.attempts, retry = ?retry, error = %err, "mail delivery failed");
-                if retry.is_some() {
-                    report.retrying += 1;
-                } else {
-                    report.failed += 1;
+        for (msg, outcome) in outcomes {
+            match outcome {
+                Ok(()) => {
+                    tx.complete_outbox(msg.id, now).await?;
+                    report.sent += 1;
                 }
-                tx.fail_outbox(msg.id, &err, retry).await?;
+                Err((err, retryable)) => {
+                    let retry = if retryable {
+                        self.policy.next_retry(
+                            now,
+                            msg.created_at,
+                            msg.attempts,
+                            rand::random::<f64>(),
+                        )
+                    } else {
+                        None
+                    };
+                    tracing::warn!(message = %msg.id, attempts = msg.attempts, retry = ?retry, error = %err, "mail delivery failed");
+                    if retry.is_some() {
+                        report.retrying += 1;
+                    } else {
+                        report.failed += 1;
+                    }
+                    tx.fail_outbox(msg.id, &err, retry).await?;
+                }
             }
         }
         tx.commit().await?;
