@@ -66,6 +66,9 @@ impl RetryPolicy {
     }
 }
 
+/// What one attempt came to: sent, or the error and whether trying again may help.
+type Outcome = std::result::Result<(), (String, bool)>;
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
     pub sent: usize,
@@ -168,7 +171,7 @@ impl OutboxWorker {
         // outcomes are recorded together (one transaction for many: a commit per message
         // would bound throughput by the disk's fsync rate); a crash before the write only
         // means those messages are sent again, with the same Message-ID
-        let mut done: Vec<(OutboxMessage, std::result::Result<(), (String, bool)>)> = Vec::new();
+        let mut done: Vec<(OutboxMessage, Outcome)> = Vec::new();
         let mut flushed = std::time::Instant::now();
         while let Some((msg, outcome)) = sends.next().await {
             open.retain(|id| *id != msg.id);
@@ -200,7 +203,7 @@ impl OutboxWorker {
     }
 
     /// Render and send one message: Ok, or the error and whether trying again may help.
-    async fn deliver(&self, msg: &OutboxMessage) -> std::result::Result<(), (String, bool)> {
+    async fn deliver(&self, msg: &OutboxMessage) -> Outcome {
         match self.renderer.render(msg) {
             Ok(email) => self
                 .mailer
@@ -214,7 +217,7 @@ impl OutboxWorker {
 
     async fn record(
         &self,
-        outcomes: Vec<(OutboxMessage, std::result::Result<(), (String, bool)>)>,
+        outcomes: Vec<(OutboxMessage, Outcome)>,
         now: OffsetDateTime,
         report: &mut Report,
     ) -> Result<()> {
