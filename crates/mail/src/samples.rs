@@ -212,6 +212,7 @@ pub fn all() -> Vec<(&'static str, OutboxMessage)> {
         SecurityEvent::SecondFactorEnabled,
         SecurityEvent::SecondFactorDisabled,
         SecurityEvent::SecondFactorsReset,
+        SecurityEvent::NewSignIn,
     ] {
         v.push((
             "security_notice",

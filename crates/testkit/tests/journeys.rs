@@ -88,4 +88,5 @@ roster_testkit::on_every_backend!(
     members_are_told_of_their_role_and_buyers_get_a_receipt,
     an_unanswered_invitation_is_reminded_once_and_both_links_work,
     an_invitation_shows_what_became_of_its_email,
+    a_sign_in_from_a_new_browser_is_told_to_the_owner,
 );

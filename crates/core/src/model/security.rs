@@ -68,6 +68,8 @@ pub enum SecurityEvent {
     SecondFactorDisabled,
     /// An operator removed the ID's second factors.
     SecondFactorsReset,
+    /// A login from a browser or program (User-Agent) this ID has not logged in with lately.
+    NewSignIn,
 }
 
 /// One published version of the terms of use (its body is sanitised HTML).

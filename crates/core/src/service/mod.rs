@@ -296,6 +296,43 @@ impl Services {
         Ok(())
     }
 
+    /// Before a completed login: tell the owner when it comes from a browser or program
+    /// (User-Agent) that none of the ID's logins of the last 180 days came from. A login without
+    /// a User-Agent tells nothing (scripts); the first login of an ID is its acceptance.
+    async fn notice_new_sign_in(
+        &self,
+        tx: &mut dyn Queries,
+        ctx: &Ctx,
+        identity: &Identity,
+    ) -> Result<()> {
+        let Some(ua) = ctx.user_agent.as_deref() else {
+            return Ok(());
+        };
+        let recent = tx
+            .list_identity_audit(
+                &AuditFilter {
+                    actor: Some(identity.id),
+                    action: Some("login.succeeded".into()),
+                    from: Some(ctx.now - time::Duration::days(180)),
+                    ..AuditFilter::default()
+                },
+                200,
+            )
+            .await?;
+        if recent.is_empty() || recent.iter().any(|e| e.user_agent.as_deref() == Some(ua)) {
+            return Ok(());
+        }
+        let from = ctx.client_addr.as_deref().unwrap_or("an unknown address");
+        self.notify_owner(
+            tx,
+            ctx,
+            identity,
+            SecurityEvent::NewSignIn,
+            Some(format!("{ua} ({from})")),
+        )
+        .await
+    }
+
     /// The principal's Active membership of the app, read through `q`; anything else is
     /// NotFound. An app that requires two-step verification is 403
     /// `second_factor_enrolment_required` to members who have not set it up.

@@ -282,6 +282,7 @@ impl Services {
             tx.set_last_login(m.id, ctx.now).await?;
             bound = Some(app_id.clone());
         }
+        self.notice_new_sign_in(&mut *tx, ctx, &identity).await?;
         let li = self.start_session(&mut *tx, ctx, &identity, bound).await?;
         tx.commit().await?;
         Ok(li)

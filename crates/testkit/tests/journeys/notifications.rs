@@ -374,3 +374,43 @@ pub(super) async fn an_invitation_shows_what_became_of_its_email(t: TestApp) {
     assert_eq!(item["delivery"]["state"], "retrying", "{item}");
     assert!(item["delivery"]["next_attempt_at"].is_string());
 }
+
+pub(super) async fn a_sign_in_from_a_new_browser_is_told_to_the_owner(t: TestApp) {
+    let (_a, _ada) = t.app_with_admin("Alpha", 3).await;
+    let login = |ua: &'static str| {
+        let t = &t;
+        async move {
+            let r = t
+                .client
+                .post(format!("{}/api/v1/session", t.addr))
+                .header("user-agent", ua)
+                .json(&json!({"email": "admin@alpha.test", "password": GOOD_PASSWORD}))
+                .send()
+                .await
+                .expect("login");
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+    };
+    login("Firefox/140 (Linux)").await;
+    let mails = t.deliver_mail().await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(
+        mails[0].subject.contains("New sign-in"),
+        "{}",
+        mails[0].subject
+    );
+    assert!(
+        mails[0].text.contains("Firefox/140 (Linux)"),
+        "{}",
+        mails[0].text
+    );
+    assert!(mails[0].text.contains("/forgot-password"));
+    // the same browser again: nothing
+    login("Firefox/140 (Linux)").await;
+    assert!(t.deliver_mail().await.is_empty());
+    // another one: told again
+    login("curl/8.5").await;
+    let mails = t.deliver_mail().await;
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].text.contains("curl/8.5"));
+}
