@@ -32,11 +32,11 @@ pub(crate) fn plain_target(url: &str) -> Option<(String, u16, Option<Credentials
     }
     let host = u.host_str()?.to_string();
     let port = u.port().unwrap_or(25);
+    // percent-decoding as in a URL's userinfo ('+' stays '+')
     let decode = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
     };
     let credentials = u
         .password()
@@ -47,6 +47,26 @@ pub(crate) fn plain_target(url: &str) -> Option<(String, u16, Option<Credentials
         ClientId::default()
     };
     Some((host, port, credentials, hello))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_smtp_urls_go_direct_and_credentials_are_percent_decoded() {
+        let (host, port, creds, _) =
+            plain_target("smtp://ada%40acme:p%2Bss+w%3Ad@relay.internal:2525").expect("plain");
+        assert_eq!((host.as_str(), port), ("relay.internal", 2525));
+        assert_eq!(
+            creds,
+            Some(Credentials::new("ada@acme".into(), "p+ss+w:d".into()))
+        );
+        assert_eq!(plain_target("smtp://relay").map(|t| t.1), Some(25));
+        assert!(plain_target("smtp://relay:587?tls=required").is_none());
+        assert!(plain_target("smtps://relay:465").is_none());
+        assert!(plain_target("not a url").is_none());
+    }
 }
 
 fn smtp_error(e: lettre::transport::smtp::Error) -> MailError {
