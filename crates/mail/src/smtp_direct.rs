@@ -49,26 +49,6 @@ pub(crate) fn plain_target(url: &str) -> Option<(String, u16, Option<Credentials
     Some((host, port, credentials, hello))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_plain_smtp_urls_go_direct_and_credentials_are_percent_decoded() {
-        let (host, port, creds, _) =
-            plain_target("smtp://ada%40acme:p%2Bss+w%3Ad@relay.internal:2525").expect("plain");
-        assert_eq!((host.as_str(), port), ("relay.internal", 2525));
-        assert_eq!(
-            creds,
-            Some(Credentials::new("ada@acme".into(), "p+ss+w:d".into()))
-        );
-        assert_eq!(plain_target("smtp://relay").map(|t| t.1), Some(25));
-        assert!(plain_target("smtp://relay:587?tls=required").is_none());
-        assert!(plain_target("smtps://relay:465").is_none());
-        assert!(plain_target("not a url").is_none());
-    }
-}
-
 fn smtp_error(e: lettre::transport::smtp::Error) -> MailError {
     let message = format!("SMTP: {e}");
     if e.is_permanent() {
@@ -176,5 +156,25 @@ impl DirectPool {
         if idle.len() < self.max_idle && !conn.has_broken() {
             idle.push(conn);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_smtp_urls_go_direct_and_credentials_are_percent_decoded() {
+        let (host, port, creds, _) =
+            plain_target("smtp://ada%40acme:p%2Bss+w%3Ad@relay.internal:2525").expect("plain");
+        assert_eq!((host.as_str(), port), ("relay.internal", 2525));
+        assert_eq!(
+            creds,
+            Some(Credentials::new("ada@acme".into(), "p+ss+w:d".into()))
+        );
+        assert_eq!(plain_target("smtp://relay").map(|t| t.1), Some(25));
+        assert!(plain_target("smtp://relay:587?tls=required").is_none());
+        assert!(plain_target("smtps://relay:465").is_none());
+        assert!(plain_target("not a url").is_none());
     }
 }
