@@ -385,3 +385,26 @@ async fn dkim_signatures_verify_with_an_independent_verifier() {
         }
     }
 }
+
+#[tokio::test]
+async fn starttls_required_is_never_downgraded_to_plain_text() {
+    // the sink offers no STARTTLS: a transport that requires it must refuse to send in clear
+    let sink = SmtpSink::start().await;
+    let mailer = SmtpMailer::new(&SmtpConfig {
+        url: format!("smtp://127.0.0.1:{}?tls=required", sink.port()),
+        dkim: None,
+        timeout: StdDuration::from_secs(5),
+        pool_size: 1,
+    })
+    .expect("mailer");
+    let t = spawn_app(Backend::Sqlite).await;
+    let (_, m) = roster_mail::samples::all().remove(0);
+    let email = test_renderer(&t.addr).render(&m).expect("render");
+    use roster_core::mailer::Mailer;
+    let err = mailer
+        .send(&email)
+        .await
+        .expect_err("must not send in clear");
+    assert!(!err.permanent, "a relay without TLS may be fixed: retried");
+    assert_eq!(sink.count(), 0, "nothing was sent in clear text");
+}
