@@ -51,7 +51,11 @@ impl Services {
         let off = tx.notifications_off(&app.app_id, kind).await?;
         let due = ctx.now + self.settings.notify_group_window;
         for admin in tx.list_active_admins(&app.app_id).await? {
-            if off.contains(&admin.id) || (except.is_some() && admin.identity_id == except) {
+            // not the admin who did it, nor the member it is about (they get their own notice)
+            if off.contains(&admin.id)
+                || (except.is_some() && admin.identity_id == except)
+                || admin.email.as_str() == event.member_email
+            {
                 continue;
             }
             let key = format!("notify:{}:{}", admin.id.0, kind.as_str());

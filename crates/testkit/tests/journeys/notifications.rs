@@ -203,6 +203,12 @@ pub(super) async fn members_are_told_of_their_role_and_buyers_get_a_receipt(t: T
         own.subject
     );
     assert!(own.text.contains("Ada"), "{}", own.text);
+    // and only that: not also the admins' notification about themselves
+    assert_eq!(
+        mails.iter().filter(|m| m.to == "una@example.com").count(),
+        1,
+        "{mails:?}"
+    );
 
     let r = t
         .post(
