@@ -49,7 +49,8 @@ pub(crate) fn plain_target(url: &str) -> Option<(String, u16, Option<Credentials
     Some((host, port, credentials, hello))
 }
 
-fn smtp_error(e: lettre::transport::smtp::Error) -> MailError {
+/// An SMTP client error as the worker sees it: a 5xx reply is permanent, the rest temporary.
+pub(crate) fn smtp_error(e: lettre::transport::smtp::Error) -> MailError {
     let message = format!("SMTP: {e}");
     if e.is_permanent() {
         MailError::permanent(message)

@@ -297,14 +297,11 @@ impl Mailer for SmtpMailer {
         }
         match &self.transport {
             Transport::Direct(pool) => pool.send(msg.envelope(), &msg.formatted()).await,
-            Transport::Lettre(t) => t.send(msg).await.map(|_| ()).map_err(|err| {
-                let message = format!("SMTP: {err}");
-                if err.is_permanent() {
-                    MailError::permanent(message)
-                } else {
-                    MailError::temporary(message)
-                }
-            }),
+            Transport::Lettre(t) => t
+                .send(msg)
+                .await
+                .map(|_| ())
+                .map_err(crate::smtp_direct::smtp_error),
         }
     }
 }
@@ -347,6 +344,13 @@ mod tests {
         let subject = raw.lines().find(|l| l.starts_with("Subject:")).unwrap();
         assert!(subject.contains("=?utf-8?"), "{subject}");
         assert!(subject.is_ascii(), "{subject}");
+        // and so is a UTF-8 display name (a product name such as "Équipe")
+        let mut e = email();
+        e.from = "Équipe Rostér <no-reply@roster.example>".into();
+        let raw = String::from_utf8(build_message(&e).unwrap().formatted()).unwrap();
+        let from = raw.lines().find(|l| l.starts_with("From:")).unwrap();
+        assert!(from.is_ascii() && from.contains("=?utf-8?"), "{from}");
+        assert!(from.ends_with("<no-reply@roster.example>"), "{from}");
         assert!(raw.contains("multipart/alternative"));
         assert!(raw.contains("plain body"));
         assert!(raw.contains("<p>html body</p>"));

@@ -1,29 +1,9 @@
 //! The `roster` binary as an operator uses it.
 
-use std::process::{Command, Output};
+mod common;
 
-fn roster(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_roster"));
-    c.current_dir(dir).args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ROSTER_") && !k.starts_with("ROSTER_TEST_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("ROSTER_DATA_DIR", dir.join("data"));
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run roster")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{free_port, roster, text};
+use std::process::Command;
 
 #[test]
 fn app_create_prints_the_app_id_and_link_and_the_mail_is_readable() {
@@ -208,13 +188,6 @@ fn cli_errors_name_the_flag_and_the_reason() {
         &[],
     );
     assert!(text(&o).contains("--quantity: \"0\""), "{}", text(&o));
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 #[test]

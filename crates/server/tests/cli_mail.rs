@@ -2,31 +2,9 @@
 //! naming the file and line, and `mail list --failed` shows what did not go out.
 
 use roster_testkit::smtp::{Refusal, SmtpSink, Stage};
-use std::process::{Command, Output};
+mod common;
 
-fn roster(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_roster"));
-    c.current_dir(dir).args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ROSTER_") && !k.starts_with("ROSTER_TEST_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("ROSTER_DATA_DIR", dir.join("data"))
-        .env("ROSTER_LISTEN", "127.0.0.1:0");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run roster")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{roster, text};
 
 #[test]
 fn mail_preview_renders_each_message_with_sample_data_and_overrides() {
@@ -58,7 +36,10 @@ fn mail_preview_renders_each_message_with_sample_data_and_overrides() {
         "{% extends \"layout.txt\" %}{% block subject %}Code: {{ code }}{% endblock %}\n{% block body %}Here: {{ code }}{% endblock %}",
     )
     .expect("write");
-    let env = [("ROSTER_MAIL_TEMPLATES_DIR", tpl.to_str().unwrap_or(""))];
+    let env = [
+        ("ROSTER_MAIL_TEMPLATES_DIR", tpl.to_str().unwrap_or("")),
+        ("ROSTER_LISTEN", "127.0.0.1:0"),
+    ];
     let o = roster(dir.path(), &["mail", "preview", "login_code"], &env);
     assert!(
         text(&o).starts_with("Subject: Code: 123456\n\nHere: 123456"),

@@ -3,6 +3,9 @@
 //! Every invitation must still arrive, soon after the last restart, and a message sent twice
 //! (accepted by the SMTP server just before a kill) must carry the same Message-ID both times.
 
+mod common;
+
+use common::free_port;
 use roster_testkit::GOOD_PASSWORD;
 use roster_testkit::smtp::SmtpSink;
 use serde_json::json;
@@ -47,13 +50,6 @@ async fn run(dir: &Path, args: &[&str]) -> String {
     );
     assert!(o.status.success(), "roster {args:?}: {out}");
     out
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// `roster serve` sending mail to `smtp_url`, once it says it is running; its log goes to

@@ -70,6 +70,27 @@ where
             .await
     }
 
+    async fn login_history(
+        &mut self,
+        identity: IdentityId,
+        user_agent: &str,
+        since: time::OffsetDateTime,
+    ) -> StoreResult<(bool, bool)> {
+        let (any, same): (bool, bool) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM audit_log WHERE actor_id = $1 AND at >= $2 \
+                            AND action = 'login.succeeded'), \
+                    EXISTS (SELECT 1 FROM audit_log WHERE actor_id = $1 AND at >= $2 \
+                            AND action = 'login.succeeded' AND user_agent = $3)",
+        )
+        .bind(identity.0)
+        .bind(since)
+        .bind(user_agent)
+        .fetch_one(self.c())
+        .await
+        .map_err(map_err)?;
+        Ok((any, same))
+    }
+
     async fn list_identity_audit(
         &mut self,
         filter: &AuditFilter,

@@ -44,6 +44,23 @@ impl<C: HasConn> AuditQueries for Handle<C> {
         self.filtered(scope, Some(app_id.as_str()), filter, limit)
     }
 
+    async fn login_history(
+        &mut self,
+        identity: IdentityId,
+        user_agent: &str,
+        since: time::OffsetDateTime,
+    ) -> StoreResult<(bool, bool)> {
+        let found = self.one(
+            "SELECT EXISTS (SELECT 1 FROM audit_log WHERE actor_id = ?1 AND at >= ?2 \
+                            AND action = 'login.succeeded'), \
+                    EXISTS (SELECT 1 FROM audit_log WHERE actor_id = ?1 AND at >= ?2 \
+                            AND action = 'login.succeeded' AND user_agent = ?3)",
+            rusqlite::params![identity.0, ms(since), user_agent],
+            |r| Ok((get::<bool>(r, 0)?, get::<bool>(r, 1)?)),
+        )?;
+        Ok(found.unwrap_or((false, false)))
+    }
+
     async fn list_identity_audit(
         &mut self,
         filter: &AuditFilter,

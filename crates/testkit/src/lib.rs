@@ -559,6 +559,17 @@ impl TestApp {
         (member, a.body["token"].as_str().expect("token").to_string())
     }
 
+    /// The invitation `id` as `GET …/invitations` (first page) lists it, or a panic.
+    pub async fn invitation_in_list(&self, app: &AppId, admin: &str, id: &str) -> Value {
+        let list = self
+            .get(&format!("/api/v1/apps/{app}/invitations"), Some(admin))
+            .await;
+        list.body["items"]
+            .as_array()
+            .and_then(|v| v.iter().find(|i| i["id"] == id).cloned())
+            .unwrap_or_else(|| panic!("invitation {id} not listed: {}", list.body))
+    }
+
     pub async fn seats(&self, app: &AppId, admin: &str) -> Value {
         self.get(&format!("/api/v1/apps/{app}/seats"), Some(admin))
             .await

@@ -241,13 +241,7 @@ async fn a_busy_server_is_retried_and_a_refusal_is_shown_on_the_invitation() {
     let rep = worker.drain(t.now()).await.expect("drain");
     assert_eq!(rep.sent, 1, "{rep:?}");
     assert_eq!(sink.count(), 1);
-    let list = t
-        .get(&format!("/api/v1/apps/{a}/invitations"), Some(&ada))
-        .await;
-    let item = list.body["items"]
-        .as_array()
-        .and_then(|v| v.iter().find(|i| i["id"] == later.as_str()).cloned())
-        .expect("listed");
+    let item = t.invitation_in_list(&a, &ada, &later).await;
     assert_eq!(item["delivery"]["state"], "delivered", "{item}");
 
     // 550: undeliverable at once with the server's reply, never retried

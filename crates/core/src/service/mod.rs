@@ -308,18 +308,10 @@ impl Services {
         let Some(ua) = ctx.user_agent.as_deref() else {
             return Ok(());
         };
-        let recent = tx
-            .list_identity_audit(
-                &AuditFilter {
-                    actor: Some(identity.id),
-                    action: Some("login.succeeded".into()),
-                    from: Some(ctx.now - time::Duration::days(180)),
-                    ..AuditFilter::default()
-                },
-                200,
-            )
+        let (any, seen) = tx
+            .login_history(identity.id, ua, ctx.now - time::Duration::days(180))
             .await?;
-        if recent.is_empty() || recent.iter().any(|e| e.user_agent.as_deref() == Some(ua)) {
+        if !any || seen {
             return Ok(());
         }
         let from = ctx.client_addr.as_deref().unwrap_or("an unknown address");

@@ -163,6 +163,10 @@ impl Services {
 
     /// What an unsubscribe link would turn off (the page shows it before the button).
     pub async fn unsubscribe_info(&self, token: &str) -> Result<Unsubscription> {
+        Ok(self.resolve_unsubscribe(token).await?.0)
+    }
+
+    async fn resolve_unsubscribe(&self, token: &str) -> Result<(Unsubscription, MemberId)> {
         let (app_id, member_id, kind) = self.parse_unsubscribe(token)?;
         let mut q = self.read().await?;
         let app = q.get_app(&app_id).await?.ok_or(Error::LinkInvalid)?;
@@ -170,29 +174,29 @@ impl Services {
             .get_member(&app_id, member_id)
             .await?
             .ok_or(Error::LinkInvalid)?;
-        Ok(Unsubscription {
+        let info = Unsubscription {
             app_name: app.name,
             app_id,
             kind,
             email: member.email.to_string(),
-        })
+        };
+        Ok((info, member_id))
     }
 
     /// One-click unsubscribe (RFC 8058): turn that kind off for that admin, no login needed.
     pub async fn unsubscribe(&self, ctx: &Ctx, token: &str) -> Result<Unsubscription> {
-        let info = self.unsubscribe_info(token).await?;
-        let (app_id, member_id, kind) = self.parse_unsubscribe(token)?;
+        let (info, member_id) = self.resolve_unsubscribe(token).await?;
         let mut tx = self.begin().await?;
-        tx.set_notification_pref(&app_id, member_id, kind, false)
+        tx.set_notification_pref(&info.app_id, member_id, info.kind, false)
             .await?;
         self.audit(
             &mut *tx,
             ctx,
-            Some(&app_id),
+            Some(&info.app_id),
             Actor::Anonymous(&info.email),
             "notifications.unsubscribed",
             Some(info.email.clone()),
-            serde_json::json!({"member": member_id, "kind": kind.as_str()}),
+            serde_json::json!({"member": member_id, "kind": info.kind.as_str()}),
         )
         .await?;
         tx.commit().await?;

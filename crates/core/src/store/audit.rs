@@ -17,6 +17,14 @@ pub trait AuditQueries: Send {
         filter: &AuditFilter,
         limit: u32,
     ) -> StoreResult<Vec<AuditEvent>>;
+    /// Whether the ID logged in since `since` at all, and whether once with this User-Agent
+    /// (the "new sign-in" check: two indexed lookups, no rows read back).
+    async fn login_history(
+        &mut self,
+        identity: IdentityId,
+        user_agent: &str,
+        since: time::OffsetDateTime,
+    ) -> StoreResult<(bool, bool)>;
     /// The events an ID was the actor of, in every app, newest first (`filter.actor` is set).
     async fn list_identity_audit(
         &mut self,

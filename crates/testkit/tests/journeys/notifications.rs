@@ -8,9 +8,15 @@ use roster_testkit::{GOOD_PASSWORD, TestApp};
 use serde_json::json;
 use time::Duration;
 
-/// A second admin for `app`: invited as admin, accepted; returns (email, session).
-async fn second_admin(t: &TestApp, app: &roster_core::types::AppId, admin: &str) -> String {
-    let email = format!("bob@{}.test", app.as_str());
+/// Another admin of `app` named `first` (`<first>@<app>.test`): invited as admin, accepted;
+/// returns (email, session).
+async fn another_admin(
+    t: &TestApp,
+    app: &roster_core::types::AppId,
+    admin: &str,
+    first: &str,
+) -> (String, String) {
+    let email = format!("{}@{}.test", first.to_lowercase(), app.as_str());
     let r = t.invite(app, admin, &email, "user", true).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let token = r.body["accept_url"]
@@ -18,28 +24,16 @@ async fn second_admin(t: &TestApp, app: &roster_core::types::AppId, admin: &str)
         .and_then(|u| u.rsplit('/').next())
         .expect("token")
         .to_string();
-    let a = t.accept_new(&token, "Bob", GOOD_PASSWORD).await;
+    let a = t.accept_new(&token, first, GOOD_PASSWORD).await;
     assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
     t.deliver_mail().await;
-    email
+    (email, a.body["token"].as_str().expect("token").to_string())
 }
 
 pub(super) async fn admins_are_told_grouped_and_each_chooses_what_they_get(t: TestApp) {
     let (a, ada) = t.app_with_admin("Alpha", 20).await;
-    let bob = second_admin(&t, &a, &ada).await;
-    let carol = {
-        let email = format!("carol@{}.test", a.as_str());
-        let r = t.invite(&a, &ada, &email, "user", true).await;
-        let token = r.body["accept_url"]
-            .as_str()
-            .and_then(|u| u.rsplit('/').next())
-            .expect("token")
-            .to_string();
-        let s = t.accept_new(&token, "Carol", GOOD_PASSWORD).await;
-        assert_eq!(s.status, StatusCode::CREATED);
-        t.deliver_mail().await;
-        (email, s.body["token"].as_str().expect("token").to_string())
-    };
+    let (bob, _) = another_admin(&t, &a, &ada, "Bob").await;
+    let carol = another_admin(&t, &a, &ada, "Carol").await;
 
     // Carol turns "invited" off for herself (API); Bob keeps everything on
     let r = t
@@ -316,13 +310,7 @@ pub(super) async fn an_invitation_shows_what_became_of_its_email(t: TestApp) {
     let r = t.invite(&a, &ada, "typo@exmaple.com", "user", false).await;
     let inv = r.body["id"].as_str().expect("id").to_string();
     t.deliver_mail().await;
-    let list = t
-        .get(&format!("/api/v1/apps/{a}/invitations"), Some(&ada))
-        .await;
-    let item = list.body["items"]
-        .as_array()
-        .and_then(|v| v.iter().find(|i| i["id"] == inv.as_str()).cloned())
-        .expect("listed");
+    let item = t.invitation_in_list(&a, &ada, &inv).await;
     assert_eq!(item["delivery"]["state"], "undeliverable", "{item}");
     assert!(
         item["delivery"]["error"]
@@ -370,13 +358,7 @@ pub(super) async fn an_invitation_shows_what_became_of_its_email(t: TestApp) {
     let r = t.invite(&a, &ada, "later@example.com", "user", false).await;
     let later = r.body["id"].as_str().expect("id").to_string();
     t.deliver_mail().await;
-    let list = t
-        .get(&format!("/api/v1/apps/{a}/invitations"), Some(&ada))
-        .await;
-    let item = list.body["items"]
-        .as_array()
-        .and_then(|v| v.iter().find(|i| i["id"] == later.as_str()).cloned())
-        .expect("listed");
+    let item = t.invitation_in_list(&a, &ada, &later).await;
     assert_eq!(item["delivery"]["state"], "retrying", "{item}");
     assert!(item["delivery"]["next_attempt_at"].is_string());
 }

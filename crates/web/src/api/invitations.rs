@@ -131,7 +131,9 @@ pub struct ResendBody {
 #[utoipa::path(post, path = "/api/v1/apps/{app_id}/invitations/{invitation_id}/resend", tag = "invitations",
     params(("app_id" = String, Path), ("invitation_id" = String, Path)),
     request_body(content = Option<ResendBody>, description = "optional: a corrected email address"),
-    responses((status = 201, body = InvitationDto)))]
+    responses((status = 201, body = InvitationDto), (status = 404, description = "not_found"),
+        (status = 409, description = "already_member, already_invited or seat_unavailable (for a corrected address)"),
+        (status = 422, description = "invalid_input: the body is not {\"email\": …} or the address is not valid")))]
 pub async fn resend(
     State(state): State<AppState>,
     Auth(p): Auth,

@@ -45,7 +45,7 @@ fn prefs_form(app: &str, s: &NotificationSettings) -> FormSpec {
     );
     for p in &s.kinds {
         f.fields.push(
-            Field::new(kind_field(p.kind), p.kind.label(), "checkbox")
+            Field::new(p.kind.as_str(), p.kind.label(), "checkbox")
                 .value(if p.enabled { "yes" } else { "" })
                 .optional(),
         );
@@ -62,16 +62,6 @@ fn prefs_form(app: &str, s: &NotificationSettings) -> FormSpec {
     f.links
         .push((format!("/app/{app}/admin/users"), "Back to Users".into()));
     f
-}
-
-fn kind_field(k: NotificationKind) -> &'static str {
-    match k {
-        NotificationKind::Invited => "invited",
-        NotificationKind::Joined => "joined",
-        NotificationKind::AdminChanged => "admin_changed",
-        NotificationKind::StatusChanged => "status_changed",
-        NotificationKind::Left => "left",
-    }
 }
 
 pub async fn prefs_page(
@@ -111,7 +101,7 @@ pub async fn prefs_submit(
     // an unticked checkbox is not sent at all: absent means off
     let kinds: Vec<_> = NotificationKind::ALL
         .into_iter()
-        .map(|k| (k, f.get(kind_field(k)).is_some_and(|v| v == "yes")))
+        .map(|k| (k, f.get(k.as_str()).is_some_and(|v| v == "yes")))
         .collect();
     let reminders = f.get("invitation_reminders").is_some_and(|v| v == "yes");
     state
