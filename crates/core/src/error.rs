@@ -102,6 +102,18 @@ pub enum Error {
     /// The change needs a recent login (log in again first).
     #[error("log in again to change your second steps")]
     ReauthenticationRequired,
+    /// The API key (or token) lacks the scope this needs.
+    #[error("this key lacks the {0} scope")]
+    InsufficientScope(&'static str),
+    /// `If-Match` named another version than the current one.
+    #[error("the resource changed since it was read")]
+    PreconditionFailed,
+    /// The same `Idempotency-Key` came with another request.
+    #[error("this Idempotency-Key was used with another request")]
+    IdempotencyKeyReused,
+    /// A request with this `Idempotency-Key` is still running.
+    #[error("a request with this Idempotency-Key is in progress")]
+    IdempotencyInProgress,
     #[error("storage failure: {0}")]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -143,6 +155,10 @@ impl Error {
             Error::ChallengeInvalid => "challenge_invalid",
             Error::ReauthenticationRequired => "reauthentication_required",
             Error::SecondFactorEnrolmentRequired { .. } => "second_factor_enrolment_required",
+            Error::InsufficientScope(_) => "insufficient_scope",
+            Error::PreconditionFailed => "precondition_failed",
+            Error::IdempotencyKeyReused => "idempotency_key_reused",
+            Error::IdempotencyInProgress => "idempotency_in_progress",
             Error::Store(StoreError::Unavailable(_)) => "unavailable",
             Error::Store(_) | Error::Internal(_) => "internal",
         }

@@ -459,7 +459,8 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
         })?;
     let kick = w.services.mail_kick();
     let stop_mail = w.worker.stopper();
-    // invitation reminders: every minute, each due one once (safe on several nodes)
+    // invitation reminders and housekeeping (idempotency answers older than a day): every
+    // minute, each due reminder once (safe on several nodes)
     let reminders = {
         let services = w.services.clone();
         tokio::spawn(async move {
@@ -468,6 +469,9 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
                 tick.tick().await;
                 if let Err(e) = services.send_due_reminders(now()).await {
                     tracing::error!(error = %e, "invitation reminders failed");
+                }
+                if let Err(e) = services.housekeeping(now()).await {
+                    tracing::error!(error = %e, "housekeeping failed");
                 }
             }
         })

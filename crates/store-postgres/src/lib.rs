@@ -4,6 +4,7 @@
 //! row, and outbox workers claim messages with `FOR UPDATE SKIP LOCKED` plus a lease, so any
 //! number of nodes keep the rules of one.
 
+mod api_keys;
 mod apps;
 mod audit;
 mod identities;

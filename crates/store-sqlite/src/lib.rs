@@ -5,6 +5,7 @@
 //! WAL journal, `synchronous=NORMAL`, foreign keys on, `busy_timeout` for other processes (the
 //! CLI) writing to the same file.
 
+mod api_keys;
 mod apps;
 mod audit;
 mod identities;
@@ -105,6 +106,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0014_phantom_lockouts.sql"),
     ),
     (15, "0015_mail", include_str!("../migrations/0015_mail.sql")),
+    (
+        16,
+        "0016_api_keys",
+        include_str!("../migrations/0016_api_keys.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process (e.g. the CLI) to release the write lock.

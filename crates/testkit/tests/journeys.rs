@@ -4,6 +4,8 @@
 mod accept;
 #[path = "journeys/account.rs"]
 mod account;
+#[path = "journeys/api_keys.rs"]
+mod api_keys;
 #[path = "journeys/identity.rs"]
 mod identity;
 #[path = "journeys/invitations.rs"]
@@ -27,6 +29,7 @@ mod two_step;
 
 use accept::*;
 use account::*;
+use api_keys::*;
 use identity::*;
 use invitations::*;
 use isolation::*;
@@ -89,4 +92,10 @@ roster_testkit::on_every_backend!(
     an_unanswered_invitation_is_reminded_once_and_both_links_work,
     an_invitation_shows_what_became_of_its_email,
     a_sign_in_from_a_new_browser_is_told_to_the_owner,
+    a_personal_key_can_do_exactly_what_its_member_can,
+    revoked_expired_and_deactivated_members_keys_get_401_at_once,
+    a_service_key_acts_as_admin_in_its_app_only,
+    an_idempotency_key_replays_the_first_answer,
+    twenty_concurrent_posts_with_one_key_create_one_invitation,
+    a_stale_if_match_gets_412,
 );

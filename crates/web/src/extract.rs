@@ -5,7 +5,9 @@ use crate::problem::{ApiError, Problem};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use roster_core::model::ApiScope;
+use roster_core::service::KEY_PREFIX;
 use roster_core::{Ctx, Error, Principal};
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, SocketAddr};
@@ -56,20 +58,25 @@ impl FromRequestParts<AppState> for RequestCtx {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let addr = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| client_addr(c.0.ip(), &parts.headers, &state.trusted_proxies).to_string());
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(256).collect());
-        Ok(RequestCtx(Ctx {
-            now: state.now(),
-            client_addr: addr,
-            user_agent,
-        }))
+        Ok(RequestCtx(request_ctx(parts, state)))
+    }
+}
+
+/// The request's time, client address and User-Agent.
+pub fn request_ctx(parts: &Parts, state: &AppState) -> Ctx {
+    let addr = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| client_addr(c.0.ip(), &parts.headers, &state.trusted_proxies).to_string());
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(256).collect());
+    Ctx {
+        now: state.now(),
+        client_addr: addr,
+        user_agent,
     }
 }
 
@@ -96,15 +103,67 @@ pub fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) 
 }
 
 /// The session token of the request: `Authorization: Bearer …` or the session cookie (under
-/// its name for this scheme, see [`crate::cookies`]).
+/// its name for this scheme, see [`crate::cookies`]). An API key is not a session token.
 pub fn session_token(headers: &HeaderMap, secure: bool) -> Option<String> {
-    if let Some(v) = headers.get(header::AUTHORIZATION)
-        && let Ok(s) = v.to_str()
-        && let Some(t) = s.strip_prefix("Bearer ")
+    if let Some(t) = bearer(headers)
+        && !t.starts_with(KEY_PREFIX)
     {
-        return Some(t.trim().to_string());
+        return Some(t.to_string());
     }
     crate::cookies::read(headers, crate::cookies::SESSION, secure)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The API key of the request: `X-Roster-Api-Key`, or `Authorization: Bearer rk_live_…`.
+pub fn api_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get("x-roster-api-key") {
+        return Some(v.to_str().unwrap_or("").trim());
+    }
+    bearer(headers).filter(|t| t.starts_with(KEY_PREFIX))
+}
+
+/// A request to an app's routes, authenticated by a session (as [`Auth`]) or by an API key of
+/// that app. A key needs the `read` scope for GET and HEAD and `write` for anything else; the
+/// services check the rest (the key's app, `admin` for keys and admins).
+pub struct AppAuth(pub Principal);
+
+impl FromRequestParts<AppState> for AppAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(raw) = api_key(&parts.headers) else {
+            let Auth(p) = Auth::from_request_parts(parts, state).await?;
+            return Ok(AppAuth(p));
+        };
+        let ctx = request_ctx(parts, state);
+        let p = state.services.authenticate_key(&ctx, raw).await?;
+        let needed = if matches!(parts.method, Method::GET | Method::HEAD) {
+            ApiScope::Read
+        } else {
+            ApiScope::Write
+        };
+        if !p.allows(needed) {
+            return Err(Error::InsufficientScope(needed.as_str()).into());
+        }
+        Ok(AppAuth(p))
+    }
+}
+
+fn key_not_here() -> ApiError {
+    ApiError(Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        "API keys work on an app's routes (/api/v1/apps/{app_id}/...) only; this needs a \
+         session (POST /api/v1/session).",
+    ))
 }
 
 /// An authenticated request (401 problem otherwise) of an ID that agreed to the current terms
@@ -130,6 +189,9 @@ impl FromRequestParts<AppState> for AuthAny {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if api_key(&parts.headers).is_some() {
+            return Err(key_not_here());
+        }
         let token =
             session_token(&parts.headers, state.secure_cookies).ok_or(Error::Unauthenticated)?;
         let p = state

@@ -7,6 +7,7 @@ pub mod device;
 pub mod dto;
 pub mod extract;
 pub mod headers;
+pub mod idempotency;
 pub mod openapi;
 pub mod pages;
 pub mod problem;
@@ -73,7 +74,13 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .nest("/api/v1", api::routes())
+        .nest(
+            "/api/v1",
+            api::routes().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                idempotency::idempotency,
+            )),
+        )
         .merge(pages::routes())
         .merge(api::ops_routes())
         .fallback(pages::errors::not_found)

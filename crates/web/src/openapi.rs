@@ -24,7 +24,8 @@ use utoipa::OpenApi;
         api::two_step::app_requirement,
         api::passkeys::list, api::passkeys::remove, api::passkeys::register_start,
         api::passkeys::register_finish, api::passkeys::sign_in_start, api::passkeys::sign_in_finish,
-        api::passkeys::second_step_start
+        api::passkeys::second_step_start,
+        api::api_keys::create_key, api::api_keys::list_keys, api::api_keys::revoke_key
     ),
     components(schemas(
         LoginRequest, SessionResponse, AppSummary, MeResponse, MemberDto, MembersPage, PatchMember,
@@ -38,7 +39,9 @@ use utoipa::OpenApi;
         api::two_step::TotpSetup, api::two_step::CodeBody, api::two_step::PasswordBody,
         api::two_step::EnrolledDto, api::two_step::BackupCodes, api::two_step::RequirementBody,
         api::passkeys::CeremonyDto, api::passkeys::RegisterFinishBody, api::passkeys::SignInFinishBody,
-        api::passkeys::ChallengeOnly, api::passkeys::PasskeyDto, SessionDto, SessionsPage, SessionsEnded
+        api::passkeys::ChallengeOnly, api::passkeys::PasskeyDto, SessionDto, SessionsPage, SessionsEnded,
+        api::api_keys::KeyKindDto, api::api_keys::ScopeDto, api::api_keys::CreateKeyBody, api::api_keys::ApiKeyDto,
+        api::api_keys::KeyStateDto, api::api_keys::CreatedKeyDto, api::api_keys::ApiKeysPage
     )),
     modifiers(&BearerAuth)
 )]
@@ -55,6 +58,10 @@ impl utoipa::Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Roster-Api-Key"))),
         );
         components.add_security_scheme(
             "cookie",

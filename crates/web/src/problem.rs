@@ -14,7 +14,11 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::TermsRequired
         | Error::CodeInvalid
         | Error::SecurityAnswerWrong
-        | Error::PasswordReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        | Error::PasswordReused(_)
+        | Error::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::InsufficientScope(_) => StatusCode::FORBIDDEN,
+        Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+        Error::IdempotencyInProgress => StatusCode::CONFLICT,
         Error::EmailInUse => StatusCode::CONFLICT,
         Error::LinkInvalid => StatusCode::GONE,
         Error::Locked { .. } | Error::Busy | Error::RateLimited { .. } => {
@@ -172,6 +176,13 @@ impl From<Error> for Problem {
             Error::PasswordReused(n) => {
                 extra["errors"] = json!([{"field": "password", "message": format!("Choose a password that is not one of your last {n}.")}]);
                 format!("The new password must differ from the last {n} passwords of this ID.")
+            }
+            Error::InsufficientScope(scope) => {
+                extra["scope"] = json!(scope);
+                format!(
+                    "This API key lacks the {scope} scope that this needs. Use a key made with \
+                     it, or a session."
+                )
             }
             Error::Store(err) => {
                 tracing::error!(error = %err, "storage failure");

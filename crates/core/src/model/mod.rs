@@ -5,8 +5,10 @@ use crate::types::*;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+mod api_keys;
 mod mail;
 mod security;
+pub use api_keys::*;
 pub use mail::*;
 pub use security::*;
 
@@ -145,6 +147,31 @@ pub struct Member {
 }
 
 impl Member {
+    /// The version of this member as the API shows it (`ETag`): changes whenever any field a
+    /// client sees changes.
+    pub fn etag(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [
+            self.id.to_string(),
+            self.identity_id.map(|i| i.to_string()).unwrap_or_default(),
+            self.email.to_string(),
+            self.first_name.clone().unwrap_or_default(),
+            self.last_name.clone().unwrap_or_default(),
+            self.kind.as_str().to_string(),
+            self.admin.to_string(),
+            self.status.as_str().to_string(),
+            self.holds_seat.to_string(),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        h.finalize()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Whether this member, in this status, should hold a seat.
     pub fn should_hold_seat(kind: MemberKind, status: MemberStatus) -> bool {
         kind == MemberKind::User && matches!(status, MemberStatus::Invited | MemberStatus::Active)

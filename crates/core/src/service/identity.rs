@@ -449,6 +449,7 @@ impl Services {
             last_name: identity.last_name,
             session_id: s.id,
             session_app: s.app_id,
+            key: None,
         })
     }
 

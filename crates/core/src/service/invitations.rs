@@ -118,7 +118,7 @@ impl Services {
             admin,
             token_hash: hash_token(&token),
             status: InvitationStatus::Pending,
-            inviter_id: inviter.map(|p| p.identity_id),
+            inviter_id: inviter.and_then(|p| p.person()),
             inviter_name: inviter_name.to_string(),
             created_at: ctx.now,
             expires_at: ctx.now + self.settings.invitation_ttl,
@@ -158,7 +158,7 @@ impl Services {
                 app,
                 NotificationKind::Invited,
                 event,
-                inviter.map(|p| p.identity_id),
+                inviter.and_then(|p| p.person()),
             )
             .await?;
         }
@@ -188,6 +188,9 @@ impl Services {
         app_id: &AppId,
         req: InviteRequest,
     ) -> Result<IssuedInvitation> {
+        if req.admin {
+            p.require_admin_scope()?;
+        }
         self.require_admin(p, app_id).await?;
         let mut errors = Vec::new();
         let email = collect(&mut errors, Email::parse(&req.email));

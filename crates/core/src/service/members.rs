@@ -12,6 +12,15 @@ pub enum StatusChange {
     Reactivate,
 }
 
+/// What to change on a member (`None`: leave as it is).
+#[derive(Debug, Clone, Default)]
+pub struct MemberUpdate {
+    pub admin: Option<bool>,
+    pub status: Option<StatusChange>,
+    /// Deactivation: the active member who receives the records.
+    pub records_to: Option<MemberId>,
+}
+
 impl Services {
     pub async fn list_members(
         &self,
@@ -55,55 +64,15 @@ impl Services {
         id: MemberId,
         admin: bool,
     ) -> Result<Member> {
-        self.require_admin(p, app_id).await?;
-        let mut tx = self.begin().await?;
-        let app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
-        let mut m = tx
-            .get_member(app_id, id)
-            .await?
-            .filter(|m| m.status != MemberStatus::Removed)
-            .ok_or(Error::NotFound)?;
-        if m.admin == admin {
-            return Ok(m);
-        }
-        if !admin && m.status == MemberStatus::Active && tx.count_active_admins(app_id).await? <= 1
-        {
-            return Err(Error::LastAdmin);
-        }
-        m.admin = admin;
-        tx.update_member(&m).await?;
-        let change = if admin {
-            MemberChange::MadeAdmin
-        } else {
-            MemberChange::AdminRemoved
+        let upd = MemberUpdate {
+            admin: Some(admin),
+            ..MemberUpdate::default()
         };
-        self.tell_of_change(
-            &mut *tx,
-            ctx,
-            p,
-            &app,
-            &m,
-            NotificationKind::AdminChanged,
-            change,
-        )
-        .await?;
-        self.audit(
-            &mut *tx,
-            ctx,
-            Some(app_id),
-            Actor::Id(p),
-            "member.role_changed",
-            Some(m.email.to_string()),
-            serde_json::json!({"member": m.id, "admin": admin}),
-        )
-        .await?;
-        tx.commit().await?;
-        self.mail_kick.notify_one();
-        Ok(m)
+        self.update_member(ctx, p, app_id, id, upd, None).await
     }
 
-    /// Admin: deactivate (frees the seat, ends the member's sessions in the app) or reactivate
-    /// (needs a free seat for a user).
+    /// Admin: deactivate (frees the seat, ends the member's sessions in the app and revokes
+    /// their personal API keys) or reactivate (needs a free seat for a user).
     pub async fn set_status(
         &self,
         ctx: &Ctx,
@@ -113,6 +82,30 @@ impl Services {
         change: StatusChange,
         records_to: Option<MemberId>,
     ) -> Result<Member> {
+        let upd = MemberUpdate {
+            status: Some(change),
+            records_to,
+            ..MemberUpdate::default()
+        };
+        self.update_member(ctx, p, app_id, id, upd, None).await
+    }
+
+    /// Admin: change a member's status and/or admin flag in one transaction (status first, so
+    /// a deactivated admin keeps the last-admin protection). With `if_match`, the change is
+    /// made only if the member is still the version the caller read ([`Member::etag`]; `*`
+    /// matches any), else [`Error::PreconditionFailed`].
+    pub async fn update_member(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        app_id: &AppId,
+        id: MemberId,
+        upd: MemberUpdate,
+        if_match: Option<&str>,
+    ) -> Result<Member> {
+        if upd.admin.is_some() {
+            p.require_admin_scope()?;
+        }
         self.require_admin(p, app_id).await?;
         let mut tx = self.begin().await?;
         let mut app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
@@ -121,6 +114,76 @@ impl Services {
             .await?
             .filter(|m| m.status != MemberStatus::Removed)
             .ok_or(Error::NotFound)?;
+        if let Some(tag) = if_match
+            && tag != "*"
+            && tag != m.etag()
+        {
+            return Err(Error::PreconditionFailed);
+        }
+        if let Some(change) = upd.status {
+            self.apply_status(&mut *tx, ctx, p, &mut app, &mut m, change, upd.records_to)
+                .await?;
+        }
+        if let Some(admin) = upd.admin
+            && m.admin != admin
+        {
+            self.apply_admin(&mut *tx, ctx, p, &app, &mut m, admin)
+                .await?;
+        }
+        tx.commit().await?;
+        self.mail_kick.notify_one();
+        Ok(m)
+    }
+
+    async fn apply_admin(
+        &self,
+        tx: &mut dyn crate::store::Queries,
+        ctx: &Ctx,
+        p: &Principal,
+        app: &App,
+        m: &mut Member,
+        admin: bool,
+    ) -> Result<()> {
+        if !admin
+            && m.status == MemberStatus::Active
+            && tx.count_active_admins(&app.app_id).await? <= 1
+        {
+            return Err(Error::LastAdmin);
+        }
+        m.admin = admin;
+        tx.update_member(m).await?;
+        let change = if admin {
+            MemberChange::MadeAdmin
+        } else {
+            MemberChange::AdminRemoved
+        };
+        self.tell_of_change(tx, ctx, p, app, m, NotificationKind::AdminChanged, change)
+            .await?;
+        self.audit(
+            tx,
+            ctx,
+            Some(&app.app_id),
+            Actor::Id(p),
+            "member.role_changed",
+            Some(m.email.to_string()),
+            serde_json::json!({"member": m.id, "admin": admin}),
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_status(
+        &self,
+        tx: &mut dyn crate::store::Queries,
+        ctx: &Ctx,
+        p: &Principal,
+        app: &mut App,
+        m: &mut Member,
+        change: StatusChange,
+        records_to: Option<MemberId>,
+    ) -> Result<()> {
+        let app_id = app.app_id.clone();
+        let app_id = &app_id;
         let (action, told) = match change {
             StatusChange::Deactivate => {
                 if m.status != MemberStatus::Active {
@@ -147,6 +210,7 @@ impl Services {
                 if let Some(identity) = m.identity_id {
                     tx.delete_sessions_in_app(identity, app_id).await?;
                 }
+                tx.revoke_member_api_keys(app_id, m.id, ctx.now).await?;
                 ("member.deactivated", MemberChange::Deactivated)
             }
             StatusChange::Reactivate => {
@@ -161,21 +225,13 @@ impl Services {
                 ("member.reactivated", MemberChange::Reactivated)
             }
         };
-        self.hold_seat_if_needed(&mut app, &mut m)?;
-        tx.update_member(&m).await?;
-        tx.update_app_seats(&app).await?;
-        self.tell_of_change(
-            &mut *tx,
-            ctx,
-            p,
-            &app,
-            &m,
-            NotificationKind::StatusChanged,
-            told,
-        )
-        .await?;
+        self.hold_seat_if_needed(app, m)?;
+        tx.update_member(m).await?;
+        tx.update_app_seats(app).await?;
+        self.tell_of_change(tx, ctx, p, app, m, NotificationKind::StatusChanged, told)
+            .await?;
         self.audit(
-            &mut *tx,
+            tx,
             ctx,
             Some(app_id),
             Actor::Id(p),
@@ -183,10 +239,7 @@ impl Services {
             Some(m.email.to_string()),
             serde_json::json!({"member": m.id, "records_to": records_to}),
         )
-        .await?;
-        tx.commit().await?;
-        self.mail_kick.notify_one();
-        Ok(m)
+        .await
     }
 
     /// Admin: how many Active admins the app has (the last one cannot be removed, demoted or
@@ -212,7 +265,7 @@ impl Services {
     ) -> Result<()> {
         let by = p.display_name();
         let event = super::notifications::event_of(m, Some(by.clone()), Some(change), ctx.now);
-        self.notify_admins(tx, ctx, app, kind, event, Some(p.identity_id))
+        self.notify_admins(tx, ctx, app, kind, event, p.person())
             .await?;
         self.notify_member(tx, ctx, app, m, change, &by).await
     }

@@ -3,7 +3,7 @@
 //!
 //! One module per journey, each adding its steps to [`Services`]: `apps`, `seats`,
 //! `invitations`, `accept`, `identity`, `members`, `profile`, `account` (sessions, leave an
-//! app), `password` (forgot, reset, change), `login_email`, `terms`, `audit` and `throttle`. This module holds what they
+//! app), `api_keys`, `password` (forgot, reset, change), `login_email`, `terms`, `audit` and `throttle`. This module holds what they
 //! share: the settings, the request context, the principal, and the transaction and audit
 //! helpers.
 
@@ -19,8 +19,10 @@ use tokio::sync::Notify;
 
 mod accept;
 mod account;
+mod api_keys;
 mod apps;
 mod audit;
+mod idempotency;
 mod identity;
 mod invitations;
 mod login_email;
@@ -37,10 +39,12 @@ mod two_step;
 
 pub use accept::NewIdentityForm;
 pub use account::SessionInfo;
+pub use api_keys::{IssuedApiKey, KEY_PREFIX, KeyGrant, NewApiKey, key_app};
 pub use apps::{AdminHome, AppHome, CreateApp};
+pub use idempotency::{IDEMPOTENCY_TTL, valid_idempotency_key};
 pub use identity::{LoggedIn, Me};
 pub use invitations::{InvitationInfo, InviteRequest, IssuedInvitation};
-pub use members::StatusChange;
+pub use members::{MemberUpdate, StatusChange};
 pub use notifications::{NotificationSettings, Unsubscription};
 pub use passkeys::CeremonyStart;
 pub use password::{PASSWORD_HISTORY, RESET_TTL, ResetRequest};
@@ -130,8 +134,12 @@ pub struct Principal {
     pub session_app: Option<AppId>,
     /// The terms version this ID must agree to before going on, if it has not yet.
     pub terms_pending: Option<String>,
-    /// When this session's login happened (some changes need a recent one).
+    /// When this session's login happened (some changes need a recent one); for an API key,
+    /// when the key was made.
     pub session_started: OffsetDateTime,
+    /// The API key the request came with (`None`: a session). A service key's principal has no
+    /// person behind it: its `identity_id` is nil and [`Principal::person`] is `None`.
+    pub key: Option<KeyGrant>,
 }
 
 impl Principal {
@@ -251,7 +259,16 @@ impl Services {
         details: serde_json::Value,
     ) -> Result<()> {
         let (actor_id, actor_label) = match actor {
-            Actor::Id(p) => (Some(p.identity_id), p.email.to_string()),
+            Actor::Id(p) => match &p.key {
+                Some(k) if k.kind == ApiKeyKind::Service => {
+                    (None, format!("service key “{}”", k.name))
+                }
+                Some(k) => (
+                    Some(p.identity_id),
+                    format!("{} (API key “{}”)", p.email, k.name),
+                ),
+                None => (Some(p.identity_id), p.email.to_string()),
+            },
             Actor::Identity(i) => (Some(i.id), i.email.to_string()),
             Actor::Operator => (None, "operator".to_string()),
             Actor::Anonymous(label) => (None, label.to_string()),
@@ -329,6 +346,15 @@ impl Services {
     /// NotFound. An app that requires two-step verification is 403
     /// `second_factor_enrolment_required` to members who have not set it up.
     async fn member_in(q: &mut dyn Queries, p: &Principal, app_id: &AppId) -> Result<Member> {
+        if let Some(k) = &p.key {
+            if &k.app_id != app_id {
+                return Err(Error::NotFound);
+            }
+            if k.kind == ApiKeyKind::Service {
+                q.get_app(app_id).await?.ok_or(Error::NotFound)?;
+                return Ok(Self::service_member(p, app_id));
+            }
+        }
         let m = match q.find_member_by_identity(app_id, p.identity_id).await? {
             Some(m) if m.status == MemberStatus::Active => m,
             _ => return Err(Error::NotFound),

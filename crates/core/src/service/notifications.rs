@@ -239,6 +239,12 @@ impl Services {
         invitation_reminders: Option<bool>,
     ) -> Result<NotificationSettings> {
         let me = self.require_admin(p, app_id).await?;
+        if p.person().is_none() && !kinds.is_empty() {
+            return Err(Error::invalid(
+                "kinds",
+                "A service key gets no notifications; it can change the app's reminder setting only.",
+            ));
+        }
         let mut tx = self.begin().await?;
         tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
         for (kind, on) in kinds {

@@ -131,7 +131,7 @@ impl Services {
         }
         tx.update_app_seats(&app).await?;
         let entry_id = uuid::Uuid::now_v7();
-        if let (Some(p), SeatEntryKind::Purchase) = (by, kind) {
+        if let (Some(p), SeatEntryKind::Purchase) = (by.filter(|p| p.person().is_some()), kind) {
             tx.enqueue(&OutboxMessage::new(
                 ctx.now,
                 &p.email,
@@ -154,7 +154,7 @@ impl Services {
             at: ctx.now,
             kind,
             quantity,
-            actor: by.map(|p| p.identity_id),
+            actor: by.and_then(|p| p.person()),
         })
         .await?;
         let actor = by.map(Actor::Id).unwrap_or(Actor::Operator);
@@ -226,6 +226,10 @@ impl Services {
         quantity: i64,
     ) -> Result<SeatRequest> {
         self.require_admin(p, app_id).await?;
+        if p.person().is_none() {
+            // support answers a person by email
+            return Err(Error::InsufficientScope("admin"));
+        }
         if !(1..=100).contains(&quantity) {
             return Err(Error::invalid(
                 "quantity",

@@ -4,7 +4,7 @@
 //! [`MemberQueries`], [`InvitationQueries`], [`SessionQueries`], [`ProfileQueries`],
 //! [`SecretQueries`], [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`],
 //! [`IdentityTokenQueries`], [`ThrottleQueries`], [`TermsQueries`], [`SecondFactorQueries`],
-//! [`PasskeyQueries`], [`NotificationQueries`]); [`Queries`] combines them
+//! [`PasskeyQueries`], [`NotificationQueries`], [`ApiKeyQueries`]); [`Queries`] combines them
 //! and is what callers hold.
 //!
 //! Write operations run inside a transaction from [`Store::begin`]. The first call of every
@@ -12,6 +12,7 @@
 //! app (a row lock on PostgreSQL; `BEGIN IMMEDIATE` on SQLite already serialises all writers),
 //! so seat checks done in core cannot race.
 
+mod api_keys;
 mod apps;
 mod audit;
 mod identities;
@@ -29,6 +30,7 @@ mod setup_tokens;
 mod terms;
 mod throttle;
 
+pub use api_keys::ApiKeyQueries;
 pub use apps::AppQueries;
 pub use audit::AuditQueries;
 pub use identities::IdentityQueries;
@@ -95,6 +97,7 @@ pub trait Queries:
     + SecondFactorQueries
     + PasskeyQueries
     + NotificationQueries
+    + ApiKeyQueries
     + Send
 {
 }
@@ -116,6 +119,7 @@ impl<T> Queries for T where
         + SecondFactorQueries
         + PasskeyQueries
         + NotificationQueries
+        + ApiKeyQueries
         + Send
         + ?Sized
 {

@@ -3,7 +3,7 @@
 
 use super::app_id;
 use crate::AppState;
-use crate::extract::{Auth, RequestCtx};
+use crate::extract::{AppAuth, Auth, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
@@ -145,7 +145,7 @@ fn page(events: Vec<AuditEvent>, limit: u32) -> AuditPage {
     responses((status = 200, body = AuditPage), (status = 404, description = "not an admin of this app")))]
 pub async fn audit(
     State(state): State<AppState>,
-    Auth(p): Auth,
+    AppAuth(p): AppAuth,
     Path(app): Path<String>,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {

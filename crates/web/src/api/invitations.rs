@@ -3,7 +3,7 @@
 use super::app_id;
 use crate::AppState;
 use crate::dto::{InvitationDto, InvitationsPage, InviteBody};
-use crate::extract::{ApiJson, Auth, RequestCtx};
+use crate::extract::{ApiJson, AppAuth, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -35,7 +35,7 @@ pub(crate) fn routes() -> Router<AppState> {
     responses((status = 201, body = InvitationDto), (status = 409, description = "seat_unavailable, already_member or already_invited")))]
 pub async fn invite(
     State(state): State<AppState>,
-    Auth(p): Auth,
+    AppAuth(p): AppAuth,
     RequestCtx(ctx): RequestCtx,
     Path(app): Path<String>,
     ApiJson(body): ApiJson<InviteBody>,
@@ -76,7 +76,7 @@ pub struct PageParams {
     params(("app_id" = String, Path), PageParams), responses((status = 200, body = InvitationsPage)))]
 pub async fn list_invitations(
     State(state): State<AppState>,
-    Auth(p): Auth,
+    AppAuth(p): AppAuth,
     RequestCtx(ctx): RequestCtx,
     Path(app): Path<String>,
     Query(params): Query<PageParams>,
@@ -136,7 +136,7 @@ pub struct ResendBody {
         (status = 422, description = "invalid_input: the body is not {\"email\": …} or the address is not valid")))]
 pub async fn resend(
     State(state): State<AppState>,
-    Auth(p): Auth,
+    AppAuth(p): AppAuth,
     RequestCtx(ctx): RequestCtx,
     Path((app, inv)): Path<(String, String)>,
     body: axum::body::Bytes,
@@ -172,7 +172,7 @@ pub async fn resend(
     responses((status = 204, description = "revoked")))]
 pub async fn revoke(
     State(state): State<AppState>,
-    Auth(p): Auth,
+    AppAuth(p): AppAuth,
     RequestCtx(ctx): RequestCtx,
     Path((app, inv)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {

@@ -3,14 +3,16 @@
 use super::app_id;
 use crate::AppState;
 use crate::dto::{MemberDto, MembersPage, PatchMember};
-use crate::extract::{ApiJson, Auth, RequestCtx};
+use crate::extract::{ApiJson, AppAuth, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use roster_core::Error;
-use roster_core::model::{MemberFilter, MemberQuery};
-use roster_core::service::StatusChange;
+use roster_core::model::{Member, MemberFilter, MemberQuery};
+use roster_core::service::{MemberUpdate, StatusChange};
 use roster_core::types::MemberId;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -61,7 +63,7 @@ pub struct MembersParams {
     responses((status = 200, body = MembersPage), (status = 404, description = "not_found")))]
 pub async fn list_members(
     State(state): State<AppState>,
-    Auth(p): Auth,
+    AppAuth(p): AppAuth,
     Path(app): Path<String>,
     Query(params): Query<MembersParams>,
 ) -> ApiResult<Json<MembersPage>> {
@@ -97,30 +99,61 @@ pub async fn list_members(
 
 #[utoipa::path(get, path = "/api/v1/apps/{app_id}/members/{member_id}", tag = "members",
     params(("app_id" = String, Path), ("member_id" = String, Path)),
-    responses((status = 200, body = MemberDto), (status = 404, description = "not_found")))]
+    responses((status = 200, body = MemberDto, headers(("ETag" = String, description = "The member's version, for If-Match")))))]
 pub async fn get_member(
     State(state): State<AppState>,
-    Auth(p): Auth,
+    AppAuth(p): AppAuth,
     Path((app, member)): Path<(String, String)>,
-) -> ApiResult<Json<MemberDto>> {
+) -> ApiResult<Response> {
     let app = app_id(&app)?;
     let id: MemberId = member.parse()?;
-    Ok(Json(state.services.get_member(&p, &app, id).await?.into()))
+    Ok(with_etag(state.services.get_member(&p, &app, id).await?))
+}
+
+/// The member as JSON with its `ETag`.
+fn with_etag(m: Member) -> Response {
+    let tag = HeaderValue::from_str(&format!("\"{}\"", m.etag())).ok();
+    let mut res = Json(MemberDto::from(m)).into_response();
+    if let Some(tag) = tag {
+        res.headers_mut().insert(header::ETAG, tag);
+    }
+    res
+}
+
+/// The version an `If-Match` header names: `*`, or one entity tag (weak tags never match a
+/// write, RFC 9110 §13.1.1). A list of several tags is taken as none of them.
+fn if_match(headers: &HeaderMap) -> Result<Option<String>, Error> {
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let v = v.to_str().unwrap_or("").trim();
+    if v == "*" {
+        return Ok(Some("*".into()));
+    }
+    match v.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(tag) if !tag.contains('"') => Ok(Some(tag.to_string())),
+        _ => Err(Error::PreconditionFailed),
+    }
 }
 
 #[utoipa::path(patch, path = "/api/v1/apps/{app_id}/members/{member_id}", tag = "members",
-    params(("app_id" = String, Path), ("member_id" = String, Path)), request_body = PatchMember,
-    responses((status = 200, body = MemberDto), (status = 409, description = "last_admin, seat_unavailable or invalid_transition")))]
+    params(("app_id" = String, Path), ("member_id" = String, Path),
+        ("If-Match" = Option<String>, Header, description = "The ETag of the member as read; the change is made only if it is still that version (else 412)")),
+    request_body = PatchMember,
+    responses((status = 200, body = MemberDto, headers(("ETag" = String, description = "The member's new version"))),
+        (status = 409, description = "last_admin, seat_unavailable or invalid_transition"),
+        (status = 412, description = "precondition_failed: the member changed since it was read")))]
 pub async fn patch_member(
     State(state): State<AppState>,
-    Auth(p): Auth,
+    AppAuth(p): AppAuth,
     RequestCtx(ctx): RequestCtx,
+    headers: HeaderMap,
     Path((app, member)): Path<(String, String)>,
     ApiJson(body): ApiJson<PatchMember>,
-) -> ApiResult<Json<MemberDto>> {
+) -> ApiResult<Response> {
     let app = app_id(&app)?;
     let id: MemberId = member.parse()?;
-    let change = match body.status.as_deref() {
+    let status = match body.status.as_deref() {
         None => None,
         Some("active") => Some(StatusChange::Reactivate),
         Some("inactive") => Some(StatusChange::Deactivate),
@@ -135,20 +168,18 @@ pub async fn patch_member(
             )
         })?),
     };
-    if body.admin.is_none() && change.is_none() {
+    if body.admin.is_none() && status.is_none() {
         return Err(Error::invalid("admin", "Send admin and/or status.").into());
     }
-    let mut m = state.services.get_member(&p, &app, id).await?;
-    // Demotion goes before deactivation would not matter; apply status first so a deactivated
-    // admin keeps the last-admin protection.
-    if let Some(c) = change {
-        m = state
-            .services
-            .set_status(&ctx, &p, &app, id, c, records_to)
-            .await?;
-    }
-    if let Some(a) = body.admin {
-        m = state.services.set_admin(&ctx, &p, &app, id, a).await?;
-    }
-    Ok(Json(m.into()))
+    let expected = if_match(&headers)?;
+    let upd = MemberUpdate {
+        admin: body.admin,
+        status,
+        records_to,
+    };
+    let m = state
+        .services
+        .update_member(&ctx, &p, &app, id, upd, expected.as_deref())
+        .await?;
+    Ok(with_etag(m))
 }

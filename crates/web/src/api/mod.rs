@@ -3,6 +3,7 @@
 
 pub mod accept;
 pub mod account;
+pub mod api_keys;
 pub mod audit;
 pub mod identity;
 pub mod invitations;
@@ -34,6 +35,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .merge(identity::routes())
         .merge(account::routes())
+        .merge(api_keys::routes())
         .merge(members::routes())
         .merge(invitations::routes())
         .merge(notifications::routes())

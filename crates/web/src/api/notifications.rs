@@ -3,7 +3,7 @@
 
 use super::app_id;
 use crate::AppState;
-use crate::extract::{ApiJson, Auth, RequestCtx};
+use crate::extract::{ApiJson, AppAuth, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -71,7 +71,7 @@ pub struct NotificationSettingsBody {
     responses((status = 200, body = NotificationSettingsDto), (status = 404, description = "not an admin of this app")))]
 pub async fn get_settings(
     State(state): State<AppState>,
-    Auth(p): Auth,
+    AppAuth(p): AppAuth,
     Path(app): Path<String>,
 ) -> ApiResult<Json<NotificationSettingsDto>> {
     let app = app_id(&app)?;
@@ -86,7 +86,7 @@ pub async fn get_settings(
         (status = 422, description = "an unknown kind")))]
 pub async fn patch_settings(
     State(state): State<AppState>,
-    Auth(p): Auth,
+    AppAuth(p): AppAuth,
     RequestCtx(ctx): RequestCtx,
     Path(app): Path<String>,
     ApiJson(body): ApiJson<NotificationSettingsBody>,

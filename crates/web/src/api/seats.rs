@@ -3,7 +3,7 @@
 use super::app_id;
 use crate::AppState;
 use crate::dto::{BuySeats, SeatsDto};
-use crate::extract::{ApiJson, Auth, RequestCtx};
+use crate::extract::{ApiJson, AppAuth, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -19,7 +19,7 @@ pub(crate) fn routes() -> Router<AppState> {
     params(("app_id" = String, Path)), responses((status = 200, body = SeatsDto)))]
 pub async fn seats(
     State(state): State<AppState>,
-    Auth(p): Auth,
+    AppAuth(p): AppAuth,
     RequestCtx(ctx): RequestCtx,
     Path(app): Path<String>,
 ) -> ApiResult<Json<SeatsDto>> {
@@ -34,7 +34,7 @@ pub async fn seats(
     responses((status = 201, body = SeatsDto)))]
 pub async fn buy_seats(
     State(state): State<AppState>,
-    Auth(p): Auth,
+    AppAuth(p): AppAuth,
     RequestCtx(ctx): RequestCtx,
     Path(app): Path<String>,
     ApiJson(body): ApiJson<BuySeats>,

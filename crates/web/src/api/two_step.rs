@@ -4,7 +4,7 @@
 use super::{app_id, logged_in_response};
 use crate::AppState;
 use crate::cookies;
-use crate::extract::{ApiJson, Auth, AuthAny, RequestCtx};
+use crate::extract::{ApiJson, AppAuth, Auth, AuthAny, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -277,7 +277,7 @@ pub async fn forget_browsers(
 pub async fn app_requirement(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,
-    Auth(p): Auth,
+    AppAuth(p): AppAuth,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<RequirementBody>,
 ) -> ApiResult<StatusCode> {
