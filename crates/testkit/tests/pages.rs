@@ -536,6 +536,8 @@ mod frame;
 /// The ID's account page: leaving an app.
 #[path = "pages/account.rs"]
 mod account;
+#[path = "pages/api_keys.rs"]
+mod api_keys;
 #[path = "pages/notifications.rs"]
 mod notifications;
 #[path = "pages/security.rs"]

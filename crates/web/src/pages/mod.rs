@@ -6,6 +6,7 @@
 
 pub mod accept;
 pub mod account;
+pub mod api_keys;
 pub mod apps;
 pub mod audit;
 pub mod confirm;
@@ -41,6 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(members::routes())
         .merge(member_actions::routes())
         .merge(account::routes())
+        .merge(api_keys::routes())
         .merge(invitations::routes())
         .merge(notifications::routes())
         .merge(seats::routes())
