@@ -1,4 +1,4 @@
--- Issue 10: API keys (personal and service) and Idempotency-Key answers.
+-- Issue 10: API keys (personal and service), Idempotency-Key answers, bulk invitation runs.
 
 -- An API key of an app; only the SHA-256 of its secret is kept.
 CREATE TABLE api_keys (
@@ -43,3 +43,16 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (scope, key)
 );
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+
+-- A bulk invitation run from the page: progress while it runs, then its report (JSON).
+CREATE TABLE bulk_jobs (
+    id         UUID PRIMARY KEY,
+    app_id     TEXT NOT NULL REFERENCES apps (app_id),
+    created_by UUID REFERENCES identities (id),
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    total      BIGINT NOT NULL,
+    done       BIGINT NOT NULL DEFAULT 0,
+    state      TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed')),
+    report     TEXT
+);

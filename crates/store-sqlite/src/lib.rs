@@ -8,6 +8,7 @@
 mod api_keys;
 mod apps;
 mod audit;
+mod bulk_jobs;
 mod identities;
 mod identity_tokens;
 mod invitations;

@@ -6,6 +6,8 @@ mod accept;
 mod account;
 #[path = "journeys/api_keys.rs"]
 mod api_keys;
+#[path = "journeys/bulk.rs"]
+mod bulk;
 #[path = "journeys/identity.rs"]
 mod identity;
 #[path = "journeys/invitations.rs"]
@@ -30,6 +32,7 @@ mod two_step;
 use accept::*;
 use account::*;
 use api_keys::*;
+use bulk::*;
 use identity::*;
 use invitations::*;
 use isolation::*;
@@ -98,4 +101,5 @@ roster_testkit::on_every_backend!(
     an_idempotency_key_replays_the_first_answer,
     twenty_concurrent_posts_with_one_key_create_one_invitation,
     a_stale_if_match_gets_412,
+    a_bulk_list_invites_each_row_on_its_own_in_list_order,
 );

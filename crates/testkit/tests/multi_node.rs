@@ -266,3 +266,111 @@ async fn a_lost_database_gives_503_and_the_node_recovers() {
     let r = t.get("/api/v1/me", Some(&admin)).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 }
+
+#[tokio::test]
+#[cfg_attr(
+    not(roster_postgres),
+    ignore = "needs PostgreSQL: set ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres"
+)]
+async fn every_way_in_at_once_over_two_nodes_takes_exactly_the_20_free_seats() {
+    let (n1, n2) = two_nodes().await;
+    let (app, admin) = n1.app_with_admin("Acme", 21).await; // the admin holds one
+    // 30 inactive users to reactivate, seeded straight into the store
+    let mut idle = Vec::new();
+    let mut tx = n1.store.begin().await.expect("begin");
+    for i in 0..30 {
+        let m = Member {
+            id: MemberId::new(),
+            app_id: app.clone(),
+            identity_id: None,
+            email: Email::parse(&format!("idle{i}@example.com")).expect("email"),
+            first_name: Some("Idle".into()),
+            last_name: None,
+            kind: MemberKind::User,
+            admin: false,
+            status: MemberStatus::Inactive,
+            holds_seat: false,
+            created_at: n1.now(),
+            last_login_at: None,
+        };
+        tx.insert_member(&m).await.expect("member");
+        idle.push(m.id);
+    }
+    tx.commit().await.expect("commit");
+    // a service key for the API invitations
+    let key = n1
+        .post(
+            &format!("/api/v1/apps/{app}/api-keys"),
+            Some(&admin),
+            serde_json::json!({"name": "sync", "kind": "service"}),
+        )
+        .await
+        .body["secret"]
+        .as_str()
+        .expect("key")
+        .to_string();
+
+    async fn bulk(node: &TestApp, app: &AppId, admin: &str, tag: &str) -> roster_testkit::Resp {
+        let rows: Vec<_> = (0..30)
+            .map(|i| serde_json::json!({"email": format!("{tag}{i}@example.com"), "first_name": "B"}))
+            .collect();
+        node.post(
+            &format!("/api/v1/apps/{app}/invitations/bulk"),
+            Some(admin),
+            serde_json::Value::Array(rows),
+        )
+        .await
+    }
+    let invites = (0..40).map(|i| {
+        let node = if i % 2 == 0 { &n1 } else { &n2 };
+        let (app, key) = (app.clone(), key.clone());
+        async move {
+            node.invite(&app, &key, &format!("api{i}@example.com"), "user", false)
+                .await
+        }
+    });
+    let reactivations = idle.iter().enumerate().map(|(i, id)| {
+        let node = if i % 2 == 0 { &n2 } else { &n1 };
+        let path = format!("/api/v1/apps/{app}/members/{id}");
+        let admin = admin.clone();
+        async move {
+            node.patch(&path, Some(&admin), serde_json::json!({"status": "active"}))
+                .await
+        }
+    });
+    let (b1, b2, invited, reactivated) = tokio::join!(
+        bulk(&n1, &app, &admin, "one"),
+        bulk(&n2, &app, &admin, "two"),
+        futures::future::join_all(invites),
+        futures::future::join_all(reactivations)
+    );
+    let mut ok = 0;
+    for b in [&b1, &b2] {
+        assert_eq!(b.status, StatusCode::OK, "{:?}", b.body);
+        ok += b.body["invited"].as_u64().expect("invited") as usize;
+        let refused = b.body["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .filter(|r| r["code"] == "seat_unavailable")
+            .count();
+        assert_eq!(
+            refused + b.body["invited"].as_u64().unwrap_or(0) as usize,
+            30
+        );
+    }
+    for r in invited.iter().chain(reactivated.iter()) {
+        assert!(
+            r.status.is_success() || r.code() == "seat_unavailable",
+            "{:?}",
+            r.body
+        );
+        if r.status.is_success() {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 20);
+    n2.assert_seats_consistent(&app).await;
+    let seats = n1.seats(&app, &admin).await;
+    assert_eq!(seats["available"], 0);
+}

@@ -538,6 +538,8 @@ mod frame;
 mod account;
 #[path = "pages/api_keys.rs"]
 mod api_keys;
+#[path = "pages/bulk.rs"]
+mod bulk;
 #[path = "pages/notifications.rs"]
 mod notifications;
 #[path = "pages/security.rs"]

@@ -25,7 +25,8 @@ use utoipa::OpenApi;
         api::passkeys::list, api::passkeys::remove, api::passkeys::register_start,
         api::passkeys::register_finish, api::passkeys::sign_in_start, api::passkeys::sign_in_finish,
         api::passkeys::second_step_start,
-        api::api_keys::create_key, api::api_keys::list_keys, api::api_keys::revoke_key
+        api::api_keys::create_key, api::api_keys::list_keys, api::api_keys::revoke_key,
+        api::bulk::invite_bulk
     ),
     components(schemas(
         LoginRequest, SessionResponse, AppSummary, MeResponse, MemberDto, MembersPage, PatchMember,
@@ -41,7 +42,8 @@ use utoipa::OpenApi;
         api::passkeys::CeremonyDto, api::passkeys::RegisterFinishBody, api::passkeys::SignInFinishBody,
         api::passkeys::ChallengeOnly, api::passkeys::PasskeyDto, SessionDto, SessionsPage, SessionsEnded,
         api::api_keys::KeyKindDto, api::api_keys::ScopeDto, api::api_keys::CreateKeyBody, api::api_keys::ApiKeyDto,
-        api::api_keys::KeyStateDto, api::api_keys::CreatedKeyDto, api::api_keys::ApiKeysPage
+        api::api_keys::KeyStateDto, api::api_keys::CreatedKeyDto, api::api_keys::ApiKeysPage,
+        api::bulk::BulkRowDto, api::bulk::BulkKind, api::bulk::BulkRowResult, api::bulk::BulkRowStatus, api::bulk::BulkResult
     )),
     modifiers(&BearerAuth)
 )]

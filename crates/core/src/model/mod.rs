@@ -6,9 +6,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 mod api_keys;
+mod bulk;
 mod mail;
 mod security;
 pub use api_keys::*;
+pub use bulk::*;
 pub use mail::*;
 pub use security::*;
 

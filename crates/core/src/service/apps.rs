@@ -144,6 +144,7 @@ impl Services {
                     true,
                     MemberKind::User,
                     true,
+                    false,
                 )
                 .await?;
             tx.commit().await?;

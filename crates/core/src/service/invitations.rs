@@ -57,9 +57,14 @@ impl Services {
         admin: bool,
         kind: MemberKind,
         send_email: bool,
+        bulk: bool,
     ) -> Result<IssuedInvitation> {
-        let released = tx.expire_due_invitations(&app.app_id, ctx.now).await?;
-        app.seats_held -= released;
+        // a bulk caller expires due invitations, saves the seat count and notifies the admins
+        // once per batch instead
+        if !bulk {
+            let released = tx.expire_due_invitations(&app.app_id, ctx.now).await?;
+            app.seats_held -= released;
+        }
 
         let existing = tx
             .find_member_by_email(&app.app_id, email.normalized())
@@ -98,7 +103,9 @@ impl Services {
             },
         };
         self.hold_seat_if_needed(app, &mut member)?;
-        tx.update_app_seats(app).await?;
+        if !bulk {
+            tx.update_app_seats(app).await?;
+        }
         if is_new {
             tx.insert_member(&member).await.map_err(|e| match e {
                 StoreError::Unique => Error::AlreadyInvited,
@@ -145,7 +152,7 @@ impl Services {
             )
             .await?;
         }
-        if inviter.is_some() {
+        if inviter.is_some() && !bulk {
             let event = super::notifications::event_of(
                 &member,
                 Some(inviter_name.to_string()),
@@ -228,6 +235,7 @@ impl Services {
                 req.admin,
                 req.kind,
                 true,
+                false,
             )
             .await?;
         tx.commit().await?;
@@ -347,6 +355,7 @@ impl Services {
                 old.admin,
                 old.kind,
                 send_email,
+                false,
             )
             .await?;
         self.audit(

@@ -48,13 +48,33 @@ impl Services {
         event: NotificationEvent,
         except: Option<IdentityId>,
     ) -> Result<()> {
+        self.notify_admins_of(tx, ctx, app, kind, std::slice::from_ref(&event), 0, except)
+            .await
+    }
+
+    /// [`Services::notify_admins`] of several events at once (a bulk invitation): the first
+    /// ones listed, `more` counted.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn notify_admins_of(
+        &self,
+        tx: &mut dyn Queries,
+        ctx: &Ctx,
+        app: &App,
+        kind: NotificationKind,
+        new_events: &[NotificationEvent],
+        new_more: u32,
+        except: Option<IdentityId>,
+    ) -> Result<()> {
+        if new_events.is_empty() {
+            return Ok(());
+        }
         let off = tx.notifications_off(&app.app_id, kind).await?;
         let due = ctx.now + self.settings.notify_group_window;
         for admin in tx.list_active_admins(&app.app_id).await? {
             // not the admin who did it, nor the member it is about (they get their own notice)
             if off.contains(&admin.id)
                 || (except.is_some() && admin.identity_id == except)
-                || admin.email.as_str() == event.member_email
+                || (new_events.len() == 1 && admin.email.as_str() == new_events[0].member_email)
             {
                 continue;
             }
@@ -62,21 +82,25 @@ impl Services {
             if let Some(mut waiting) = tx.waiting_in_group(&key).await?
                 && let Mail::AdminNotification { events, more, .. } = &mut waiting.mail
             {
-                if events.len() < MAX_LISTED_EVENTS {
-                    events.push(event.clone());
-                } else {
-                    *more = more.saturating_add(1);
+                for e in new_events {
+                    if events.len() < MAX_LISTED_EVENTS {
+                        events.push(e.clone());
+                    } else {
+                        *more = more.saturating_add(1);
+                    }
                 }
+                *more = more.saturating_add(new_more);
                 if tx.update_waiting_mail(waiting.id, &waiting.mail).await? {
                     continue;
                 }
             }
+            let listed = new_events.len().min(MAX_LISTED_EVENTS);
             let mail = Mail::AdminNotification {
                 app_name: app.name.clone(),
                 app_id: app.app_id.clone(),
                 kind,
-                events: vec![event.clone()],
-                more: 0,
+                events: new_events[..listed].to_vec(),
+                more: new_more.saturating_add((new_events.len() - listed) as u32),
                 unsubscribe: self.unsubscribe_token(&app.app_id, admin.id, kind),
             };
             tx.enqueue(&OutboxMessage::new(ctx.now, &admin.email, mail, None).grouped(key, due))

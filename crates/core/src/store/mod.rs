@@ -4,7 +4,7 @@
 //! [`MemberQueries`], [`InvitationQueries`], [`SessionQueries`], [`ProfileQueries`],
 //! [`SecretQueries`], [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`],
 //! [`IdentityTokenQueries`], [`ThrottleQueries`], [`TermsQueries`], [`SecondFactorQueries`],
-//! [`PasskeyQueries`], [`NotificationQueries`], [`ApiKeyQueries`]); [`Queries`] combines them
+//! [`PasskeyQueries`], [`NotificationQueries`], [`ApiKeyQueries`], [`BulkJobQueries`]); [`Queries`] combines them
 //! and is what callers hold.
 //!
 //! Write operations run inside a transaction from [`Store::begin`]. The first call of every
@@ -15,6 +15,7 @@
 mod api_keys;
 mod apps;
 mod audit;
+mod bulk_jobs;
 mod identities;
 mod identity_tokens;
 mod invitations;
@@ -33,6 +34,7 @@ mod throttle;
 pub use api_keys::ApiKeyQueries;
 pub use apps::AppQueries;
 pub use audit::AuditQueries;
+pub use bulk_jobs::BulkJobQueries;
 pub use identities::IdentityQueries;
 pub use identity_tokens::IdentityTokenQueries;
 pub use invitations::InvitationQueries;
@@ -98,6 +100,7 @@ pub trait Queries:
     + PasskeyQueries
     + NotificationQueries
     + ApiKeyQueries
+    + BulkJobQueries
     + Send
 {
 }
@@ -120,6 +123,7 @@ impl<T> Queries for T where
         + PasskeyQueries
         + NotificationQueries
         + ApiKeyQueries
+        + BulkJobQueries
         + Send
         + ?Sized
 {

@@ -5,6 +5,7 @@ pub mod accept;
 pub mod account;
 pub mod api_keys;
 pub mod audit;
+pub mod bulk;
 pub mod identity;
 pub mod invitations;
 pub mod login_email;
@@ -38,6 +39,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(api_keys::routes())
         .merge(members::routes())
         .merge(invitations::routes())
+        .merge(bulk::routes())
         .merge(notifications::routes())
         .merge(seats::routes())
         .merge(audit::routes())

@@ -9,6 +9,7 @@ pub mod account;
 pub mod api_keys;
 pub mod apps;
 pub mod audit;
+pub mod bulk;
 pub mod confirm;
 pub mod errors;
 pub mod flash;
@@ -43,6 +44,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(member_actions::routes())
         .merge(account::routes())
         .merge(api_keys::routes())
+        .merge(bulk::routes())
         .merge(invitations::routes())
         .merge(notifications::routes())
         .merge(seats::routes())
