@@ -68,6 +68,9 @@ pub struct Config {
     pub smtp_timeout_secs: u64,
     /// How long an admin notification waits for more of its kind, to send one summary.
     pub notify_group_seconds: i64,
+    /// Webhook endpoints may be on loopback, link-local and private addresses, and plain
+    /// http (development only: it lets admins make Roster call internal services).
+    pub webhooks_allow_private: bool,
     /// This node's name among several sharing one PostgreSQL (the mail worker records it on
     /// what it claims and takes its own claims back when it restarts). Default: the host name
     /// and the data folder. Must differ between nodes.
@@ -110,6 +113,7 @@ impl Default for Config {
             mail_concurrency: 8,
             smtp_timeout_secs: 30,
             notify_group_seconds: 30,
+            webhooks_allow_private: false,
             node_id: None,
         }
     }
@@ -407,6 +411,7 @@ impl Config {
             secret_key: self.secret_key()?,
             public_url: self.base_url(),
             notify_group_window: time::Duration::seconds(self.notify_group_seconds),
+            webhooks_allow_private: self.webhooks_allow_private,
         })
     }
 }

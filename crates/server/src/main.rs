@@ -114,6 +114,7 @@ enum SeatsCmd {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    roster_webhooks::install_crypto_provider();
     let cli = Cli::parse();
     let cfg = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
@@ -481,6 +482,16 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
             .clone()
             .run(kick, std::time::Duration::from_secs(5)),
     );
+    // webhook deliveries: claimed from the database (any node), signed, retried with backoff
+    let webhooks = roster_webhooks::WebhookWorker::new(
+        w.services.clone(),
+        &cfg.node_id(),
+        cfg.webhooks_allow_private,
+        std::sync::Arc::new(now),
+    )
+    .map_err(CliError::new)?;
+    let webhook_worker =
+        tokio::spawn(webhooks.run(w.services.webhook_kick(), std::time::Duration::from_secs(5)));
 
     println!("Roster is running at {}", cfg.base_url());
     println!("  database: {}", cfg.database_url_redacted());
@@ -515,6 +526,7 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
     .map_err(|e| CliError::new(format!("server: {e}")))?;
     // the mail worker finishes the message in hand and hands the rest back
     reminders.abort();
+    webhook_worker.abort();
     stop_mail.stop();
     if tokio::time::timeout(std::time::Duration::from_secs(30), mail_worker)
         .await

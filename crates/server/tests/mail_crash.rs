@@ -5,15 +5,11 @@
 
 mod common;
 
-use common::free_port;
-use roster_testkit::GOOD_PASSWORD;
+use common::{free_port, kill, run, serve_with};
 use roster_testkit::smtp::SmtpSink;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncBufReadExt;
-use tokio::process::{Child, Command};
 
 const INVITATIONS: usize = 500;
 const DOMAIN: &str = "crash.test";
@@ -22,89 +18,13 @@ const DOMAIN: &str = "crash.test";
 const KILL_AFTER: [usize; 3] = [60, 215, 370];
 /// The SMTP server takes this long to answer each message.
 const SLOW: Duration = Duration::from_millis(10);
-/// Links in the mail stay the same whichever port a restarted server listens on.
-const BASE_URL: &str = "http://localhost:8080";
-
-/// `roster` with no inherited `ROSTER_*` settings and the test's data folder.
-fn roster(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_roster"));
-    c.current_dir(dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ROSTER_") && !k.starts_with("ROSTER_TEST_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("ROSTER_DATA_DIR", dir.join("data"))
-        .env("ROSTER_BASE_URL", BASE_URL)
-        .kill_on_drop(true);
-    c
-}
-
-/// Run a CLI command to its end; its output, or a panic naming it.
-async fn run(dir: &Path, args: &[&str]) -> String {
-    let o = roster(dir).args(args).output().await.expect("run roster");
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(o.status.success(), "roster {args:?}: {out}");
-    out
-}
-
-/// `roster serve` sending mail to `smtp_url`, once it says it is running; its log goes to
-/// `<dir>/serve-<n>.log`.
-async fn serve(dir: &Path, port: u16, smtp_url: &str, n: usize) -> (Child, PathBuf) {
-    let log = dir.join(format!("serve-{n}.log"));
-    let mut child = roster(dir)
-        .arg("serve")
-        .env("ROSTER_LISTEN", format!("127.0.0.1:{port}"))
-        .env("ROSTER_SMTP_URL", smtp_url)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("spawn roster serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let first = lines.next_line().await.ok().flatten().unwrap_or_default();
-    assert!(
-        first.contains("Roster is running"),
-        "{first}\n{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
-    // keep reading stdout so the server never blocks on a full pipe
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, log)
-}
-
-/// SIGKILL: no shutdown code runs, claimed outbox rows stay leased.
-async fn kill(child: &mut Child) {
-    child.start_kill().expect("SIGKILL");
-    let status = child.wait().await.expect("wait");
-    assert!(!status.success(), "{status:?}");
-}
-
 /// The first admin accepts (new ID) and gets a session; then `INVITATIONS` users are invited,
 /// eight requests at a time.
 async fn queue_invitations(port: u16, accept_token: &str, app_id: &str) {
+    roster_webhooks::install_crypto_provider();
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}/api/v1");
-    let r = http
-        .post(format!("{base}/invitations/{accept_token}/accept"))
-        .json(&json!({
-            "first_name": "Ada",
-            "last_name": "Admin",
-            "password": GOOD_PASSWORD,
-            "security_question": "first_pet_name",
-            "security_answer": "Rex",
-            "accept_terms": true
-        }))
-        .send()
-        .await
-        .expect("accept");
-    assert_eq!(r.status(), 201, "{:?}", r.text().await);
-    let body: serde_json::Value = r.json().await.expect("session json");
-    let session = body["token"].as_str().expect("session token").to_string();
+    let session = common::accept(&http, port, accept_token).await;
 
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..8 {
@@ -161,40 +81,13 @@ async fn every_invitation_arrives_despite_three_sigkills_mid_delivery() {
     let sink = SmtpSink::start().await;
 
     // The app, by the CLI (its first admin's invitation goes to the local mailbox).
-    let out = run(
-        dir,
-        &[
-            "app",
-            "create",
-            "--name",
-            "Crash",
-            "--seats",
-            "600",
-            "--admin-email",
-            "ada@admin.example",
-            "--admin-first-name",
-            "Ada",
-        ],
-    )
-    .await;
-    let app_id = out
-        .lines()
-        .find_map(|l| l.split(" with App ID ").nth(1))
-        .expect("app id line")
-        .trim()
-        .to_string();
-    let accept_token = out
-        .lines()
-        .find_map(|l| l.split("/invite/").nth(1))
-        .expect("accept link")
-        .trim()
-        .to_string();
+    let (app_id, accept_token) = common::create_app(dir, "Crash", "600").await;
 
     // Hold delivery back (one message a second) while the invitations are queued, so that the
     // kills below happen during delivery, not during queueing.
     sink.update(|b| b.delay = Duration::from_secs(1));
     let port = free_port();
-    let (mut server, mut log) = serve(dir, port, &sink.url(), 0).await;
+    let (mut server, mut log) = serve_with(dir, port, &[("ROSTER_SMTP_URL", &sink.url())], 0).await;
     queue_invitations(port, &accept_token, &app_id).await;
     let queued = started.elapsed();
     sink.update(|b| b.delay = SLOW);
@@ -213,7 +106,8 @@ async fn every_invitation_arrives_despite_three_sigkills_mid_delivery() {
             sink.count(),
             started.elapsed()
         );
-        (server, log) = serve(dir, free_port(), &sink.url(), n + 1).await;
+        (server, log) =
+            serve_with(dir, free_port(), &[("ROSTER_SMTP_URL", &sink.url())], n + 1).await;
     }
     let restarted = Instant::now();
 

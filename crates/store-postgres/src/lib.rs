@@ -25,6 +25,7 @@ mod sessions;
 mod setup_tokens;
 mod terms;
 mod throttle;
+mod webhooks;
 
 use async_trait::async_trait;
 use roster_core::StoreError;

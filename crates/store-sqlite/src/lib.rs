@@ -26,6 +26,7 @@ mod sessions;
 mod setup_tokens;
 mod terms;
 mod throttle;
+mod webhooks;
 
 use async_trait::async_trait;
 use roster_core::StoreError;
@@ -111,6 +112,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         16,
         "0016_api_keys",
         include_str!("../migrations/0016_api_keys.sql"),
+    ),
+    (
+        17,
+        "0017_webhooks",
+        include_str!("../migrations/0017_webhooks.sql"),
     ),
 ];
 

@@ -5,6 +5,7 @@
 pub mod conformance;
 pub mod pages;
 pub mod smtp;
+pub mod webhook_sink;
 
 /// Runs each named `async fn(TestApp)` on every backend: a `sqlite::NAME` test and a
 /// `postgres::NAME` test, the latter ignored (with the reason) when PostgreSQL is not configured.
@@ -201,6 +202,8 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub mailer: Arc<CapturingMailer>,
     pub worker: OutboxWorker,
+    /// The webhook worker (runs only when asked: [`TestApp::deliver_webhooks`]).
+    pub webhooks: roster_webhooks::WebhookWorker,
     pub clock: TestClock,
     pub client: reqwest::Client,
     pub db_url: String,
@@ -272,6 +275,7 @@ pub async fn spawn_with_clock(
     dir: DbGuard,
     clock: TestClock,
 ) -> TestApp {
+    roster_webhooks::install_crypto_provider();
     spawn_with(store, db_url, dir, clock, None).await
 }
 
@@ -300,6 +304,8 @@ async fn spawn_with(
         // notifications are due at once; the tests' worker runs only when asked
         // (`deliver_mail`), so what is queued before that is still grouped
         notify_group_window: time::Duration::ZERO,
+        // the tests' webhook receivers listen on 127.0.0.1 over plain http
+        webhooks_allow_private: true,
         ..Settings::default()
     };
     let services = Arc::new(Services::new(store.clone(), settings).expect("services"));
@@ -326,12 +332,21 @@ async fn spawn_with(
         test_renderer(&addr),
         RetryPolicy::default(),
     );
+    let c = clock.clone();
+    let webhooks = roster_webhooks::WebhookWorker::new(
+        services.clone(),
+        &format!("test-{}", uuid::Uuid::now_v7()),
+        true,
+        Arc::new(move || c.now()),
+    )
+    .expect("webhook worker");
     TestApp {
         addr,
         services,
         store,
         mailer,
         worker,
+        webhooks,
         clock,
         client: reqwest::Client::new(),
         db_url,
@@ -396,6 +411,11 @@ impl TestApp {
         let all = self.mailer.sent();
         let seen = self.delivered.swap(all.len(), Ordering::SeqCst);
         all[seen..].to_vec()
+    }
+
+    /// Run the webhook worker once over what is due; returns how many attempts it made.
+    pub async fn deliver_webhooks(&self) -> usize {
+        self.webhooks.drain().await.expect("deliver webhooks")
     }
 
     pub async fn request(

@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 
 /// A client with a cookie jar that does not follow redirects (tests assert them).
 pub fn browser() -> reqwest::Client {
+    roster_webhooks::install_crypto_provider();
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

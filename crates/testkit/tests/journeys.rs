@@ -28,6 +28,8 @@ mod seats;
 mod terms_audit;
 #[path = "journeys/two_step.rs"]
 mod two_step;
+#[path = "journeys/webhooks.rs"]
+mod webhooks;
 
 use accept::*;
 use account::*;
@@ -43,6 +45,7 @@ use password::*;
 use seats::*;
 use terms_audit::*;
 use two_step::*;
+use webhooks::*;
 
 roster_testkit::on_every_backend!(
     the_seed_journey_rohit_as_admin_and_mike_as_partner,
@@ -102,4 +105,6 @@ roster_testkit::on_every_backend!(
     twenty_concurrent_posts_with_one_key_create_one_invitation,
     a_stale_if_match_gets_412,
     a_bulk_list_invites_each_row_on_its_own_in_list_order,
+    webhooks_report_every_change_signed_and_retried,
+    a_delivery_that_keeps_failing_is_given_up_and_logged,
 );

@@ -26,7 +26,9 @@ use utoipa::OpenApi;
         api::passkeys::register_finish, api::passkeys::sign_in_start, api::passkeys::sign_in_finish,
         api::passkeys::second_step_start,
         api::api_keys::create_key, api::api_keys::list_keys, api::api_keys::revoke_key,
-        api::bulk::invite_bulk
+        api::bulk::invite_bulk,
+        api::webhooks::create_webhook, api::webhooks::list_webhooks, api::webhooks::get_webhook,
+        api::webhooks::delete_webhook, api::webhooks::deliveries, api::webhooks::send_test
     ),
     components(schemas(
         LoginRequest, SessionResponse, AppSummary, MeResponse, MemberDto, MembersPage, PatchMember,
@@ -43,7 +45,9 @@ use utoipa::OpenApi;
         api::passkeys::ChallengeOnly, api::passkeys::PasskeyDto, SessionDto, SessionsPage, SessionsEnded,
         api::api_keys::KeyKindDto, api::api_keys::ScopeDto, api::api_keys::CreateKeyBody, api::api_keys::ApiKeyDto,
         api::api_keys::KeyStateDto, api::api_keys::CreatedKeyDto, api::api_keys::ApiKeysPage,
-        api::bulk::BulkRowDto, api::bulk::BulkKind, api::bulk::BulkRowResult, api::bulk::BulkRowStatus, api::bulk::BulkResult
+        api::bulk::BulkRowDto, api::bulk::BulkKind, api::bulk::BulkRowResult, api::bulk::BulkRowStatus, api::bulk::BulkResult,
+        api::webhooks::EventDto, api::webhooks::CreateWebhookBody, api::webhooks::WebhookDto, api::webhooks::CreatedWebhookDto,
+        api::webhooks::WebhooksList, api::webhooks::DeliveryStateDto, api::webhooks::DeliveryDto, api::webhooks::DeliveriesList
     )),
     modifiers(&BearerAuth)
 )]

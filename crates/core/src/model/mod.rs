@@ -9,10 +9,12 @@ mod api_keys;
 mod bulk;
 mod mail;
 mod security;
+mod webhooks;
 pub use api_keys::*;
 pub use bulk::*;
 pub use mail::*;
 pub use security::*;
+pub use webhooks::*;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {

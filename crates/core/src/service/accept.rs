@@ -235,6 +235,9 @@ impl Services {
             serde_json::json!({"invitation": inv.id, "kind": inv.kind.as_str(), "admin": member.admin}),
         )
         .await?;
+        let data = serde_json::json!({"member": super::webhooks::member_json(&member)});
+        self.emit(tx, ctx, &inv.app_id, WebhookEvent::MemberJoined, data)
+            .await?;
         let event = super::notifications::event_of(&member, None, None, ctx.now);
         self.notify_admins(
             tx,

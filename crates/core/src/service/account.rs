@@ -40,6 +40,9 @@ impl Services {
             serde_json::json!({"member": m.id}),
         )
         .await?;
+        let data = serde_json::json!({"member": super::webhooks::member_json(&m)});
+        self.emit(&mut *tx, ctx, app_id, WebhookEvent::MemberLeft, data)
+            .await?;
         tx.commit().await?;
         self.mail_kick.notify_one();
         Ok(m)

@@ -211,7 +211,7 @@ impl Services {
             let mut tx = self.begin().await?;
             let mut app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
             if batch == 0 {
-                app.seats_held -= tx.expire_due_invitations(app_id, ctx.now).await?;
+                self.expire_due(&mut *tx, ctx, &mut app).await?;
             }
             for (email, row) in parsed.by_ref().take(BATCH) {
                 let n = report.rows.len() + 1;

@@ -79,11 +79,13 @@ impl Services {
         Ok(())
     }
 
-    /// Periodic clean-up: forget idempotent answers older than a day.
+    /// Periodic clean-up: forget idempotent answers older than a day, and expire the due
+    /// invitations of apps nobody touched (reported to webhooks).
     pub async fn housekeeping(&self, now: OffsetDateTime) -> Result<u64> {
         let mut tx = self.begin().await?;
         let n = tx.prune_idempotent(now - IDEMPOTENCY_TTL).await?;
         tx.commit().await?;
+        self.expire_idle_apps(now).await?;
         Ok(n)
     }
 }

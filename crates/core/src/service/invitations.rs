@@ -62,8 +62,7 @@ impl Services {
         // a bulk caller expires due invitations, saves the seat count and notifies the admins
         // once per batch instead
         if !bulk {
-            let released = tx.expire_due_invitations(&app.app_id, ctx.now).await?;
-            app.seats_held -= released;
+            self.expire_due(tx, ctx, app).await?;
         }
 
         let existing = tx
@@ -180,6 +179,13 @@ impl Services {
             serde_json::json!({"kind": kind.as_str(), "admin": admin, "invitation": invitation.id}),
         )
         .await?;
+        let data = serde_json::json!({
+            "member": super::webhooks::member_json(&member),
+            "invitation": {"id": invitation.id, "expires_at": invitation.expires_at.unix_timestamp()},
+            "by": inviter_name,
+        });
+        self.emit(tx, ctx, &app.app_id, WebhookEvent::MemberInvited, data)
+            .await?;
         Ok(IssuedInvitation {
             member,
             invitation,
@@ -292,8 +298,7 @@ impl Services {
         self.require_admin(p, app_id).await?;
         let mut tx = self.begin().await?;
         let mut app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
-        let released = tx.expire_due_invitations(app_id, ctx.now).await?;
-        app.seats_held -= released;
+        self.expire_due(&mut *tx, ctx, &mut app).await?;
         let old = tx
             .get_invitation(app_id, id)
             .await?
@@ -421,6 +426,11 @@ impl Services {
             serde_json::json!({"invitation": inv.id}),
         )
         .await?;
+        let data = serde_json::json!({"invitation": {
+            "id": inv.id, "email": inv.email.as_str(), "member_id": inv.member_id,
+        }});
+        self.emit(&mut *tx, ctx, app_id, WebhookEvent::InvitationRevoked, data)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

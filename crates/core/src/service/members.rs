@@ -168,7 +168,11 @@ impl Services {
             Some(m.email.to_string()),
             serde_json::json!({"member": m.id, "admin": admin}),
         )
-        .await
+        .await?;
+        let data =
+            serde_json::json!({"member": super::webhooks::member_json(m), "by": p.display_name()});
+        self.emit(tx, ctx, &app.app_id, WebhookEvent::MemberRoleChanged, data)
+            .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -220,8 +224,7 @@ impl Services {
                     ));
                 }
                 m.status = MemberStatus::Active;
-                let released = tx.expire_due_invitations(app_id, ctx.now).await?;
-                app.seats_held -= released;
+                self.expire_due(tx, ctx, app).await?;
                 ("member.reactivated", MemberChange::Reactivated)
             }
         };
@@ -239,7 +242,14 @@ impl Services {
             Some(m.email.to_string()),
             serde_json::json!({"member": m.id, "records_to": records_to}),
         )
-        .await
+        .await?;
+        let event = match change {
+            StatusChange::Deactivate => WebhookEvent::MemberDeactivated,
+            StatusChange::Reactivate => WebhookEvent::MemberReactivated,
+        };
+        let data =
+            serde_json::json!({"member": super::webhooks::member_json(m), "by": p.display_name()});
+        self.emit(tx, ctx, app_id, event, data).await
     }
 
     /// Admin: how many Active admins the app has (the last one cannot be removed, demoted or

@@ -37,6 +37,7 @@ mod second_step;
 mod terms;
 mod throttle;
 mod two_step;
+mod webhooks;
 
 pub use accept::NewIdentityForm;
 pub use account::SessionInfo;
@@ -57,6 +58,9 @@ pub use second_step::{SecondStep, TRUST_TTL};
 pub use terms::TermsView;
 pub use throttle::{ThrottleLimits, Throttled};
 pub use two_step::{Enrolled, TotpEnrolment};
+pub use webhooks::{
+    CreatedWebhook, WEBHOOK_MAX_ATTEMPTS, check_webhook_url, is_public_ip, webhook_retry_delay,
+};
 
 /// Whether the security question is asked when an ID is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
@@ -85,6 +89,8 @@ pub struct Settings {
     pub public_url: String,
     /// How long an admin notification waits for more of its kind to group into one message.
     pub notify_group_window: Duration,
+    /// Webhook endpoints may be on private networks and plain http (development, tests).
+    pub webhooks_allow_private: bool,
 }
 
 impl Default for Settings {
@@ -102,6 +108,7 @@ impl Default for Settings {
             secret_key: crate::sealed::SecretKey::random(),
             public_url: "http://localhost:8080".into(),
             notify_group_window: Duration::seconds(30),
+            webhooks_allow_private: false,
         }
     }
 }
@@ -167,6 +174,8 @@ pub struct Services {
     policy: PasswordPolicy,
     settings: Settings,
     mail_kick: Arc<Notify>,
+    /// Notified when webhook deliveries are queued.
+    webhook_kick: Arc<Notify>,
     /// The WebAuthn relying party (`None` when the public URL cannot carry passkeys).
     webauthn: Option<webauthn_rs::Webauthn>,
     /// The current terms version and when it was read (see `terms`).
@@ -202,6 +211,7 @@ impl Services {
             policy: PasswordPolicy::from_preset(settings.password_preset),
             settings,
             mail_kick: Arc::new(Notify::new()),
+            webhook_kick: Arc::new(Notify::new()),
             terms_cache: std::sync::Mutex::new(None),
         })
     }

@@ -157,6 +157,17 @@ impl Services {
             actor: by.and_then(|p| p.person()),
         })
         .await?;
+        let data = serde_json::json!({
+            "seats": {
+                "total": app.seats_total(),
+                "purchased": app.seats_purchased,
+                "complimentary": app.seats_complimentary,
+                "held": app.seats_held,
+            },
+            "change": {"kind": if kind == SeatEntryKind::Complimentary { "complimentary" } else { "purchase" }, "quantity": quantity},
+        });
+        self.emit(tx, ctx, app_id, WebhookEvent::SeatsChanged, data)
+            .await?;
         let actor = by.map(Actor::Id).unwrap_or(Actor::Operator);
         let action = match kind {
             SeatEntryKind::Complimentary => "seats.granted",

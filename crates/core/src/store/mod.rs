@@ -4,7 +4,8 @@
 //! [`MemberQueries`], [`InvitationQueries`], [`SessionQueries`], [`ProfileQueries`],
 //! [`SecretQueries`], [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`],
 //! [`IdentityTokenQueries`], [`ThrottleQueries`], [`TermsQueries`], [`SecondFactorQueries`],
-//! [`PasskeyQueries`], [`NotificationQueries`], [`ApiKeyQueries`], [`BulkJobQueries`]); [`Queries`] combines them
+//! [`PasskeyQueries`], [`NotificationQueries`], [`ApiKeyQueries`], [`BulkJobQueries`],
+//! [`WebhookQueries`]); [`Queries`] combines them
 //! and is what callers hold.
 //!
 //! Write operations run inside a transaction from [`Store::begin`]. The first call of every
@@ -30,6 +31,7 @@ mod sessions;
 mod setup_tokens;
 mod terms;
 mod throttle;
+mod webhooks;
 
 pub use api_keys::ApiKeyQueries;
 pub use apps::AppQueries;
@@ -49,6 +51,7 @@ pub use sessions::SessionQueries;
 pub use setup_tokens::SetupTokenQueries;
 pub use terms::TermsQueries;
 pub use throttle::ThrottleQueries;
+pub use webhooks::WebhookQueries;
 
 use crate::error::StoreError;
 use async_trait::async_trait;
@@ -101,6 +104,7 @@ pub trait Queries:
     + NotificationQueries
     + ApiKeyQueries
     + BulkJobQueries
+    + WebhookQueries
     + Send
 {
 }
@@ -124,6 +128,7 @@ impl<T> Queries for T where
         + NotificationQueries
         + ApiKeyQueries
         + BulkJobQueries
+        + WebhookQueries
         + Send
         + ?Sized
 {

@@ -16,6 +16,7 @@ pub mod password;
 pub mod seats;
 pub mod terms;
 pub mod two_step;
+pub mod webhooks;
 
 use crate::AppState;
 use crate::cookies;
@@ -49,6 +50,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(terms::routes())
         .merge(two_step::routes())
         .merge(passkeys::routes())
+        .merge(webhooks::routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)
 }
