@@ -548,3 +548,5 @@ mod security;
 mod setup;
 #[path = "pages/two_step.rs"]
 mod two_step;
+#[path = "pages/webhooks.rs"]
+mod webhooks;

@@ -26,6 +26,7 @@ pub mod profile;
 pub mod seats;
 pub mod terms;
 pub mod two_step;
+pub mod webhooks;
 pub mod when;
 
 pub use frame::{CSRF_COOKIE, Csrf, CsrfForm, FieldErrors, Nav, NavApp, Page, PageError};
@@ -45,6 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(api_keys::routes())
         .merge(bulk::routes())
+        .merge(webhooks::routes())
         .merge(invitations::routes())
         .merge(notifications::routes())
         .merge(seats::routes())
