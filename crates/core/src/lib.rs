@@ -7,6 +7,7 @@ pub mod mailer;
 pub mod model;
 pub mod password;
 pub mod renorm;
+pub mod scim_filter;
 pub mod sealed;
 pub mod service;
 pub mod store;

@@ -19,6 +19,7 @@ mod passkeys;
 mod profiles;
 mod renorm;
 mod rows;
+mod scim;
 mod second_factors;
 mod secrets;
 mod sessions;

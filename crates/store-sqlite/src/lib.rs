@@ -20,6 +20,7 @@ mod passkeys;
 mod profiles;
 mod renorm;
 mod rows;
+mod scim;
 mod second_factors;
 mod secrets;
 mod sessions;
@@ -118,6 +119,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0017_webhooks",
         include_str!("../migrations/0017_webhooks.sql"),
     ),
+    (18, "0018_scim", include_str!("../migrations/0018_scim.sql")),
 ];
 
 /// How long a writer waits for another process (e.g. the CLI) to release the write lock.

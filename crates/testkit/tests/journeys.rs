@@ -22,6 +22,8 @@ mod members;
 mod notifications;
 #[path = "journeys/password.rs"]
 mod password;
+#[path = "journeys/scim.rs"]
+mod scim;
 #[path = "journeys/seats.rs"]
 mod seats;
 #[path = "journeys/terms_audit.rs"]
@@ -42,6 +44,7 @@ use mail::*;
 use members::*;
 use notifications::*;
 use password::*;
+use scim::*;
 use seats::*;
 use terms_audit::*;
 use two_step::*;
@@ -107,4 +110,5 @@ roster_testkit::on_every_backend!(
     a_bulk_list_invites_each_row_on_its_own_in_list_order,
     webhooks_report_every_change_signed_and_retried,
     a_delivery_that_keeps_failing_is_given_up_and_logged,
+    an_identity_provider_provisions_people_over_scim,
 );

@@ -272,7 +272,7 @@ async fn a_lost_database_gives_503_and_the_node_recovers() {
     not(roster_postgres),
     ignore = "needs PostgreSQL: set ROSTER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres"
 )]
-async fn every_way_in_at_once_over_two_nodes_takes_exactly_the_20_free_seats() {
+async fn scim_bulk_api_and_reactivations_at_once_over_two_nodes_take_exactly_20_seats() {
     let (n1, n2) = two_nodes().await;
     let (app, admin) = n1.app_with_admin("Acme", 21).await; // the admin holds one
     // 30 inactive users to reactivate, seeded straight into the store
@@ -338,13 +338,57 @@ async fn every_way_in_at_once_over_two_nodes_takes_exactly_the_20_free_seats() {
                 .await
         }
     });
-    let (b1, b2, invited, reactivated) = tokio::join!(
+    let scim_key = n1
+        .post(
+            &format!("/api/v1/apps/{app}/api-keys"),
+            Some(&admin),
+            serde_json::json!({"name": "idp", "kind": "service", "scopes": ["scim"]}),
+        )
+        .await
+        .body["secret"]
+        .as_str()
+        .expect("scim key")
+        .to_string();
+    let scim_creates = (0..30).map(|i| {
+        let node = if i % 2 == 0 { &n1 } else { &n2 };
+        let url = format!("{}/scim/v2/{app}/Users", node.addr);
+        let key = scim_key.clone();
+        async move {
+            let body = serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": format!("scim{i}@example.com"),
+                "name": {"givenName": "S"},
+                "active": true
+            });
+            node.client
+                .post(url)
+                .bearer_auth(key)
+                .header("content-type", "application/scim+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .expect("scim")
+                .status()
+        }
+    });
+    let (b1, b2, invited, reactivated, scimmed) = tokio::join!(
         bulk(&n1, &app, &admin, "one"),
         bulk(&n2, &app, &admin, "two"),
         futures::future::join_all(invites),
-        futures::future::join_all(reactivations)
+        futures::future::join_all(reactivations),
+        futures::future::join_all(scim_creates)
     );
-    let mut ok = 0;
+    for s in &scimmed {
+        assert!(
+            *s == StatusCode::CREATED || *s == StatusCode::CONFLICT,
+            "{s}"
+        );
+    }
+    let scim_ok = scimmed
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let mut ok = scim_ok;
     for b in [&b1, &b2] {
         assert_eq!(b.status, StatusCode::OK, "{:?}", b.body);
         ok += b.body["invited"].as_u64().expect("invited") as usize;

@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod openapi;
 pub mod pages;
 pub mod problem;
+pub mod scim;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
                 idempotency::idempotency,
             )),
         )
+        .merge(scim::routes())
         .merge(pages::routes())
         .merge(api::ops_routes())
         .fallback(pages::errors::not_found)

@@ -60,8 +60,21 @@ impl Principal {
         self.key.as_ref().is_none_or(|k| k.has(scope))
     }
 
-    /// Managing API keys and admins: a session, or a key with the `admin` scope.
+    /// Managing API keys and admins: a session, or a key with the `admin` scope (or `scim`:
+    /// an identity provider moves people in and out of the Admins group).
     pub(super) fn require_admin_scope(&self) -> Result<()> {
+        if self.allows(ApiScope::Admin) || self.key.as_ref().is_some_and(|k| k.has(ApiScope::Scim))
+        {
+            Ok(())
+        } else {
+            Err(Error::InsufficientScope("admin"))
+        }
+    }
+}
+
+impl Principal {
+    /// Managing API keys: a session, or a key with the `admin` scope (never `scim` alone).
+    fn require_key_scope(&self) -> Result<()> {
         if self.allows(ApiScope::Admin) {
             Ok(())
         } else {
@@ -92,7 +105,7 @@ impl Services {
         app_id: &AppId,
         req: NewApiKey,
     ) -> Result<IssuedApiKey> {
-        p.require_admin_scope()?;
+        p.require_key_scope()?;
         let me = self.require_member(p, app_id).await?;
         let member_id = match req.kind {
             ApiKeyKind::Service if !me.admin => return Err(Error::NotFound),
@@ -225,7 +238,7 @@ impl Services {
         app_id: &AppId,
         id: uuid::Uuid,
     ) -> Result<ApiKey> {
-        p.require_admin_scope()?;
+        p.require_key_scope()?;
         let me = self.require_member(p, app_id).await?;
         let mut tx = self.begin().await?;
         let mut key = tx.get_api_key(app_id, id).await?.ok_or(Error::NotFound)?;

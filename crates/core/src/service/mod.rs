@@ -32,6 +32,7 @@ mod notifications;
 mod passkeys;
 mod password;
 mod profile;
+mod scim;
 mod seats;
 mod second_step;
 mod terms;
@@ -53,6 +54,9 @@ pub use passkeys::CeremonyStart;
 pub use password::{PASSWORD_HISTORY, RESET_TTL, ResetRequest};
 pub use profile::{
     MAX_LOGO_BYTES, ProfileDetails, ProfileView, SetupPlan, sniff_image, time_zones,
+};
+pub use scim::{
+    ScimGroup, ScimUser, ScimUserInput, display_name as scim_display_name, scim_active,
 };
 pub use second_step::{SecondStep, TRUST_TTL};
 pub use terms::TermsView;

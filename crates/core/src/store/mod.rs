@@ -5,7 +5,7 @@
 //! [`SecretQueries`], [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`],
 //! [`IdentityTokenQueries`], [`ThrottleQueries`], [`TermsQueries`], [`SecondFactorQueries`],
 //! [`PasskeyQueries`], [`NotificationQueries`], [`ApiKeyQueries`], [`BulkJobQueries`],
-//! [`WebhookQueries`]); [`Queries`] combines them
+//! [`WebhookQueries`], [`ScimQueries`]); [`Queries`] combines them
 //! and is what callers hold.
 //!
 //! Write operations run inside a transaction from [`Store::begin`]. The first call of every
@@ -25,6 +25,7 @@ mod notifications;
 mod outbox;
 mod passkeys;
 mod profiles;
+mod scim;
 mod second_factors;
 mod secrets;
 mod sessions;
@@ -45,6 +46,7 @@ pub use notifications::NotificationQueries;
 pub use outbox::OutboxQueries;
 pub use passkeys::PasskeyQueries;
 pub use profiles::ProfileQueries;
+pub use scim::ScimQueries;
 pub use second_factors::SecondFactorQueries;
 pub use secrets::SecretQueries;
 pub use sessions::SessionQueries;
@@ -105,6 +107,7 @@ pub trait Queries:
     + ApiKeyQueries
     + BulkJobQueries
     + WebhookQueries
+    + ScimQueries
     + Send
 {
 }
@@ -129,6 +132,7 @@ impl<T> Queries for T where
         + ApiKeyQueries
         + BulkJobQueries
         + WebhookQueries
+        + ScimQueries
         + Send
         + ?Sized
 {

@@ -86,6 +86,14 @@ pub async fn frame_errors(State(state): State<AppState>, req: Request, next: Nex
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
+    // SCIM answers in its own error format (application/scim+json)
+    if path.starts_with("/scim/") {
+        if content_type(&res).starts_with("application/scim+json") {
+            return res;
+        }
+        let reason = status.canonical_reason().unwrap_or("Error");
+        return crate::scim::ScimError::new(status, None, format!("{reason}.")).into_response();
+    }
     if wants_problem(&path, &headers) {
         if content_type(&res).starts_with("application/problem+json") {
             return res;
