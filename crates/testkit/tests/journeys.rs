@@ -8,6 +8,8 @@ mod account;
 mod api_keys;
 #[path = "journeys/bulk.rs"]
 mod bulk;
+#[path = "journeys/coverage.rs"]
+mod coverage;
 #[path = "journeys/identity.rs"]
 mod identity;
 #[path = "journeys/invitations.rs"]
@@ -37,6 +39,7 @@ use accept::*;
 use account::*;
 use api_keys::*;
 use bulk::*;
+use coverage::*;
 use identity::*;
 use invitations::*;
 use isolation::*;
@@ -111,4 +114,5 @@ roster_testkit::on_every_backend!(
     webhooks_report_every_change_signed_and_retried,
     a_delivery_that_keeps_failing_is_given_up_and_logged,
     an_identity_provider_provisions_people_over_scim,
+    the_api_has_the_ledger_seat_requests_profile_and_copy_link,
 );

@@ -28,7 +28,9 @@ use utoipa::OpenApi;
         api::api_keys::create_key, api::api_keys::list_keys, api::api_keys::revoke_key,
         api::bulk::invite_bulk,
         api::webhooks::create_webhook, api::webhooks::list_webhooks, api::webhooks::get_webhook,
-        api::webhooks::delete_webhook, api::webhooks::deliveries, api::webhooks::send_test
+        api::webhooks::delete_webhook, api::webhooks::deliveries, api::webhooks::send_test,
+        api::seat_requests::ledger, api::seat_requests::list_requests, api::seat_requests::request_seats,
+        api::profile::get_profile, api::profile::put_details, api::profile::put_signature, api::invitation_links::new_link
     ),
     components(schemas(
         LoginRequest, SessionResponse, AppSummary, MeResponse, MemberDto, MembersPage, PatchMember,
@@ -47,7 +49,10 @@ use utoipa::OpenApi;
         api::api_keys::KeyStateDto, api::api_keys::CreatedKeyDto, api::api_keys::ApiKeysPage,
         api::bulk::BulkRowDto, api::bulk::BulkKind, api::bulk::BulkRowResult, api::bulk::BulkRowStatus, api::bulk::BulkResult,
         api::webhooks::EventDto, api::webhooks::CreateWebhookBody, api::webhooks::WebhookDto, api::webhooks::CreatedWebhookDto,
-        api::webhooks::WebhooksList, api::webhooks::DeliveryStateDto, api::webhooks::DeliveryDto, api::webhooks::DeliveriesList
+        api::webhooks::WebhooksList, api::webhooks::DeliveryStateDto, api::webhooks::DeliveryDto, api::webhooks::DeliveriesList,
+        api::seat_requests::LedgerKind, api::seat_requests::LedgerEntryDto, api::seat_requests::LedgerPage, api::seat_requests::RequestStatus,
+        api::seat_requests::SeatRequestDto, api::seat_requests::SeatRequestsList, api::seat_requests::SeatRequestBody,
+        api::profile::ProfileDto, api::profile::DetailsBody, api::profile::SignatureBody
     )),
     modifiers(&BearerAuth)
 )]

@@ -274,6 +274,14 @@ impl Services {
         Ok(r)
     }
 
+    /// Admin: the app's seat ledger (who added seats, when, why), newest first.
+    pub async fn seat_ledger(&self, p: &Principal, app_id: &AppId) -> Result<Vec<SeatLedgerEntry>> {
+        self.require_admin(p, app_id).await?;
+        let mut entries = self.read().await?.list_seat_entries(app_id).await?;
+        entries.sort_by(|a, b| (b.at, b.id).cmp(&(a.at, a.id)));
+        Ok(entries)
+    }
+
     pub async fn list_seat_requests(
         &self,
         p: &Principal,

@@ -7,12 +7,15 @@ pub mod api_keys;
 pub mod audit;
 pub mod bulk;
 pub mod identity;
+pub mod invitation_links;
 pub mod invitations;
 pub mod login_email;
 pub mod members;
 pub mod notifications;
 pub mod passkeys;
 pub mod password;
+pub mod profile;
+pub mod seat_requests;
 pub mod seats;
 pub mod terms;
 pub mod two_step;
@@ -41,6 +44,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(members::routes())
         .merge(invitations::routes())
         .merge(bulk::routes())
+        .merge(invitation_links::routes())
+        .merge(seat_requests::routes())
+        .merge(profile::routes())
         .merge(notifications::routes())
         .merge(seats::routes())
         .merge(audit::routes())

@@ -1,0 +1,181 @@
+//! What the pages do, the API does too (issue 10): the seat ledger, seat requests, the
+//! caller's profile, and a fresh invitation link to copy.
+
+use reqwest::StatusCode;
+use roster_testkit::TestApp;
+use serde_json::json;
+
+pub(super) async fn the_api_has_the_ledger_seat_requests_profile_and_copy_link(t: TestApp) {
+    let (a, admin) = t.app_with_admin("Cover", 2).await;
+    let base = format!("/api/v1/apps/{a}");
+    // ledger: the initial seats, then a purchase, newest first, paged
+    t.post(
+        &format!("{base}/seats"),
+        Some(&admin),
+        json!({"quantity": 3}),
+    )
+    .await;
+    let l = t
+        .get(&format!("{base}/seats/ledger?limit=1"), Some(&admin))
+        .await;
+    assert_eq!(l.status, StatusCode::OK, "{:?}", l.body);
+    assert_eq!(l.body["items"][0]["kind"], "purchase");
+    assert_eq!(l.body["items"][0]["quantity"], 3);
+    let cursor = l.body["next_cursor"].as_str().expect("cursor").to_string();
+    let l2 = t
+        .get(
+            &format!("{base}/seats/ledger?limit=1&cursor={cursor}"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(l2.body["items"][0]["kind"], "initial");
+    assert!(l2.body["next_cursor"].is_null());
+    assert_eq!(
+        t.get(&format!("{base}/seats/ledger?cursor=zzz"), Some(&admin))
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // seat requests
+    let r = t
+        .post(
+            &format!("{base}/seat-requests"),
+            Some(&admin),
+            json!({"quantity": 2}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["status"], "pending");
+    let list = t.get(&format!("{base}/seat-requests"), Some(&admin)).await;
+    assert_eq!(list.body["items"][0]["quantity"], 2);
+    assert_eq!(
+        t.post(
+            &format!("{base}/seat-requests"),
+            Some(&admin),
+            json!({"quantity": 0})
+        )
+        .await
+        .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // profile: read, change details and signature
+    let p = t.get(&format!("{base}/profile"), Some(&admin)).await;
+    assert_eq!(
+        (p.status, p.body["email"].as_str()),
+        (StatusCode::OK, Some("admin@cover.test"))
+    );
+    let p = t
+        .request(
+            reqwest::Method::PUT,
+            &format!("{base}/profile"),
+            Some(&admin),
+            Some(json!({"first_name": "Ada", "last_name": "Lovelace", "phone": "+44 20 1234 5678", "time_zone": "Europe/London"})),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{:?}", p.body);
+    assert_eq!(
+        (p.body["last_name"].as_str(), p.body["time_zone"].as_str()),
+        (Some("Lovelace"), Some("Europe/London"))
+    );
+    let p = t
+        .request(
+            reqwest::Method::PUT,
+            &format!("{base}/profile"),
+            Some(&admin),
+            Some(json!({"first_name": "", "time_zone": "Mars/Olympus"})),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let p = t
+        .request(
+            reqwest::Method::PUT,
+            &format!("{base}/profile/signature"),
+            Some(&admin),
+            Some(json!({"html": "<p><b>Ada</b></p>", "text": "Ada"})),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{:?}", p.body);
+    assert_eq!(p.body["signature_text"], "Ada");
+
+    // copy a fresh link: the old one stops working
+    let r = t.invite(&a, &admin, "lin@example.com", "user", false).await;
+    let inv = r.body["id"].as_str().expect("id").to_string();
+    let old = r.body["accept_url"]
+        .as_str()
+        .expect("url")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let n = t
+        .post(
+            &format!("{base}/invitations/{inv}/link"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(n.status, StatusCode::CREATED, "{:?}", n.body);
+    let new = n.body["accept_url"]
+        .as_str()
+        .expect("url")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_ne!(old, new);
+    assert_eq!(
+        t.get(&format!("/api/v1/invitations/{old}"), None)
+            .await
+            .status,
+        StatusCode::GONE
+    );
+    assert_eq!(
+        t.get(&format!("/api/v1/invitations/{new}"), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // a member who is not an admin gets 404 on the admin parts, their own profile otherwise
+    let (_, user) = t.add_user(&a, &admin, "una@example.com").await;
+    assert_eq!(
+        t.get(&format!("{base}/seats/ledger"), Some(&user))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.get(&format!("{base}/seat-requests"), Some(&user))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.get(&format!("{base}/profile"), Some(&user)).await.body["email"],
+        "una@example.com"
+    );
+    // a service key has no profile
+    let key = t
+        .post(
+            &format!("{base}/api-keys"),
+            Some(&admin),
+            json!({"name": "s", "kind": "service"}),
+        )
+        .await
+        .body["secret"]
+        .as_str()
+        .expect("key")
+        .to_string();
+    assert_eq!(
+        t.get(&format!("{base}/profile"), Some(&key)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.get(&format!("{base}/seats/ledger"), Some(&key))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
