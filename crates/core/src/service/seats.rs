@@ -278,7 +278,7 @@ impl Services {
     pub async fn seat_ledger(&self, p: &Principal, app_id: &AppId) -> Result<Vec<SeatLedgerEntry>> {
         self.require_admin(p, app_id).await?;
         let mut entries = self.read().await?.list_seat_entries(app_id).await?;
-        entries.sort_by(|a, b| (b.at, b.id).cmp(&(a.at, a.id)));
+        entries.sort_by_key(|e| std::cmp::Reverse((e.at, e.id)));
         Ok(entries)
     }
 
