@@ -2,6 +2,7 @@
 
 use crate::api;
 use crate::dto::*;
+use crate::openapi_rules::CommonAnswers;
 use axum::Json;
 use utoipa::OpenApi;
 
@@ -41,9 +42,13 @@ use utoipa::OpenApi;
         api::passkeys::CeremonyDto, api::passkeys::RegisterFinishBody, api::passkeys::SignInFinishBody,
         api::passkeys::ChallengeOnly, api::passkeys::PasskeyDto, SessionDto, SessionsPage, SessionsEnded,
         api::api_keys::KeyKindDto, api::api_keys::ScopeDto, api::api_keys::CreateKeyBody, api::api_keys::ApiKeyDto,
-        api::api_keys::KeyStateDto, api::api_keys::CreatedKeyDto, api::api_keys::ApiKeysPage
+        api::api_keys::KeyStateDto, api::api_keys::CreatedKeyDto, api::api_keys::ApiKeysPage,
+        crate::problem::ProblemDoc, crate::problem::FieldProblem, crate::problem::PasswordRuleDoc,
+        crate::problem::SecondFactorMethod, crate::problem::ProblemSeats,
+        MemberKindDto, MemberStatusDto, InvitationStatusDto, NotificationKindName, StatusChangeDto,
+        QuestionModeDto, HealthStatus, Backend, api::members::MemberFilterDto, api::password::AcceptedStatus
     )),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &CommonAnswers)
 )]
 pub struct ApiDoc;
 

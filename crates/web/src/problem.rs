@@ -4,7 +4,168 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use roster_core::Error;
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+/// Every `code` a problem document can carry: the core errors' codes and the HTTP layer's own
+/// (unreadable requests, unknown addresses). Documented as the enum of [`ProblemDoc::code`].
+pub const PROBLEM_CODES: &[&str] = &[
+    // the HTTP layer (extractors, middleware, fallbacks)
+    "bad_request",
+    "malformed_json",
+    "unsupported_media_type",
+    "body_too_large",
+    "method_not_allowed",
+    // the core errors (`roster_core::Error::code`)
+    "invalid_input",
+    "password_policy",
+    "seat_unavailable",
+    "invitation_expired",
+    "invitation_revoked",
+    "invitation_used",
+    "invitation_replaced",
+    "already_member",
+    "already_invited",
+    "id_exists",
+    "no_id",
+    "terms_required",
+    "last_admin",
+    "invalid_transition",
+    "invalid_credentials",
+    "unauthenticated",
+    "not_found",
+    "wrong_identity",
+    "link_invalid",
+    "code_invalid",
+    "security_answer_wrong",
+    "password_reused",
+    "email_in_use",
+    "id_locked",
+    "too_many_attempts",
+    "rate_limited",
+    "terms_acceptance_required",
+    "second_factor_required",
+    "challenge_invalid",
+    "reauthentication_required",
+    "second_factor_enrolment_required",
+    "insufficient_scope",
+    "precondition_failed",
+    "idempotency_key_reused",
+    "idempotency_in_progress",
+    "unavailable",
+    "internal",
+];
+
+/// The schema of every error answer (`application/problem+json`, RFC 9457). Never built: the
+/// documents are written by [`Problem`]; this type only describes them.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Problem, example = json!({
+    "type": "/problems/seat_unavailable", "title": "Conflict", "status": 409,
+    "detail": "No seat available: all 2 seats are in use (2 held).", "code": "seat_unavailable",
+    "seats": {"total": 2, "used": 2}
+}))]
+pub struct ProblemDoc {
+    /// `/problems/{code}`.
+    #[serde(rename = "type")]
+    #[schema(example = "/problems/not_found")]
+    pub kind: String,
+    /// The HTTP status's reason phrase.
+    #[schema(example = "Not Found")]
+    pub title: String,
+    #[schema(example = 404, minimum = 400, maximum = 599)]
+    pub status: u16,
+    /// What went wrong and what to do about it, for a person.
+    pub detail: String,
+    /// The stable, machine-readable code.
+    #[schema(schema_with = problem_code_schema)]
+    pub code: String,
+    /// The fields at fault (`invalid_input`, `password_policy`, `password_reused`).
+    pub errors: Option<Vec<FieldProblem>>,
+    /// The broken password rules (`password_policy`).
+    pub rules: Option<Vec<PasswordRuleDoc>>,
+    /// Seconds until another try can succeed (`id_locked`, `rate_limited`; also `Retry-After`).
+    pub retry_after: Option<i64>,
+    /// The terms version to agree to (`terms_acceptance_required`).
+    pub version: Option<String>,
+    /// The login's pending second step (`second_factor_required`): send it to
+    /// `POST /api/v1/session/second-factor` with one of `methods`.
+    pub challenge: Option<String>,
+    pub methods: Option<Vec<SecondFactorMethod>>,
+    /// The app that requires two-step verification (`second_factor_enrolment_required`).
+    pub app_id: Option<String>,
+    /// The scope the API key lacks (`insufficient_scope`).
+    pub scope: Option<crate::api::api_keys::ScopeDto>,
+    /// The app's seats (`seat_unavailable`).
+    pub seats: Option<ProblemSeats>,
+}
+
+/// One field at fault.
+#[derive(Serialize, ToSchema)]
+pub struct FieldProblem {
+    #[schema(example = "email")]
+    pub field: String,
+    /// The broken password rule (`password_policy` only).
+    pub rule: Option<PasswordRuleDoc>,
+    #[schema(example = "Enter a valid email address.")]
+    pub message: String,
+}
+
+/// A password rule (`roster_core::password::PasswordRule`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordRuleDoc {
+    MinLength,
+    MaxLength,
+    Uppercase,
+    Lowercase,
+    Digit,
+    ContainsEmail,
+    Common,
+}
+
+/// A second step of a login.
+#[derive(Serialize, serde::Deserialize, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactorMethod {
+    /// A code from an authenticator app.
+    Totp,
+    /// A code sent by email (`POST /api/v1/session/second-factor/email` first).
+    Email,
+    /// A one-time backup code.
+    BackupCode,
+    /// A passkey (`POST /api/v1/session/second-factor/passkey/start` first; the credential
+    /// JSON is the `code`).
+    Passkey,
+}
+
+impl SecondFactorMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecondFactorMethod::Totp => "totp",
+            SecondFactorMethod::Email => "email",
+            SecondFactorMethod::BackupCode => "backup_code",
+            SecondFactorMethod::Passkey => "passkey",
+        }
+    }
+}
+
+/// The seats of an app when none is free.
+#[derive(Serialize, ToSchema)]
+pub struct ProblemSeats {
+    pub total: i64,
+    pub used: i64,
+}
+
+fn problem_code_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(PROBLEM_CODES.iter().copied()))
+        .description(Some("The stable, machine-readable code of the problem."))
+        .examples([json!("not_found")])
+        .build()
+}
 
 /// The HTTP status of each error code.
 pub fn status_of(e: &Error) -> StatusCode {
