@@ -3,7 +3,7 @@
 # answer must be documented (status code, content type, schema) and none may be a 5xx.
 # Exits non-zero on any finding.
 #
-# Usage: scripts/schemathesis.sh [max examples per operation, default 20]
+# Usage: scripts/schemathesis.sh [max examples per operation, default 50]
 # Environment: CARGO_TARGET_DIR (as for cargo), SCHEMATHESIS_SEED (default 1, for repeatable
 # runs), SCHEMATHESIS_WORKERS (default 2).
 #
@@ -24,7 +24,7 @@
 # leaves the session working.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXAMPLES="${1:-20}"
+EXAMPLES="${1:-50}"
 SEED="${SCHEMATHESIS_SEED:-1}"
 WORKERS="${SCHEMATHESIS_WORKERS:-2}"
 

@@ -18,6 +18,8 @@ mod mail;
 mod members;
 #[path = "journeys/notifications.rs"]
 mod notifications;
+#[path = "journeys/openapi.rs"]
+mod openapi;
 #[path = "journeys/password.rs"]
 mod password;
 #[path = "journeys/seats.rs"]
@@ -36,6 +38,7 @@ use isolation::*;
 use mail::*;
 use members::*;
 use notifications::*;
+use openapi::*;
 use password::*;
 use seats::*;
 use terms_audit::*;
@@ -98,4 +101,6 @@ roster_testkit::on_every_backend!(
     an_idempotency_key_replays_the_first_answer,
     twenty_concurrent_posts_with_one_key_create_one_invitation,
     a_stale_if_match_gets_412,
+    the_openapi_document_is_exact,
+    every_operation_answers_only_what_it_documents,
 );

@@ -166,13 +166,20 @@ fn complete(method: &str, path: &str, op: &mut Operation) {
     for (status, why) in add {
         merge(op, status, why);
     }
-    let codes: Vec<String> = op.responses.responses.keys().cloned().collect();
-    for code in codes {
+    for (code, r) in op.responses.responses.iter_mut() {
+        let RefOr::T(r) = r else { continue };
+        if r.description.is_empty() {
+            // a Response Object must have one
+            r.description = code
+                .parse::<u16>()
+                .ok()
+                .and_then(|c| axum::http::StatusCode::from_u16(c).ok())
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Answer")
+                .to_string();
+        }
         let problem = code.starts_with('4') || code.starts_with('5');
-        if let Some(RefOr::T(r)) = op.responses.responses.get_mut(&code)
-            && problem
-            && r.content.is_empty()
-        {
+        if problem && r.content.is_empty() {
             r.content.insert(
                 "application/problem+json".into(),
                 RefOr::T(Content::new(Some(Ref::from_schema_name("Problem")))),

@@ -49,11 +49,10 @@ fn hex_decode(s: &str) -> Result<String, Error> {
 }
 
 /// Which members a list shows.
-#[derive(Deserialize, ToSchema, Clone, Copy, Debug, Default)]
+#[derive(Deserialize, ToSchema, Clone, Copy, Debug)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberFilterDto {
     /// Active and invited users and partners (the default).
-    #[default]
     ActiveInvited,
     Inactive,
     Partners,
@@ -62,8 +61,10 @@ pub enum MemberFilterDto {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MembersParams {
-    /// Default `active_invited`.
-    pub filter: Option<MemberFilterDto>,
+    /// Default `active_invited`. (Read as text, so that another value is a 422 naming the
+    /// field rather than an unreadable query.)
+    #[param(value_type = Option<MemberFilterDto>)]
+    pub filter: Option<String>,
     /// Matches name or email.
     pub q: Option<String>,
     pub cursor: Option<String>,
@@ -80,10 +81,15 @@ pub async fn list_members(
     Query(params): Query<MembersParams>,
 ) -> ApiResult<Json<MembersPage>> {
     let app = app_id(&app)?;
-    let filter = match params.filter.unwrap_or_default() {
-        MemberFilterDto::ActiveInvited => MemberFilter::ActiveInvited,
-        MemberFilterDto::Inactive => MemberFilter::Inactive,
-        MemberFilterDto::Partners => MemberFilter::Partners,
+    let filter = match params.filter.as_deref() {
+        None | Some("active_invited") => MemberFilter::ActiveInvited,
+        Some("inactive") => MemberFilter::Inactive,
+        Some("partners") => MemberFilter::Partners,
+        Some(_) => {
+            return Err(
+                Error::invalid("filter", "Use active_invited, inactive or partners.").into(),
+            );
+        }
     };
     let limit = params.limit.unwrap_or(50).clamp(1, 200);
     let q = MemberQuery {
