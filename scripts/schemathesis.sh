@@ -81,6 +81,7 @@ cat >"$WORK/schemathesis.toml" <<EOF
 EOF
 
 status=0
+set +e
 schemathesis --config-file "$WORK/schemathesis.toml" run "$BASE/api/v1/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --header "Authorization: Bearer $TOKEN" \
@@ -91,7 +92,9 @@ schemathesis --config-file "$WORK/schemathesis.toml" run "$BASE/api/v1/openapi.j
   --seed "$SEED" \
   --workers "$WORKERS" \
   --request-timeout 30 \
-  ${SCHEMATHESIS_EXTRA:-} --no-color || status=$?
+  ${SCHEMATHESIS_EXTRA:-} --no-color 2>&1 | tee "$WORK/schemathesis.out"
+status=${PIPESTATUS[0]}
+set -e
 
 # The run must not have ended its own session: a run that did tested little after that.
 if ! curl -fs "$BASE/api/v1/me" -H "Authorization: Bearer $TOKEN" >/dev/null; then
@@ -102,4 +105,10 @@ if grep -q "panicked" "$WORK/server.log"; then
   grep -B2 -A5 "panicked" "$WORK/server.log" >&2
   status=1
 fi
+# One closing line: generated test cases that passed, and unique failures.
+passed="$(sed -n 's/.* generated, \([0-9]*\) passed.*/\1/p' "$WORK/schemathesis.out" | tail -n1)"
+failed="$(sed -n 's/.* found \([0-9]*\) unique failures.*/\1/p' "$WORK/schemathesis.out" | tail -n1)"
+failed="${failed:-0}"
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "schemathesis: ${passed:-0} passed, $failed failed"
 exit "$status"
