@@ -334,3 +334,65 @@ async fn over_http_cookie_names_are_plain_and_there_is_no_hsts() {
     );
     assert!(all.iter().all(|c| !c.starts_with("__Host-")));
 }
+
+/// The API reference (issue 10): `/api/docs` is the vendored Swagger UI, served from the binary
+/// (no other host named anywhere, so it works offline), under the same strict CSP as every page.
+#[tokio::test]
+async fn the_api_reference_is_served_from_the_binary_under_the_site_csp() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let b = browser();
+    use reqwest::Method as M;
+    let login = send(&t, &b, M::GET, "/login").await;
+    let site_csp = header(login.headers(), "content-security-policy").to_string();
+    let r = send(&t, &b, M::GET, "/api/docs").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        header(r.headers(), "content-security-policy"),
+        site_csp,
+        "the docs page has the site's policy, not a relaxed one"
+    );
+    let html = assert_page_headers("API reference", r).await;
+    let assets = [
+        ("/static/apidocs/swagger-ui.css", "text/css", ".swagger-ui"),
+        (
+            "/static/apidocs/swagger-ui-bundle.js",
+            "text/javascript",
+            "SwaggerUIBundle",
+        ),
+        (
+            "/static/apidocs/roster-apidocs.js",
+            "text/javascript",
+            "/api/v1/openapi.json",
+        ),
+    ];
+    for (path, content_type, marker) in assets {
+        assert!(html.contains(&format!("\"{path}\"")), "{path} not used");
+        let r = send(&t, &b, M::GET, path).await;
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert!(
+            header(r.headers(), "content-type").starts_with(content_type),
+            "{path}: {:?}",
+            r.headers()
+        );
+        assert_eq!(header(r.headers(), "x-content-type-options"), "nosniff");
+        let body = r.text().await.expect("asset");
+        assert!(body.contains(marker), "{path}");
+    }
+    // nothing is fetched from another host: every script and stylesheet is one of ours
+    for attr in ["src=\"", "href=\""] {
+        for (i, _) in html.match_indices(attr) {
+            let rest = &html[i + attr.len()..];
+            let url = &rest[..rest.find('"').unwrap_or(0)];
+            assert!(url.starts_with('/'), "{url}");
+        }
+    }
+    let init = send(&t, &b, M::GET, "/static/apidocs/roster-apidocs.js")
+        .await
+        .text()
+        .await
+        .expect("init");
+    assert!(init.contains("validatorUrl: null"), "no outside validator");
+    // the document it shows is served
+    let r = send(&t, &b, M::GET, "/api/v1/openapi.json").await;
+    assert_eq!(r.status(), StatusCode::OK);
+}

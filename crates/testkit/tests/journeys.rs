@@ -22,6 +22,8 @@ mod mail;
 mod members;
 #[path = "journeys/notifications.rs"]
 mod notifications;
+#[path = "journeys/openapi.rs"]
+mod openapi;
 #[path = "journeys/password.rs"]
 mod password;
 #[path = "journeys/scim.rs"]
@@ -46,6 +48,7 @@ use isolation::*;
 use mail::*;
 use members::*;
 use notifications::*;
+use openapi::*;
 use password::*;
 use scim::*;
 use seats::*;
@@ -115,4 +118,6 @@ roster_testkit::on_every_backend!(
     a_delivery_that_keeps_failing_is_given_up_and_logged,
     an_identity_provider_provisions_people_over_scim,
     the_api_has_the_ledger_seat_requests_profile_and_copy_link,
+    the_openapi_document_is_exact,
+    every_operation_answers_only_what_it_documents,
 );

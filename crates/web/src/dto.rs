@@ -1,10 +1,52 @@
 //! JSON shapes of the API (documented in the OpenAPI document).
 
-use roster_core::model::{Invitation, InvitationStatus, Member, SeatSummary};
-use roster_core::types::SecurityQuestion;
+use roster_core::model::{Invitation, InvitationStatus, Member, NotificationKind, SeatSummary};
+use roster_core::types::{MemberKind, MemberStatus, SecurityQuestion};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
+
+/// A schema enum mirroring a core enum (same variants, snake_case on the wire), both ways.
+macro_rules! mirror {
+    ($(#[$m:meta])* $dto:ident <=> $core:ident { $($(#[$vm:meta])* $v:ident),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Serialize, Deserialize, ToSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $dto { $($(#[$vm])* $v),* }
+
+        impl From<$core> for $dto {
+            fn from(v: $core) -> Self {
+                match v { $($core::$v => $dto::$v),* }
+            }
+        }
+
+        impl From<$dto> for $core {
+            fn from(v: $dto) -> Self {
+                match v { $($dto::$v => $core::$v),* }
+            }
+        }
+    };
+}
+
+mirror! {
+    /// `user` (holds a seat) or `partner` (an outside person: no seat, a "P" badge in lists).
+    MemberKindDto <=> MemberKind { User, Partner }
+}
+
+mirror! {
+    /// A membership's state (`removed` only for members taken out of the app entirely).
+    MemberStatusDto <=> MemberStatus { Invited, Active, Inactive, Removed }
+}
+
+mirror! {
+    /// An invitation's state as of now.
+    InvitationStatusDto <=> InvitationStatus { Pending, Accepted, Revoked, Expired, Replaced }
+}
+
+mirror! {
+    /// A kind of email an admin gets about their app.
+    NotificationKindName <=> NotificationKind { Invited, Joined, AdminChanged, StatusChanged, Left }
+}
 
 pub fn ts(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
@@ -13,6 +55,7 @@ pub fn ts(t: OffsetDateTime) -> String {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@acme.example", "password": "Blue-Kettle-42", "app_id": "ab123"}))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -35,7 +78,7 @@ pub struct AppSummary {
     pub app_id: String,
     pub name: String,
     pub admin: bool,
-    pub kind: String,
+    pub kind: MemberKindDto,
     pub url: String,
 }
 
@@ -56,11 +99,9 @@ pub struct MemberDto {
     pub email: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
-    /// "user" or "partner" (partners show a "P" badge and take no seat).
-    pub kind: String,
+    pub kind: MemberKindDto,
     pub admin: bool,
-    /// "invited", "active" or "inactive".
-    pub status: String,
+    pub status: MemberStatusDto,
     pub holds_seat: bool,
     pub last_login_at: Option<String>,
 }
@@ -72,9 +113,9 @@ impl From<Member> for MemberDto {
             email: m.email.to_string(),
             first_name: m.first_name,
             last_name: m.last_name,
-            kind: m.kind.as_str().into(),
+            kind: m.kind.into(),
             admin: m.admin,
-            status: m.status.as_str().into(),
+            status: m.status.into(),
             holds_seat: m.holds_seat,
             last_login_at: m.last_login_at.map(ts),
         }
@@ -88,31 +129,42 @@ pub struct MembersPage {
     pub next_cursor: Option<String>,
 }
 
+/// A change of status asked for: `active` reactivates, `inactive` deactivates.
+#[derive(Deserialize, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusChangeDto {
+    Active,
+    Inactive,
+}
+
+/// Send `admin`, `status` or both.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "inactive", "records_to": "0192f3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b"}))]
 pub struct PatchMember {
     pub admin: Option<bool>,
-    /// "active" (reactivate) or "inactive" (deactivate).
-    pub status: Option<String>,
+    pub status: Option<StatusChangeDto>,
     /// On deactivation: the member who receives the deactivated member's records.
     pub records_to: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "rohit@example.com", "first_name": "Rohit", "last_name": "Gupta", "admin": true, "kind": "user"}))]
 pub struct InviteBody {
     pub email: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     #[serde(default)]
     pub admin: bool,
-    /// "user" (default; holds a seat) or "partner" (no seat).
+    /// Default `user`.
     #[serde(default = "default_kind")]
-    pub kind: String,
+    #[schema(default = "user")]
+    pub kind: MemberKindDto,
 }
 
-fn default_kind() -> String {
-    "user".into()
+fn default_kind() -> MemberKindDto {
+    MemberKindDto::User
 }
 
 #[derive(Serialize, ToSchema)]
@@ -120,10 +172,9 @@ pub struct InvitationDto {
     pub id: String,
     pub member_id: String,
     pub email: String,
-    pub kind: String,
+    pub kind: MemberKindDto,
     pub admin: bool,
-    /// "pending", "accepted", "revoked", "expired" or "replaced" (as of now).
-    pub status: String,
+    pub status: InvitationStatusDto,
     pub inviter_name: String,
     pub created_at: String,
     pub expires_at: String,
@@ -199,9 +250,9 @@ impl InvitationDto {
             id: i.id.to_string(),
             member_id: i.member_id.to_string(),
             email: i.email.to_string(),
-            kind: i.kind.as_str().into(),
+            kind: i.kind.into(),
             admin: i.admin,
-            status: status.as_str().into(),
+            status: status.into(),
             inviter_name: i.inviter_name,
             created_at: ts(i.created_at),
             expires_at: ts(i.expires_at),
@@ -224,19 +275,26 @@ pub struct PublicInvitation {
     pub app_id: String,
     pub inviter_name: String,
     pub email: String,
-    pub kind: String,
+    pub kind: MemberKindDto,
     pub admin: bool,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     /// Whether an ID already exists for the invited email ("log in" rather than "create").
     pub id_exists: bool,
     pub expires_at: String,
-    /// Whether creating an ID asks a security question: `required`, `optional` or `off`.
-    #[schema(example = "required")]
-    pub security_question_mode: String,
+    pub security_question_mode: QuestionModeDto,
     /// The security questions to choose from when creating an ID (send `key` as
     /// `security_question`).
     pub security_questions: Vec<SecurityQuestionOption>,
+}
+
+/// Whether creating an ID asks a security question.
+#[derive(Serialize, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionModeDto {
+    Required,
+    Optional,
+    Off,
 }
 
 /// One security question: its stable key and the question as shown to a person.
@@ -275,6 +333,8 @@ fn security_question_schema() -> utoipa::openapi::Object {
 /// existing one (password only, or an existing session for the invited ID).
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"first_name": "Ada", "last_name": "Admin", "password": "Blue-Kettle-42",
+    "security_question": "first_pet_name", "security_answer": "Rex", "accept_terms": true}))]
 pub struct AcceptBody {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -308,14 +368,30 @@ impl From<SeatSummary> for SeatsDto {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"quantity": 1}))]
 pub struct BuySeats {
     pub quantity: i64,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
-    pub status: String,
-    pub backend: String,
+    pub status: HealthStatus,
+    pub backend: Backend,
+}
+
+/// Always `ok` (a failing database answers 503 instead).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Ok,
+}
+
+/// The database behind this node.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 /// One of the ID's sessions.

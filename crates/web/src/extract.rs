@@ -51,6 +51,64 @@ where
     }
 }
 
+/// An optional JSON body: none at all (or only white space) is `None`; anything else is read as
+/// [`ApiJson`] reads it (400 malformed, 415 not JSON, 422 wrong shape, 413 too large).
+pub struct OptionalApiJson<T>(pub Option<T>);
+
+impl<T, S> FromRequest<S> for OptionalApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|m| {
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rej| {
+                let (code, status) = if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ("body_too_large", StatusCode::PAYLOAD_TOO_LARGE)
+                } else {
+                    ("bad_request", StatusCode::BAD_REQUEST)
+                };
+                ApiError(Problem::new(status, code, rej.body_text()))
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalApiJson(None));
+        }
+        if !json_type {
+            return Err(ApiError(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Expected request with `Content-Type: application/json`",
+            )));
+        }
+        serde_json::from_slice::<T>(&bytes)
+            .map(|v| OptionalApiJson(Some(v)))
+            .map_err(|e| {
+                let (code, status) = if e.is_data() {
+                    ("invalid_input", StatusCode::UNPROCESSABLE_ENTITY)
+                } else {
+                    ("malformed_json", StatusCode::BAD_REQUEST)
+                };
+                ApiError(Problem::new(
+                    status,
+                    code,
+                    format!("Failed to parse the request body as JSON: {e}"),
+                ))
+            })
+    }
+}
+
 /// The request's time and client address.
 pub struct RequestCtx(pub Ctx);
 

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod headers;
 pub mod idempotency;
 pub mod openapi;
+pub mod openapi_rules;
 pub mod pages;
 pub mod problem;
 pub mod scim;

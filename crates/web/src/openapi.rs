@@ -2,6 +2,7 @@
 
 use crate::api;
 use crate::dto::*;
+use crate::openapi_rules::CommonAnswers;
 use axum::Json;
 use utoipa::OpenApi;
 
@@ -47,14 +48,18 @@ use utoipa::OpenApi;
         api::passkeys::ChallengeOnly, api::passkeys::PasskeyDto, SessionDto, SessionsPage, SessionsEnded,
         api::api_keys::KeyKindDto, api::api_keys::ScopeDto, api::api_keys::CreateKeyBody, api::api_keys::ApiKeyDto,
         api::api_keys::KeyStateDto, api::api_keys::CreatedKeyDto, api::api_keys::ApiKeysPage,
-        api::bulk::BulkRowDto, api::bulk::BulkKind, api::bulk::BulkRowResult, api::bulk::BulkRowStatus, api::bulk::BulkResult,
+        api::bulk::BulkRowDto, api::bulk::BulkKind, api::bulk::BulkRowResult, api::bulk::BulkRowStatus, api::bulk::BulkErrorCode, api::bulk::BulkResult,
         api::webhooks::EventDto, api::webhooks::CreateWebhookBody, api::webhooks::WebhookDto, api::webhooks::CreatedWebhookDto,
         api::webhooks::WebhooksList, api::webhooks::DeliveryStateDto, api::webhooks::DeliveryDto, api::webhooks::DeliveriesList,
         api::seat_requests::LedgerKind, api::seat_requests::LedgerEntryDto, api::seat_requests::LedgerPage, api::seat_requests::RequestStatus,
         api::seat_requests::SeatRequestDto, api::seat_requests::SeatRequestsList, api::seat_requests::SeatRequestBody,
-        api::profile::ProfileDto, api::profile::DetailsBody, api::profile::SignatureBody
+        api::profile::ProfileDto, api::profile::DetailsBody, api::profile::SignatureBody,
+        crate::problem::ProblemDoc, crate::problem::FieldProblem, crate::problem::PasswordRuleDoc,
+        crate::problem::SecondFactorMethod, crate::problem::ProblemSeats,
+        MemberKindDto, MemberStatusDto, InvitationStatusDto, NotificationKindName, StatusChangeDto,
+        QuestionModeDto, HealthStatus, Backend, api::members::MemberFilterDto, api::password::AcceptedStatus
     )),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &CommonAnswers)
 )]
 pub struct ApiDoc;
 

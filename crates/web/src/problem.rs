@@ -4,7 +4,166 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use roster_core::Error;
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+/// Every `code` a problem document can carry: the core errors' codes and the HTTP layer's own
+/// (unreadable requests, unknown addresses). Documented as the enum of [`ProblemDoc::code`].
+pub const PROBLEM_CODES: &[&str] = &[
+    // the HTTP layer (extractors, middleware, fallbacks)
+    "bad_request",
+    "malformed_json",
+    "unsupported_media_type",
+    "body_too_large",
+    "method_not_allowed",
+    // the core errors (`roster_core::Error::code`)
+    "invalid_input",
+    "password_policy",
+    "seat_unavailable",
+    "invitation_expired",
+    "invitation_revoked",
+    "invitation_used",
+    "invitation_replaced",
+    "already_member",
+    "already_invited",
+    "id_exists",
+    "no_id",
+    "terms_required",
+    "last_admin",
+    "invalid_transition",
+    "invalid_credentials",
+    "unauthenticated",
+    "not_found",
+    "wrong_identity",
+    "link_invalid",
+    "code_invalid",
+    "security_answer_wrong",
+    "password_reused",
+    "email_in_use",
+    "id_locked",
+    "too_many_attempts",
+    "rate_limited",
+    "terms_acceptance_required",
+    "second_factor_required",
+    "challenge_invalid",
+    "reauthentication_required",
+    "second_factor_enrolment_required",
+    "insufficient_scope",
+    "precondition_failed",
+    "idempotency_key_reused",
+    "idempotency_in_progress",
+    "unavailable",
+    "internal",
+];
+
+// Never built: the documents are written by [`Problem`]; this type only describes them.
+/// Every error answer (`application/problem+json`, RFC 9457). `code` is stable; some codes add
+/// the fields documented with them.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemDoc {
+    /// `/problems/{code}`.
+    #[serde(rename = "type")]
+    #[schema(example = "/problems/not_found")]
+    pub kind: String,
+    /// The HTTP status's reason phrase.
+    #[schema(example = "Not Found")]
+    pub title: String,
+    #[schema(example = 404, minimum = 400, maximum = 599)]
+    pub status: u16,
+    /// What went wrong and what to do about it, for a person.
+    #[schema(example = "No such resource.")]
+    pub detail: String,
+    /// The stable, machine-readable code.
+    #[schema(schema_with = problem_code_schema)]
+    pub code: String,
+    /// The fields at fault (`invalid_input`, `password_policy`, `password_reused`).
+    pub errors: Option<Vec<FieldProblem>>,
+    /// The broken password rules (`password_policy`).
+    pub rules: Option<Vec<PasswordRuleDoc>>,
+    /// Seconds until another try can succeed (`id_locked`, `rate_limited`; also `Retry-After`).
+    pub retry_after: Option<i64>,
+    /// The terms version to agree to (`terms_acceptance_required`).
+    pub version: Option<String>,
+    /// The login's pending second step (`second_factor_required`): send it to
+    /// `POST /api/v1/session/second-factor` with one of `methods`.
+    pub challenge: Option<String>,
+    pub methods: Option<Vec<SecondFactorMethod>>,
+    /// The app that requires two-step verification (`second_factor_enrolment_required`).
+    pub app_id: Option<String>,
+    /// The scope the API key lacks (`insufficient_scope`).
+    pub scope: Option<crate::api::api_keys::ScopeDto>,
+    /// The app's seats (`seat_unavailable`).
+    pub seats: Option<ProblemSeats>,
+}
+
+/// One field at fault.
+#[derive(Serialize, ToSchema)]
+pub struct FieldProblem {
+    #[schema(example = "email")]
+    pub field: String,
+    /// The broken password rule (`password_policy` only).
+    pub rule: Option<PasswordRuleDoc>,
+    #[schema(example = "Enter a valid email address.")]
+    pub message: String,
+}
+
+/// A password rule (`roster_core::password::PasswordRule`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordRuleDoc {
+    MinLength,
+    MaxLength,
+    Uppercase,
+    Lowercase,
+    Digit,
+    ContainsEmail,
+    Common,
+}
+
+/// A second step of a login.
+#[derive(Serialize, serde::Deserialize, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactorMethod {
+    /// A code from an authenticator app.
+    Totp,
+    /// A code sent by email (`POST /api/v1/session/second-factor/email` first).
+    Email,
+    /// A one-time backup code.
+    BackupCode,
+    /// A passkey (`POST /api/v1/session/second-factor/passkey/start` first; the credential
+    /// JSON is the `code`).
+    Passkey,
+}
+
+impl SecondFactorMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecondFactorMethod::Totp => "totp",
+            SecondFactorMethod::Email => "email",
+            SecondFactorMethod::BackupCode => "backup_code",
+            SecondFactorMethod::Passkey => "passkey",
+        }
+    }
+}
+
+/// The seats of an app when none is free.
+#[derive(Serialize, ToSchema)]
+pub struct ProblemSeats {
+    pub total: i64,
+    pub used: i64,
+}
+
+fn problem_code_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(PROBLEM_CODES.iter().copied()))
+        .description(Some("The stable, machine-readable code of the problem."))
+        .examples([json!("not_found")])
+        .build()
+}
 
 /// The HTTP status of each error code.
 pub fn status_of(e: &Error) -> StatusCode {
@@ -282,6 +441,117 @@ pub type ApiResult<T> = Result<T, ApiError>;
 mod tests {
     use super::*;
     use roster_core::password::{PasswordPolicy, PasswordPreset};
+
+    /// One of each core error; the `match` has no wildcard, so a new variant does not compile
+    /// until it is listed here (and its code documented in [`PROBLEM_CODES`]).
+    fn every_error() -> Vec<Error> {
+        use roster_core::StoreError;
+        let policy = PasswordPolicy::from_preset(PasswordPreset::Seed);
+        let all = vec![
+            Error::Invalid(vec![]),
+            Error::PasswordPolicy(vec![], policy),
+            Error::SeatUnavailable { total: 1, held: 1 },
+            Error::InvitationExpired,
+            Error::InvitationRevoked,
+            Error::InvitationUsed,
+            Error::InvitationReplaced,
+            Error::AlreadyMember,
+            Error::AlreadyInvited,
+            Error::IdExists,
+            Error::NoId,
+            Error::TermsRequired,
+            Error::LastAdmin,
+            Error::InvalidTransition("x"),
+            Error::InvalidCredentials,
+            Error::Unauthenticated,
+            Error::NotFound,
+            Error::WrongIdentity,
+            Error::LinkInvalid,
+            Error::CodeInvalid,
+            Error::SecurityAnswerWrong,
+            Error::PasswordReused(3),
+            Error::EmailInUse,
+            Error::Locked {
+                retry_after_secs: 1,
+            },
+            Error::Busy,
+            Error::RateLimited {
+                retry_after_secs: 1,
+            },
+            Error::TermsAcceptanceRequired {
+                version: "v".into(),
+            },
+            Error::SecondFactorRequired {
+                challenge: "c".into(),
+                methods: vec!["totp"],
+            },
+            Error::ChallengeInvalid,
+            Error::SecondFactorEnrolmentRequired { app_id: "a".into() },
+            Error::ReauthenticationRequired,
+            Error::InsufficientScope("admin"),
+            Error::PreconditionFailed,
+            Error::IdempotencyKeyReused,
+            Error::IdempotencyInProgress,
+            Error::Store(StoreError::Unique),
+            Error::Store(StoreError::ForeignKey),
+            Error::Store(StoreError::Unavailable("x".into())),
+            Error::Store(StoreError::Other("x".into())),
+            Error::Internal("x".into()),
+        ];
+        for e in &all {
+            match e {
+                Error::Invalid(_)
+                | Error::PasswordPolicy(..)
+                | Error::SeatUnavailable { .. }
+                | Error::InvitationExpired
+                | Error::InvitationRevoked
+                | Error::InvitationUsed
+                | Error::InvitationReplaced
+                | Error::AlreadyMember
+                | Error::AlreadyInvited
+                | Error::IdExists
+                | Error::NoId
+                | Error::TermsRequired
+                | Error::LastAdmin
+                | Error::InvalidTransition(_)
+                | Error::InvalidCredentials
+                | Error::Unauthenticated
+                | Error::NotFound
+                | Error::WrongIdentity
+                | Error::LinkInvalid
+                | Error::CodeInvalid
+                | Error::SecurityAnswerWrong
+                | Error::PasswordReused(_)
+                | Error::EmailInUse
+                | Error::Locked { .. }
+                | Error::Busy
+                | Error::RateLimited { .. }
+                | Error::TermsAcceptanceRequired { .. }
+                | Error::SecondFactorRequired { .. }
+                | Error::ChallengeInvalid
+                | Error::SecondFactorEnrolmentRequired { .. }
+                | Error::ReauthenticationRequired
+                | Error::InsufficientScope(_)
+                | Error::PreconditionFailed
+                | Error::IdempotencyKeyReused
+                | Error::IdempotencyInProgress
+                | Error::Store(_)
+                | Error::Internal(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_problem_code_is_in_the_documented_enum() {
+        for e in every_error() {
+            let p = Problem::from(e);
+            assert!(PROBLEM_CODES.contains(&p.code.as_str()), "{}", p.code);
+            assert!(p.status.is_client_error() || p.status.is_server_error());
+        }
+        let mut seen = std::collections::HashSet::new();
+        assert!(PROBLEM_CODES.iter().all(|c| seen.insert(c)), "duplicates");
+    }
 
     #[test]
     fn password_rules_are_worded_by_the_configured_policy() {

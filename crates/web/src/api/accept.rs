@@ -3,7 +3,9 @@
 
 use super::logged_in_response;
 use crate::AppState;
-use crate::dto::{AcceptBody, PublicInvitation, SecurityQuestionOption, SessionResponse};
+use crate::dto::{
+    AcceptBody, PublicInvitation, QuestionModeDto, SecurityQuestionOption, SessionResponse,
+};
 use crate::extract::{ApiJson, MaybeAuth, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, State};
@@ -34,7 +36,7 @@ pub async fn public_invitation(
         app_id: i.app_id.to_string(),
         inviter_name: i.inviter_name,
         email: i.email,
-        kind: i.kind.as_str().into(),
+        kind: i.kind.into(),
         admin: i.admin,
         first_name: i.first_name,
         last_name: i.last_name,
@@ -44,11 +46,10 @@ pub async fn public_invitation(
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
         security_question_mode: match state.services.settings().security_question {
-            QuestionMode::Required => "required",
-            QuestionMode::Optional => "optional",
-            QuestionMode::Off => "off",
-        }
-        .into(),
+            QuestionMode::Required => QuestionModeDto::Required,
+            QuestionMode::Optional => QuestionModeDto::Optional,
+            QuestionMode::Off => QuestionModeDto::Off,
+        },
         security_questions: SecurityQuestionOption::all(),
     }))
 }
@@ -56,7 +57,10 @@ pub async fn public_invitation(
 #[utoipa::path(post, path = "/api/v1/invitations/{token}/accept", tag = "invitations",
     params(("token" = String, Path)), request_body = AcceptBody,
     responses((status = 201, body = SessionResponse), (status = 422, description = "password_policy or invalid_input"),
-        (status = 409, description = "id_exists, no_id, wrong_identity"), (status = 410, description = "unusable invitation")))]
+        (status = 401, description = "invalid_credentials: the password of the existing ID is wrong; or second_factor_required: finish logging in first, then accept with that session"),
+        (status = 409, description = "id_exists, no_id, wrong_identity or already_member"),
+        (status = 410, description = "invitation_expired, invitation_revoked, invitation_used or invitation_replaced"),
+        (status = 429, description = "rate_limited, id_locked or too_many_attempts (Retry-After)")))]
 pub async fn accept(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,

@@ -33,7 +33,7 @@ pub async fn sessions(
 }
 
 #[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "session",
-    params(("id" = String, Path)),
+    params(("id" = uuid::Uuid, Path)),
     responses((status = 204, description = "ended (ending the current session logs out)"),
         (status = 404, description = "not_found: not a session of this ID")))]
 pub async fn end_session(

@@ -259,7 +259,7 @@ pub async fn list_keys(
 }
 
 #[utoipa::path(delete, path = "/api/v1/apps/{app_id}/api-keys/{key_id}", tag = "api-keys",
-    params(("app_id" = String, Path), ("key_id" = String, Path)),
+    params(("app_id" = String, Path), ("key_id" = uuid::Uuid, Path)),
     responses((status = 200, body = ApiKeyDto)))]
 pub async fn revoke_key(
     State(state): State<AppState>,

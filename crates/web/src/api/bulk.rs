@@ -54,12 +54,36 @@ pub struct BulkRowResult {
     pub row: usize,
     pub email: String,
     pub status: BulkRowStatus,
-    /// Why it failed: `invalid_email`, `invalid_input`, `duplicate_in_file`, `already_member`,
-    /// `already_invited` or `seat_unavailable`.
-    pub code: Option<String>,
+    /// Why it failed.
+    pub code: Option<BulkErrorCode>,
     pub message: Option<String>,
     pub invitation_id: Option<String>,
     pub member_id: Option<String>,
+}
+
+/// Why a row was not invited.
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkErrorCode {
+    InvalidEmail,
+    InvalidInput,
+    DuplicateInFile,
+    AlreadyMember,
+    AlreadyInvited,
+    SeatUnavailable,
+}
+
+impl BulkErrorCode {
+    fn of(code: &str) -> Self {
+        match code {
+            "invalid_email" => BulkErrorCode::InvalidEmail,
+            "duplicate_in_file" => BulkErrorCode::DuplicateInFile,
+            "already_member" => BulkErrorCode::AlreadyMember,
+            "already_invited" => BulkErrorCode::AlreadyInvited,
+            "seat_unavailable" => BulkErrorCode::SeatUnavailable,
+            _ => BulkErrorCode::InvalidInput,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema, Clone, Copy)]
@@ -96,7 +120,7 @@ impl From<BulkReport> for BulkResult {
                     } else {
                         BulkRowStatus::Failed
                     },
-                    code: o.error.as_ref().map(|e| e.code.clone()),
+                    code: o.error.as_ref().map(|e| BulkErrorCode::of(&e.code)),
                     message: o.error.map(|e| e.message),
                     invitation_id: o.invitation_id.map(|i| i.to_string()),
                     member_id: o.member_id.map(|m| m.to_string()),
@@ -181,7 +205,7 @@ pub fn parse_csv(text: &[u8]) -> Result<Vec<BulkRow>, Error> {
 #[utoipa::path(post, path = "/api/v1/apps/{app_id}/invitations/bulk", tag = "invitations",
     params(("app_id" = String, Path)),
     request_body(description = "A JSON array of rows, or a CSV file (text/csv) whose first line is `email,first_name,last_name,admin,kind`.",
-        content((Vec<BulkRowDto> = "application/json"), (String = "text/csv", example = "email,first_name,last_name,admin,kind\nrohit@example.com,Rohit,Shah,no,user\nmike@partner.example,Mike,,no,partner\n"))),
+        content((Vec<BulkRowDto> = "application/json", example = json!([{"email": "rohit@example.com", "first_name": "Rohit", "last_name": "Shah", "admin": false, "kind": "user"}, {"email": "mike@partner.example", "kind": "partner"}])), (String = "text/csv", example = "email,first_name,last_name,admin,kind\nrohit@example.com,Rohit,Shah,no,user\nmike@partner.example,Mike,,no,partner\n"))),
     responses((status = 200, body = BulkResult, description = "Every row, invited or failed with its reason")))]
 pub async fn invite_bulk(
     State(state): State<AppState>,
@@ -204,13 +228,19 @@ pub async fn invite_bulk(
     let rows = match ct.as_str() {
         "text/csv" => parse_csv(&body)?,
         "application/json" => {
-            let dtos: Vec<BulkRowDto> = serde_json::from_slice(&body).map_err(|e| {
-                let (status, code) = if e.is_syntax() || e.is_eof() {
-                    (StatusCode::BAD_REQUEST, "malformed_json")
-                } else {
-                    (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input")
-                };
-                Problem::new(status, code, format!("The list cannot be read: {e}."))
+            let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_json",
+                    format!("The body is not JSON: {e}."),
+                )
+            })?;
+            let dtos: Vec<BulkRowDto> = serde_json::from_value(value).map_err(|e| {
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_input",
+                    format!("The list cannot be read: {e}."),
+                )
             })?;
             dtos.into_iter()
                 .map(|d| BulkRow {

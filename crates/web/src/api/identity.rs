@@ -1,6 +1,6 @@
 //! Session journey: log in, log out, who am I (and my apps).
 
-use super::{app_id, clear_cookie, logged_in_response};
+use super::{app_id_field, clear_cookie, logged_in_response};
 use crate::AppState;
 use crate::dto::{AppSummary, LoginRequest, MeResponse, SessionResponse};
 use crate::extract::{ApiJson, AuthAny, RequestCtx};
@@ -20,6 +20,7 @@ pub(crate) fn routes() -> Router<AppState> {
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
     responses((status = 200, body = SessionResponse),
         (status = 401, description = "invalid_credentials; or second_factor_required with `challenge` and `methods`"),
+        (status = 422, description = "invalid_input: `app_id` is not an App ID"),
         (status = 429, description = "id_locked, too_many_attempts, rate_limited (Retry-After)")))]
 pub async fn login(
     State(state): State<AppState>,
@@ -28,10 +29,7 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let device = crate::cookies::read(&headers, crate::cookies::DEVICE, state.secure_cookies);
-    let app = match body.app_id.as_deref() {
-        Some(a) => Some(app_id(a)?),
-        None => None,
-    };
+    let app = body.app_id.as_deref().map(app_id_field).transpose()?;
     let li = state
         .services
         .login_from(
@@ -75,7 +73,7 @@ pub async fn me(State(state): State<AppState>, AuthAny(p): AuthAny) -> ApiResult
                 app_id: a.app_id.to_string(),
                 name: a.name,
                 admin: m.admin,
-                kind: m.kind.as_str().into(),
+                kind: m.kind.into(),
             })
             .collect(),
     }))

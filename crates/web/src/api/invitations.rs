@@ -3,7 +3,7 @@
 use super::app_id;
 use crate::AppState;
 use crate::dto::{InvitationDto, InvitationsPage, InviteBody};
-use crate::extract::{ApiJson, AppAuth, RequestCtx};
+use crate::extract::{ApiJson, AppAuth, OptionalApiJson, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use roster_core::Error;
 use roster_core::model::InvitationQuery;
 use roster_core::service::InviteRequest;
-use roster_core::types::{InvitationId, MemberKind};
+use roster_core::types::InvitationId;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -41,8 +41,6 @@ pub async fn invite(
     ApiJson(body): ApiJson<InviteBody>,
 ) -> ApiResult<Response> {
     let app = app_id(&app)?;
-    let kind = MemberKind::parse(&body.kind)
-        .ok_or_else(|| Error::invalid("kind", "Use user or partner."))?;
     let issued = state
         .services
         .invite(
@@ -54,7 +52,7 @@ pub async fn invite(
                 first_name: body.first_name,
                 last_name: body.last_name,
                 admin: body.admin,
-                kind,
+                kind: body.kind.into(),
             },
         )
         .await?;
@@ -122,6 +120,7 @@ pub async fn list_invitations(
 
 /// Optional body of a resend: a corrected address.
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"email": "rohit@example.com"}))]
 pub struct ResendBody {
     /// Send to this address instead (e.g. after "undeliverable"); the old link dies.
     #[schema(example = "rohit@example.com")]
@@ -129,32 +128,22 @@ pub struct ResendBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/apps/{app_id}/invitations/{invitation_id}/resend", tag = "invitations",
-    params(("app_id" = String, Path), ("invitation_id" = String, Path)),
+    params(("app_id" = String, Path), ("invitation_id" = uuid::Uuid, Path)),
     request_body(content = Option<ResendBody>, description = "optional: a corrected email address"),
     responses((status = 201, body = InvitationDto), (status = 404, description = "not_found"),
         (status = 409, description = "already_member, already_invited or seat_unavailable (for a corrected address)"),
-        (status = 422, description = "invalid_input: the body is not {\"email\": …} or the address is not valid")))]
+        (status = 410, description = "invitation_used, invitation_revoked or invitation_replaced: the member is no longer invited, or a newer invitation replaced this one"),
+        (status = 422, description = "invalid_input: the address is not valid")))]
 pub async fn resend(
     State(state): State<AppState>,
     AppAuth(p): AppAuth,
     RequestCtx(ctx): RequestCtx,
     Path((app, inv)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    OptionalApiJson(body): OptionalApiJson<ResendBody>,
 ) -> ApiResult<Response> {
     let app = app_id(&app)?;
     let id: InvitationId = inv.parse()?;
-    let corrected = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        serde_json::from_slice::<ResendBody>(&body)
-            .map_err(|e| {
-                Error::invalid(
-                    "body",
-                    format!("Send JSON like {{\"email\": \"…\"}} or nothing ({e})."),
-                )
-            })?
-            .email
-    };
+    let corrected = body.and_then(|b| b.email);
     let issued = match corrected {
         Some(email) => state.services.resend_to(&ctx, &p, &app, id, &email).await?,
         None => state.services.resend(&ctx, &p, &app, id).await?,
@@ -168,8 +157,9 @@ pub async fn resend(
 }
 
 #[utoipa::path(delete, path = "/api/v1/apps/{app_id}/invitations/{invitation_id}", tag = "invitations",
-    params(("app_id" = String, Path), ("invitation_id" = String, Path)),
-    responses((status = 204, description = "revoked")))]
+    params(("app_id" = String, Path), ("invitation_id" = uuid::Uuid, Path)),
+    responses((status = 204, description = "revoked"),
+        (status = 410, description = "invitation_used, invitation_revoked or invitation_replaced: no longer pending")))]
 pub async fn revoke(
     State(state): State<AppState>,
     AppAuth(p): AppAuth,

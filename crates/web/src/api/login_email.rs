@@ -1,6 +1,6 @@
 //! Login email journey: ask to change it (a link goes to the new address), confirm it.
 
-use super::password::Accepted;
+use super::password::{Accepted, AcceptedStatus};
 use crate::AppState;
 use crate::extract::{ApiJson, Auth, RequestCtx};
 use crate::problem::ApiResult;
@@ -19,6 +19,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "Blue-Kettle-42", "email": "ada.admin@acme.example"}))]
 pub struct EmailChangeBody {
     pub current_password: String,
     pub email: String,
@@ -26,6 +27,7 @@ pub struct EmailChangeBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "Zq3xT0mYH0b8c1L2k9Vw4rS5uN6pQ7aE"}))]
 pub struct ConfirmEmailBody {
     pub token: String,
 }
@@ -37,7 +39,9 @@ pub struct EmailChanged {
 
 #[utoipa::path(post, path = "/api/v1/me/email", tag = "password", request_body = EmailChangeBody,
     responses((status = 202, body = Accepted, description = "a confirmation link went to the new address (whether or not another ID has it)"),
-        (status = 422, description = "invalid_input (email, current_password)")))]
+        (status = 422, description = "invalid_input (email, current_password)"),
+        (status = 429, description = "id_locked or too_many_attempts: too many wrong passwords for this ID (Retry-After)"),
+        (status = 403, description = "terms_acceptance_required")))]
 pub async fn request_change(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,
@@ -51,7 +55,7 @@ pub async fn request_change(
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {
-            status: "accepted".into(),
+            status: AcceptedStatus::Accepted,
             detail: "A confirmation link went to the new address; it works once, for 24 hours. \
                      Your login email changes when it is used."
                 .into(),

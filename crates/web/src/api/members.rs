@@ -2,7 +2,7 @@
 
 use super::app_id;
 use crate::AppState;
-use crate::dto::{MemberDto, MembersPage, PatchMember};
+use crate::dto::{MemberDto, MembersPage, PatchMember, StatusChangeDto};
 use crate::extract::{ApiJson, AppAuth, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, Query, State};
@@ -15,7 +15,7 @@ use roster_core::model::{Member, MemberFilter, MemberQuery};
 use roster_core::service::{MemberUpdate, StatusChange};
 use roster_core::types::MemberId;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -48,9 +48,22 @@ fn hex_decode(s: &str) -> Result<String, Error> {
     String::from_utf8(bytes).map_err(|_| bad())
 }
 
+/// Which members a list shows.
+#[derive(Deserialize, ToSchema, Clone, Copy, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberFilterDto {
+    /// Active and invited users and partners (the default).
+    ActiveInvited,
+    Inactive,
+    Partners,
+}
+
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MembersParams {
-    /// "active_invited" (default), "inactive" or "partners".
+    /// Default `active_invited`. (Read as text, so that another value is a 422 naming the
+    /// field rather than an unreadable query.)
+    #[param(value_type = Option<MemberFilterDto>)]
     pub filter: Option<String>,
     /// Matches name or email.
     pub q: Option<String>,
@@ -98,7 +111,7 @@ pub async fn list_members(
 }
 
 #[utoipa::path(get, path = "/api/v1/apps/{app_id}/members/{member_id}", tag = "members",
-    params(("app_id" = String, Path), ("member_id" = String, Path)),
+    params(("app_id" = String, Path), ("member_id" = uuid::Uuid, Path)),
     responses((status = 200, body = MemberDto, headers(("ETag" = String, description = "The member's version, for If-Match")))))]
 pub async fn get_member(
     State(state): State<AppState>,
@@ -137,7 +150,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<String>, Error> {
 }
 
 #[utoipa::path(patch, path = "/api/v1/apps/{app_id}/members/{member_id}", tag = "members",
-    params(("app_id" = String, Path), ("member_id" = String, Path),
+    params(("app_id" = String, Path), ("member_id" = uuid::Uuid, Path),
         ("If-Match" = Option<String>, Header, description = "The ETag of the member as read; the change is made only if it is still that version (else 412)")),
     request_body = PatchMember,
     responses((status = 200, body = MemberDto, headers(("ETag" = String, description = "The member's new version"))),
@@ -153,12 +166,10 @@ pub async fn patch_member(
 ) -> ApiResult<Response> {
     let app = app_id(&app)?;
     let id: MemberId = member.parse()?;
-    let status = match body.status.as_deref() {
-        None => None,
-        Some("active") => Some(StatusChange::Reactivate),
-        Some("inactive") => Some(StatusChange::Deactivate),
-        Some(_) => return Err(Error::invalid("status", "Use active or inactive.").into()),
-    };
+    let status = body.status.map(|s| match s {
+        StatusChangeDto::Active => StatusChange::Reactivate,
+        StatusChangeDto::Inactive => StatusChange::Deactivate,
+    });
     let records_to = match body.records_to.as_deref() {
         None => None,
         Some(r) => Some(r.parse::<MemberId>().map_err(|_| {

@@ -23,7 +23,7 @@ pub mod webhooks;
 
 use crate::AppState;
 use crate::cookies;
-use crate::dto::{Health, SessionResponse};
+use crate::dto::{Backend, Health, HealthStatus, SessionResponse};
 use crate::openapi;
 use crate::problem::{ApiResult, Problem};
 use axum::extract::State;
@@ -68,6 +68,11 @@ pub(crate) fn ops_routes() -> Router<AppState> {
 
 fn app_id(raw: &str) -> Result<AppId, Error> {
     AppId::parse(raw).map_err(|_| Error::NotFound)
+}
+
+/// An App ID sent in a body (not an address): one that is not an App ID is a field error.
+fn app_id_field(raw: &str) -> Result<AppId, Error> {
+    AppId::parse(raw).map_err(|_| Error::invalid("app_id", "Not an App ID (like ab123)."))
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax; `__Host-`-prefixed and Secure over HTTPS.
@@ -116,9 +121,14 @@ fn logged_in_response(state: &AppState, li: LoggedIn, status: StatusCode) -> Res
 pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     let store = state.services.store();
     store.read().await.map_err(Error::from)?;
+    let backend = if store.backend() == "postgres" {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
     Ok(Json(Health {
-        status: "ok".into(),
-        backend: store.backend().into(),
+        status: HealthStatus::Ok,
+        backend,
     }))
 }
 

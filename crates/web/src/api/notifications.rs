@@ -3,12 +3,12 @@
 
 use super::app_id;
 use crate::AppState;
+use crate::dto::NotificationKindName;
 use crate::extract::{ApiJson, AppAuth, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use roster_core::Error;
 use roster_core::model::NotificationKind;
 use roster_core::service::NotificationSettings;
 use serde::{Deserialize, Serialize};
@@ -25,9 +25,7 @@ pub(crate) fn routes() -> Router<AppState> {
 /// One kind of notification and whether the caller gets it.
 #[derive(Serialize, ToSchema)]
 pub struct NotificationKindDto {
-    /// `invited`, `joined`, `admin_changed`, `status_changed` or `left`.
-    #[schema(example = "invited")]
-    pub kind: String,
+    pub kind: NotificationKindName,
     pub label: String,
     pub enabled: bool,
 }
@@ -47,7 +45,7 @@ impl From<NotificationSettings> for NotificationSettingsDto {
                 .kinds
                 .into_iter()
                 .map(|p| NotificationKindDto {
-                    kind: p.kind.as_str().into(),
+                    kind: p.kind.into(),
                     label: p.kind.label().into(),
                     enabled: p.enabled,
                 })
@@ -61,8 +59,9 @@ impl From<NotificationSettings> for NotificationSettingsDto {
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"kinds": {"invited": false}, "invitation_reminders": true}))]
 pub struct NotificationSettingsBody {
+    /// Kind → whether to get it; kinds not named keep their choice.
     #[serde(default)]
-    pub kinds: BTreeMap<String, bool>,
+    pub kinds: BTreeMap<NotificationKindName, bool>,
     pub invitation_reminders: Option<bool>,
 }
 
@@ -92,18 +91,11 @@ pub async fn patch_settings(
     ApiJson(body): ApiJson<NotificationSettingsBody>,
 ) -> ApiResult<Json<NotificationSettingsDto>> {
     let app = app_id(&app)?;
-    let mut kinds = Vec::new();
-    for (k, on) in &body.kinds {
-        let kind = NotificationKind::parse(k).ok_or_else(|| {
-            Error::invalid(
-                "kinds",
-                format!(
-                    "{k:?} is not a kind; use invited, joined, admin_changed, status_changed or left."
-                ),
-            )
-        })?;
-        kinds.push((kind, *on));
-    }
+    let kinds: Vec<(NotificationKind, bool)> = body
+        .kinds
+        .iter()
+        .map(|(k, on)| ((*k).into(), *on))
+        .collect();
     Ok(Json(
         state
             .services

@@ -2,7 +2,7 @@
 //! the options for a passkey second step. The browser side is `navigator.credentials` in
 //! `/static/roster.js`; options and answers travel as WebAuthn JSON.
 
-use super::{app_id, logged_in_response};
+use super::logged_in_response;
 use crate::AppState;
 use crate::extract::{ApiJson, Auth, AuthAny, RequestCtx};
 use crate::problem::ApiResult;
@@ -53,6 +53,9 @@ impl From<CeremonyStart> for CeremonyDto {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"ceremony": "c1Vb2nM3kL4jH5gF6dS7aP8o", "name": "Laptop", "credential": {
+    "id": "AQIDBA", "rawId": "AQIDBA", "type": "public-key",
+    "response": {"clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0", "attestationObject": "o2NmbXRkbm9uZQ"}}}))]
 pub struct RegisterFinishBody {
     pub ceremony: String,
     /// A name to tell passkeys apart ("Laptop").
@@ -65,6 +68,10 @@ pub struct RegisterFinishBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"ceremony": "c1Vb2nM3kL4jH5gF6dS7aP8o", "app_id": "ab123", "credential": {
+    "id": "AQIDBA", "rawId": "AQIDBA", "type": "public-key",
+    "response": {"clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0", "authenticatorData": "SZYN5YgO",
+        "signature": "MEUCIQ", "userHandle": null}}}))]
 pub struct SignInFinishBody {
     pub ceremony: String,
     #[schema(value_type = Object)]
@@ -75,6 +82,7 @@ pub struct SignInFinishBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"challenge": "Hq7sP2vL9xK4mN0bC3dF6gJ8"}))]
 pub struct ChallengeOnly {
     pub challenge: String,
 }
@@ -114,7 +122,9 @@ pub async fn list(State(state): State<AppState>, AuthAny(p): AuthAny) -> ApiResu
 }
 
 #[utoipa::path(delete, path = "/api/v1/me/passkeys/{id}", tag = "two-step", params(("id" = String, Path)),
-    responses((status = 204, description = "removed"), (status = 404, description = "not a passkey of this ID")))]
+    responses((status = 204, description = "removed"), (status = 404, description = "not a passkey of this ID"),
+        (status = 403, description = "reauthentication_required: log in again (the last login is more than 10 minutes old)"),
+        (status = 422, description = "invalid_input: the last second step of an ID whose app requires one")))]
 pub async fn remove(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,
@@ -129,7 +139,9 @@ pub async fn remove(
 }
 
 #[utoipa::path(post, path = "/api/v1/me/passkeys/register/start", tag = "two-step",
-    responses((status = 200, body = CeremonyDto)))]
+    responses((status = 200, body = CeremonyDto),
+        (status = 403, description = "reauthentication_required: log in again (the last login is more than 10 minutes old)"),
+        (status = 422, description = "invalid_input: passkeys are not available on this server (its base_url is not a host name)")))]
 pub async fn register_start(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,
@@ -140,7 +152,9 @@ pub async fn register_start(
 }
 
 #[utoipa::path(post, path = "/api/v1/me/passkeys/register/finish", tag = "two-step", request_body = RegisterFinishBody,
-    responses((status = 200, body = super::two_step::EnrolledDto), (status = 422, description = "the answer did not verify")))]
+    responses((status = 200, body = super::two_step::EnrolledDto),
+        (status = 401, description = "challenge_invalid: the ceremony expired, was used, or is another ID's"),
+        (status = 422, description = "invalid_input: the answer did not verify")))]
 pub async fn register_finish(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,
@@ -155,7 +169,9 @@ pub async fn register_finish(
 }
 
 #[utoipa::path(post, path = "/api/v1/session/passkey/start", tag = "session",
-    responses((status = 200, body = CeremonyDto)))]
+    responses((status = 200, body = CeremonyDto),
+        (status = 422, description = "invalid_input: passkeys are not available on this server"),
+        (status = 429, description = "rate_limited (Retry-After)")))]
 pub async fn sign_in_start(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,
@@ -166,16 +182,18 @@ pub async fn sign_in_start(
 
 #[utoipa::path(post, path = "/api/v1/session/passkey/finish", tag = "session", request_body = SignInFinishBody,
     responses((status = 200, body = crate::dto::SessionResponse),
-        (status = 401, description = "challenge_invalid"), (status = 422, description = "the answer did not verify")))]
+        (status = 401, description = "challenge_invalid"), (status = 422, description = "invalid_input: the answer did not verify, or `app_id` is not an App ID"),
+        (status = 429, description = "id_locked, rate_limited (Retry-After)")))]
 pub async fn sign_in_finish(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,
     ApiJson(body): ApiJson<SignInFinishBody>,
 ) -> ApiResult<Response> {
-    let app = match body.app_id.as_deref() {
-        Some(a) => Some(app_id(a)?),
-        None => None,
-    };
+    let app = body
+        .app_id
+        .as_deref()
+        .map(super::app_id_field)
+        .transpose()?;
     let li = state
         .services
         .passkey_sign_in_finish(&ctx, &body.ceremony, &body.credential, app.as_ref())
@@ -184,7 +202,10 @@ pub async fn sign_in_finish(
 }
 
 #[utoipa::path(post, path = "/api/v1/session/second-factor/passkey/start", tag = "session", request_body = ChallengeOnly,
-    responses((status = 200, body = CeremonyDto, description = "then POST /api/v1/session/second-factor with method passkey and the credential JSON as code")))]
+    responses((status = 200, body = CeremonyDto, description = "then POST /api/v1/session/second-factor with method passkey and the credential JSON as code"),
+        (status = 401, description = "challenge_invalid: expired or used; log in again"),
+        (status = 422, description = "invalid_input: this ID has no passkey, or passkeys are not available on this server"),
+        (status = 429, description = "rate_limited (Retry-After)")))]
 pub async fn second_step_start(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,

@@ -22,18 +22,28 @@ pub(crate) fn routes() -> Router<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@acme.example"}))]
 pub struct ForgotBody {
     pub email: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Accepted {
-    pub status: String,
+    pub status: AcceptedStatus,
     pub detail: String,
 }
 
+/// Always `accepted`: the request was taken; what follows happens by email.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AcceptedStatus {
+    Accepted,
+}
+
+/// Either `token`, or `email` with `code`; then the new `password`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "Zq3xT0mYH0b8c1L2k9Vw4rS5uN6pQ7aE", "password": "Green-Lantern-77", "security_answer": "Rex"}))]
 pub struct ResetBody {
     /// The token from the emailed link (`/reset-password/{token}`) …
     pub token: Option<String>,
@@ -47,6 +57,7 @@ pub struct ResetBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "Blue-Kettle-42", "new_password": "Green-Lantern-77"}))]
 pub struct ChangePasswordBody {
     pub current_password: String,
     pub new_password: String,
@@ -64,7 +75,7 @@ pub async fn forgot(
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {
-            status: "accepted".into(),
+            status: AcceptedStatus::Accepted,
             detail: "If an ID has this email, a reset link and code are on their way. They work \
                      once, for 30 minutes."
                 .into(),
@@ -96,7 +107,9 @@ pub async fn reset(
 
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "password", request_body = ChangePasswordBody,
     responses((status = 200, body = crate::dto::SessionResponse, description = "changed: every other session ended, this one has a new token"),
-        (status = 422, description = "invalid_input (current_password), password_policy, password_reused")))]
+        (status = 422, description = "invalid_input (current_password), password_policy, password_reused"),
+        (status = 429, description = "id_locked or too_many_attempts: too many wrong passwords for this ID (Retry-After)"),
+        (status = 403, description = "terms_acceptance_required")))]
 pub async fn change(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,

@@ -26,6 +26,7 @@ pub struct TermsDto {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"version": "2026-11-01"}))]
 pub struct AcceptTermsBody {
     pub version: String,
 }

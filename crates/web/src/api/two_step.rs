@@ -5,7 +5,7 @@ use super::{app_id, logged_in_response};
 use crate::AppState;
 use crate::cookies;
 use crate::extract::{ApiJson, AppAuth, Auth, AuthAny, RequestCtx};
-use crate::problem::ApiResult;
+use crate::problem::{ApiResult, SecondFactorMethod};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -34,11 +34,12 @@ pub(crate) fn routes() -> Router<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"challenge": "Hq7sP2vL9xK4mN0bC3dF6gJ8", "method": "totp", "code": "492039", "trust_browser": true}))]
 pub struct SecondFactorBody {
     /// From the 401 `second_factor_required` answer of `POST /api/v1/session`.
     pub challenge: String,
-    /// `totp`, `email` or `backup_code`.
-    pub method: String,
+    /// One of the `methods` of that answer.
+    pub method: SecondFactorMethod,
     pub code: String,
     /// Skip the second step in this browser for 30 days (a `roster_device` cookie).
     #[serde(default)]
@@ -47,6 +48,7 @@ pub struct SecondFactorBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"challenge": "Hq7sP2vL9xK4mN0bC3dF6gJ8"}))]
 pub struct ChallengeBody {
     pub challenge: String,
 }
@@ -70,12 +72,14 @@ pub struct TotpSetup {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "492039"}))]
 pub struct CodeBody {
     pub code: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "Blue-Kettle-42"}))]
 pub struct PasswordBody {
     pub current_password: String,
 }
@@ -95,6 +99,7 @@ pub struct BackupCodes {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"required": true}))]
 pub struct RequirementBody {
     pub required: bool,
 }
@@ -141,7 +146,7 @@ pub async fn second_factor(
 ) -> ApiResult<Response> {
     let step = SecondStep {
         challenge: body.challenge,
-        method: body.method,
+        method: body.method.as_str().to_string(),
         code: body.code,
         trust_browser: body.trust_browser,
     };
@@ -155,7 +160,9 @@ pub async fn second_factor(
 
 #[utoipa::path(post, path = "/api/v1/session/second-factor/email", tag = "session", request_body = ChallengeBody,
     responses((status = 202, description = "a 6-digit code was emailed (10 minutes, 5 tries)"),
-        (status = 401, description = "challenge_invalid")))]
+        (status = 401, description = "challenge_invalid"),
+        (status = 422, description = "invalid_input: email codes are not a second step of this ID"),
+        (status = 429, description = "rate_limited (Retry-After)")))]
 pub async fn email_code(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,
@@ -180,7 +187,9 @@ pub async fn status(State(state): State<AppState>, AuthAny(p): AuthAny) -> ApiRe
 }
 
 #[utoipa::path(post, path = "/api/v1/me/two-step/totp", tag = "two-step",
-    responses((status = 200, body = TotpSetup, description = "active after POST …/totp/confirm with a first code")))]
+    responses((status = 200, body = TotpSetup, description = "active after POST …/totp/confirm with a first code"),
+        (status = 403, description = "reauthentication_required: log in again (the last login is more than 10 minutes old)"),
+        (status = 422, description = "invalid_input: an authenticator app is already set up")))]
 pub async fn start_totp(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,
@@ -217,7 +226,9 @@ pub async fn confirm_totp(
 }
 
 #[utoipa::path(post, path = "/api/v1/me/two-step/email", tag = "two-step", request_body = PasswordBody,
-    responses((status = 200, body = EnrolledDto)))]
+    responses((status = 200, body = EnrolledDto),
+        (status = 422, description = "invalid_input: the password is wrong"),
+        (status = 429, description = "id_locked or too_many_attempts: too many wrong passwords for this ID (Retry-After)")))]
 pub async fn enable_email(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,
@@ -232,7 +243,9 @@ pub async fn enable_email(
 }
 
 #[utoipa::path(post, path = "/api/v1/me/two-step/backup-codes", tag = "two-step",
-    responses((status = 200, body = BackupCodes, description = "a new set; the old one stops working")))]
+    responses((status = 200, body = BackupCodes, description = "a new set; the old one stops working"),
+        (status = 403, description = "reauthentication_required: log in again (the last login is more than 10 minutes old)"),
+        (status = 422, description = "invalid_input: two-step verification is off")))]
 pub async fn backup_codes(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,
@@ -245,7 +258,8 @@ pub async fn backup_codes(
 }
 
 #[utoipa::path(post, path = "/api/v1/me/two-step/disable", tag = "two-step", request_body = PasswordBody,
-    responses((status = 204, description = "off"), (status = 422, description = "an app of the ID requires it; or the password is wrong")))]
+    responses((status = 204, description = "off"), (status = 422, description = "invalid_input: an app of the ID requires it, or the password is wrong"),
+        (status = 429, description = "id_locked or too_many_attempts: too many wrong passwords for this ID (Retry-After)")))]
 pub async fn disable(
     State(state): State<AppState>,
     RequestCtx(ctx): RequestCtx,

@@ -98,14 +98,29 @@ pub async fn frame_errors(State(state): State<AppState>, req: Request, next: Nex
         if content_type(&res).starts_with("application/problem+json") {
             return res;
         }
+        let allow = res.headers().get(header::ALLOW).cloned();
         let detail = match status {
             StatusCode::NOT_FOUND => "No such resource.".to_string(),
             StatusCode::METHOD_NOT_ALLOWED => "This resource does not take that method.".into(),
+            // axum's own rejections (an unreadable path segment or query) say what is wrong
+            s if content_type(&res).starts_with("text/plain") => {
+                let said = axum::body::to_bytes(res.into_body(), 2048)
+                    .await
+                    .ok()
+                    .and_then(|b| String::from_utf8(b.to_vec()).ok())
+                    .map(|t| t.trim().to_string())
+                    .unwrap_or_default();
+                if said.is_empty() {
+                    s.canonical_reason().unwrap_or("Error").to_string()
+                } else {
+                    said
+                }
+            }
             s => s.canonical_reason().unwrap_or("Error").to_string(),
         };
         let mut p = Problem::new(status, problem_code(status), detail).into_response();
-        if let Some(allow) = res.headers().get(header::ALLOW) {
-            p.headers_mut().insert(header::ALLOW, allow.clone());
+        if let Some(allow) = allow {
+            p.headers_mut().insert(header::ALLOW, allow);
         }
         return p;
     }

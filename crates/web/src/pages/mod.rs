@@ -6,6 +6,7 @@
 
 pub mod accept;
 pub mod account;
+pub mod api_docs;
 pub mod api_keys;
 pub mod apps;
 pub mod audit;
@@ -38,6 +39,7 @@ use axum::Router;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .merge(frame::routes())
+        .merge(api_docs::routes())
         .merge(identity::routes())
         .merge(terms::routes())
         .merge(apps::routes())
