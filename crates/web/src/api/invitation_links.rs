@@ -21,8 +21,11 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 #[utoipa::path(post, path = "/api/v1/apps/{app_id}/invitations/{invitation_id}/link", tag = "invitations",
-    params(("app_id" = String, Path), ("invitation_id" = String, Path)),
-    responses((status = 201, body = InvitationDto, description = "The invitation with its new accept_url; an expired one is renewed (it takes a seat again)")))]
+    params(("app_id" = String, Path), ("invitation_id" = uuid::Uuid, Path)),
+    responses((status = 201, body = InvitationDto, description = "The invitation with its new accept_url; an expired one is renewed (it takes a seat again)"),
+        (status = 404, description = "not_found"),
+        (status = 409, description = "seat_unavailable: renewing an expired invitation needs a free seat"),
+        (status = 410, description = "invitation_used, invitation_revoked or invitation_replaced: the member is no longer invited, or a newer invitation replaced this one")))]
 pub async fn new_link(
     State(state): State<AppState>,
     AppAuth(p): AppAuth,

@@ -35,7 +35,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// An event a webhook can report.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-pub enum EventDto {
+pub enum WebhookEventName {
     #[serde(rename = "member.invited")]
     MemberInvited,
     #[serde(rename = "member.joined")]
@@ -56,34 +56,34 @@ pub enum EventDto {
     SeatsChanged,
 }
 
-impl From<EventDto> for WebhookEvent {
-    fn from(e: EventDto) -> Self {
+impl From<WebhookEventName> for WebhookEvent {
+    fn from(e: WebhookEventName) -> Self {
         match e {
-            EventDto::MemberInvited => WebhookEvent::MemberInvited,
-            EventDto::MemberJoined => WebhookEvent::MemberJoined,
-            EventDto::MemberRoleChanged => WebhookEvent::MemberRoleChanged,
-            EventDto::MemberDeactivated => WebhookEvent::MemberDeactivated,
-            EventDto::MemberReactivated => WebhookEvent::MemberReactivated,
-            EventDto::MemberLeft => WebhookEvent::MemberLeft,
-            EventDto::InvitationRevoked => WebhookEvent::InvitationRevoked,
-            EventDto::InvitationExpired => WebhookEvent::InvitationExpired,
-            EventDto::SeatsChanged => WebhookEvent::SeatsChanged,
+            WebhookEventName::MemberInvited => WebhookEvent::MemberInvited,
+            WebhookEventName::MemberJoined => WebhookEvent::MemberJoined,
+            WebhookEventName::MemberRoleChanged => WebhookEvent::MemberRoleChanged,
+            WebhookEventName::MemberDeactivated => WebhookEvent::MemberDeactivated,
+            WebhookEventName::MemberReactivated => WebhookEvent::MemberReactivated,
+            WebhookEventName::MemberLeft => WebhookEvent::MemberLeft,
+            WebhookEventName::InvitationRevoked => WebhookEvent::InvitationRevoked,
+            WebhookEventName::InvitationExpired => WebhookEvent::InvitationExpired,
+            WebhookEventName::SeatsChanged => WebhookEvent::SeatsChanged,
         }
     }
 }
 
-impl From<WebhookEvent> for EventDto {
+impl From<WebhookEvent> for WebhookEventName {
     fn from(e: WebhookEvent) -> Self {
         match e {
-            WebhookEvent::MemberInvited => EventDto::MemberInvited,
-            WebhookEvent::MemberJoined => EventDto::MemberJoined,
-            WebhookEvent::MemberRoleChanged => EventDto::MemberRoleChanged,
-            WebhookEvent::MemberDeactivated => EventDto::MemberDeactivated,
-            WebhookEvent::MemberReactivated => EventDto::MemberReactivated,
-            WebhookEvent::MemberLeft => EventDto::MemberLeft,
-            WebhookEvent::InvitationRevoked => EventDto::InvitationRevoked,
-            WebhookEvent::InvitationExpired => EventDto::InvitationExpired,
-            WebhookEvent::SeatsChanged => EventDto::SeatsChanged,
+            WebhookEvent::MemberInvited => WebhookEventName::MemberInvited,
+            WebhookEvent::MemberJoined => WebhookEventName::MemberJoined,
+            WebhookEvent::MemberRoleChanged => WebhookEventName::MemberRoleChanged,
+            WebhookEvent::MemberDeactivated => WebhookEventName::MemberDeactivated,
+            WebhookEvent::MemberReactivated => WebhookEventName::MemberReactivated,
+            WebhookEvent::MemberLeft => WebhookEventName::MemberLeft,
+            WebhookEvent::InvitationRevoked => WebhookEventName::InvitationRevoked,
+            WebhookEvent::InvitationExpired => WebhookEventName::InvitationExpired,
+            WebhookEvent::SeatsChanged => WebhookEventName::SeatsChanged,
         }
     }
 }
@@ -94,14 +94,14 @@ impl From<WebhookEvent> for EventDto {
 pub struct CreateWebhookBody {
     /// An `https://` URL the internet can reach.
     pub url: String,
-    pub events: Vec<EventDto>,
+    pub events: Vec<WebhookEventName>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct WebhookDto {
     pub id: String,
     pub url: String,
-    pub events: Vec<EventDto>,
+    pub events: Vec<WebhookEventName>,
     pub created_at: String,
 }
 
@@ -110,7 +110,7 @@ impl From<WebhookEndpoint> for WebhookDto {
         WebhookDto {
             id: e.id.to_string(),
             url: e.url,
-            events: e.events.into_iter().map(EventDto::from).collect(),
+            events: e.events.into_iter().map(WebhookEventName::from).collect(),
             created_at: rfc3339(e.created_at),
         }
     }
@@ -133,7 +133,7 @@ pub struct WebhooksList {
 
 #[derive(Serialize, ToSchema, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
-pub enum DeliveryStateDto {
+pub enum WebhookDeliveryState {
     Pending,
     Delivered,
     Failed,
@@ -141,11 +141,11 @@ pub enum DeliveryStateDto {
 
 /// One delivery and how its last attempt went.
 #[derive(Serialize, ToSchema)]
-pub struct DeliveryDto {
+pub struct WebhookDeliveryDto {
     /// The `webhook-id` it is sent with.
     pub id: String,
     pub event: String,
-    pub state: DeliveryStateDto,
+    pub state: WebhookDeliveryState,
     pub attempts: i32,
     pub created_at: String,
     pub last_status: Option<i32>,
@@ -156,15 +156,15 @@ pub struct DeliveryDto {
     pub payload: serde_json::Value,
 }
 
-impl From<WebhookDelivery> for DeliveryDto {
+impl From<WebhookDelivery> for WebhookDeliveryDto {
     fn from(d: WebhookDelivery) -> Self {
-        DeliveryDto {
+        WebhookDeliveryDto {
             id: format!("msg_{}", d.id.simple()),
             event: d.event,
             state: match d.state {
-                DeliveryState::Pending => DeliveryStateDto::Pending,
-                DeliveryState::Delivered => DeliveryStateDto::Delivered,
-                DeliveryState::Failed => DeliveryStateDto::Failed,
+                DeliveryState::Pending => WebhookDeliveryState::Pending,
+                DeliveryState::Delivered => WebhookDeliveryState::Delivered,
+                DeliveryState::Failed => WebhookDeliveryState::Failed,
             },
             attempts: d.attempts,
             created_at: rfc3339(d.created_at),
@@ -178,8 +178,8 @@ impl From<WebhookDelivery> for DeliveryDto {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct DeliveriesList {
-    pub items: Vec<DeliveryDto>,
+pub struct WebhookDeliveries {
+    pub items: Vec<WebhookDeliveryDto>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -268,26 +268,26 @@ pub async fn delete_webhook(
 
 #[utoipa::path(get, path = "/api/v1/apps/{app_id}/webhooks/{webhook_id}/deliveries", tag = "webhooks",
     params(("app_id" = String, Path), ("webhook_id" = String, Path), DeliveriesParams),
-    responses((status = 200, body = DeliveriesList)))]
+    responses((status = 200, body = WebhookDeliveries)))]
 pub async fn deliveries(
     State(state): State<AppState>,
     AppAuth(p): AppAuth,
     Path((app, id)): Path<(String, String)>,
     Query(q): Query<DeliveriesParams>,
-) -> ApiResult<Json<DeliveriesList>> {
+) -> ApiResult<Json<WebhookDeliveries>> {
     let app = app_id(&app)?;
     let items = state
         .services
         .webhook_deliveries(&p, &app, webhook_id(&id)?, q.limit.unwrap_or(50))
         .await?;
-    Ok(Json(DeliveriesList {
-        items: items.into_iter().map(DeliveryDto::from).collect(),
+    Ok(Json(WebhookDeliveries {
+        items: items.into_iter().map(WebhookDeliveryDto::from).collect(),
     }))
 }
 
 #[utoipa::path(post, path = "/api/v1/apps/{app_id}/webhooks/{webhook_id}/test", tag = "webhooks",
     params(("app_id" = String, Path), ("webhook_id" = String, Path)),
-    responses((status = 202, body = DeliveryDto, description = "Queued; see the deliveries")))]
+    responses((status = 202, body = WebhookDeliveryDto, description = "Queued; see the deliveries")))]
 pub async fn send_test(
     State(state): State<AppState>,
     AppAuth(p): AppAuth,
@@ -299,5 +299,5 @@ pub async fn send_test(
         .services
         .send_test_webhook(&ctx, &p, &app, webhook_id(&id)?)
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(DeliveryDto::from(d))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(WebhookDeliveryDto::from(d))).into_response())
 }
