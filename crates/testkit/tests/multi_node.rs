@@ -13,6 +13,32 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use time::Duration;
 
+/// `n` inactive users of `app`, written straight into the store.
+async fn seed_inactive(node: &TestApp, app: &AppId, n: usize) -> Vec<MemberId> {
+    let mut ids = Vec::new();
+    let mut tx = node.store.begin().await.expect("begin");
+    for i in 0..n {
+        let m = Member {
+            id: MemberId::new(),
+            app_id: app.clone(),
+            identity_id: None,
+            email: Email::parse(&format!("idle{i}@example.com")).expect("email"),
+            first_name: Some("Idle".into()),
+            last_name: None,
+            kind: MemberKind::User,
+            admin: false,
+            status: MemberStatus::Inactive,
+            holds_seat: false,
+            created_at: node.now(),
+            last_login_at: None,
+        };
+        tx.insert_member(&m).await.expect("member");
+        ids.push(m.id);
+    }
+    tx.commit().await.expect("commit");
+    ids
+}
+
 async fn two_nodes() -> (TestApp, TestApp) {
     let a = spawn_app(Backend::Postgres).await;
     let b = spawn_second_node(&a).await;
@@ -67,27 +93,7 @@ async fn a_hundred_reactivations_over_two_nodes_against_10_free_seats() {
     let (n1, n2) = two_nodes().await;
     let (app, admin) = n1.app_with_admin("Acme", 11).await;
     // 100 inactive users, seeded straight into the store
-    let mut ids = Vec::new();
-    let mut tx = n1.store.begin().await.expect("begin");
-    for i in 0..100 {
-        let m = Member {
-            id: MemberId::new(),
-            app_id: app.clone(),
-            identity_id: None,
-            email: Email::parse(&format!("idle{i}@example.com")).expect("email"),
-            first_name: Some("Idle".into()),
-            last_name: None,
-            kind: MemberKind::User,
-            admin: false,
-            status: MemberStatus::Inactive,
-            holds_seat: false,
-            created_at: n1.now(),
-            last_login_at: None,
-        };
-        tx.insert_member(&m).await.expect("member");
-        ids.push(m.id);
-    }
-    tx.commit().await.expect("commit");
+    let ids = seed_inactive(&n1, &app, 100).await;
 
     let calls = ids.iter().enumerate().map(|(i, id)| {
         let node = if i % 2 == 0 { &n1 } else { &n2 };
@@ -276,27 +282,7 @@ async fn scim_bulk_api_and_reactivations_at_once_over_two_nodes_take_exactly_20_
     let (n1, n2) = two_nodes().await;
     let (app, admin) = n1.app_with_admin("Acme", 21).await; // the admin holds one
     // 30 inactive users to reactivate, seeded straight into the store
-    let mut idle = Vec::new();
-    let mut tx = n1.store.begin().await.expect("begin");
-    for i in 0..30 {
-        let m = Member {
-            id: MemberId::new(),
-            app_id: app.clone(),
-            identity_id: None,
-            email: Email::parse(&format!("idle{i}@example.com")).expect("email"),
-            first_name: Some("Idle".into()),
-            last_name: None,
-            kind: MemberKind::User,
-            admin: false,
-            status: MemberStatus::Inactive,
-            holds_seat: false,
-            created_at: n1.now(),
-            last_login_at: None,
-        };
-        tx.insert_member(&m).await.expect("member");
-        idle.push(m.id);
-    }
-    tx.commit().await.expect("commit");
+    let idle = seed_inactive(&n1, &app, 30).await;
     // a service key for the API invitations
     let key = n1
         .post(

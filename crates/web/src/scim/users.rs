@@ -263,13 +263,26 @@ pub async fn replace(
     let app = app(&app_raw)?;
     let id = member_id(&id)?;
     let input = from_resource(&body_json(&body)?)?;
-    let current = state.services.scim_get_user(&p, &app, id).await?;
-    check_if_match(&headers, &current)?;
+    update(&state, &p, &ctx, &app, id, &headers, input).await
+}
+
+/// PUT and PATCH: the change, if the user is still the version `If-Match` names.
+async fn update(
+    state: &AppState,
+    p: &roster_core::Principal,
+    ctx: &roster_core::Ctx,
+    app: &AppId,
+    id: MemberId,
+    headers: &HeaderMap,
+    input: ScimUserInput,
+) -> ScimResult<Response> {
+    let current = state.services.scim_get_user(p, app, id).await?;
+    check_if_match(headers, &current)?;
     let u = state
         .services
-        .scim_update_user(&ctx, &p, &app, id, input)
+        .scim_update_user(ctx, p, app, id, input)
         .await?;
-    Ok(one(&state, &app, StatusCode::OK, &u))
+    Ok(one(state, app, StatusCode::OK, &u))
 }
 
 pub async fn patch(
@@ -339,13 +352,7 @@ pub async fn patch(
             }
         }
     }
-    let current = state.services.scim_get_user(&p, &app, id).await?;
-    check_if_match(&headers, &current)?;
-    let u = state
-        .services
-        .scim_update_user(&ctx, &p, &app, id, input)
-        .await?;
-    Ok(one(&state, &app, StatusCode::OK, &u))
+    update(&state, &p, &ctx, &app, id, &headers, input).await
 }
 
 pub async fn delete(
