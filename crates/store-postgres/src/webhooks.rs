@@ -245,17 +245,20 @@ where
         &mut self,
         app: &AppId,
         endpoint: Uuid,
+        before: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<WebhookDelivery>> {
+        // ids are time-ordered (v7): the id alone orders the log
         let rows = sqlx::query(concat!(
             "SELECT ",
             delivery_columns!(),
             " FROM webhook_deliveries WHERE app_id = $1 AND endpoint_id = $2 \
-             ORDER BY created_at DESC, id DESC LIMIT $3"
+             AND ($4::uuid IS NULL OR id < $4) ORDER BY id DESC LIMIT $3"
         ))
         .bind(app.as_str())
         .bind(endpoint)
         .bind(i64::from(limit))
+        .bind(before)
         .fetch_all(self.c())
         .await
         .map_err(map_err)?;

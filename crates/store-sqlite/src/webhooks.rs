@@ -222,16 +222,18 @@ impl<C: HasConn> WebhookQueries for Handle<C> {
         &mut self,
         app: &AppId,
         endpoint: uuid::Uuid,
+        before: Option<uuid::Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<WebhookDelivery>> {
+        // ids are time-ordered (v7): the id alone orders the log
         self.all(
             concat!(
                 "SELECT ",
                 delivery_columns!(),
                 " FROM webhook_deliveries WHERE app_id = ?1 AND endpoint_id = ?2 \
-                 ORDER BY created_at DESC, id DESC LIMIT ?3"
+                 AND (?4 IS NULL OR id < ?4) ORDER BY id DESC LIMIT ?3"
             ),
-            rusqlite::params![app.as_str(), endpoint, limit],
+            rusqlite::params![app.as_str(), endpoint, limit, before],
             delivery_row,
         )
     }

@@ -252,19 +252,21 @@ impl Services {
         Ok(())
     }
 
-    /// The endpoint's deliveries, newest first (its delivery log).
+    /// The endpoint's deliveries, newest first (its delivery log); `before` is the last
+    /// delivery of the previous page.
     pub async fn webhook_deliveries(
         &self,
         p: &Principal,
         app_id: &AppId,
         id: uuid::Uuid,
+        before: Option<uuid::Uuid>,
         limit: u32,
     ) -> Result<Vec<WebhookDelivery>> {
         self.get_webhook(p, app_id, id).await?;
         Ok(self
             .read()
             .await?
-            .list_deliveries(app_id, id, limit.clamp(1, 200))
+            .list_deliveries(app_id, id, before, limit.clamp(1, 200))
             .await?)
     }
 

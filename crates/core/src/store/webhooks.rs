@@ -42,11 +42,12 @@ pub trait WebhookQueries: Send {
     /// Record an attempt (the delivery log) and the delivery's new state; releases the claim.
     async fn record_attempt(&mut self, delivery: uuid::Uuid, o: &AttemptOutcome)
     -> StoreResult<()>;
-    /// An endpoint's deliveries, newest first.
+    /// An endpoint's deliveries, newest first; `before` is the last one of the previous page.
     async fn list_deliveries(
         &mut self,
         app: &AppId,
         endpoint: uuid::Uuid,
+        before: Option<uuid::Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<WebhookDelivery>>;
     /// Pending invitations of the app that are due to expire by `now` (to report them).

@@ -47,7 +47,27 @@ pub(super) async fn the_api_has_the_ledger_seat_requests_profile_and_copy_link(t
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["status"], "pending");
-    let list = t.get(&format!("{base}/seat-requests"), Some(&admin)).await;
+    t.post(
+        &format!("{base}/seat-requests"),
+        Some(&admin),
+        json!({"quantity": 5}),
+    )
+    .await;
+    let first = t
+        .get(&format!("{base}/seat-requests?limit=1"), Some(&admin))
+        .await;
+    assert_eq!(first.body["items"][0]["quantity"], 5, "newest first");
+    let cursor = first.body["next_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_string();
+    let list = t
+        .get(
+            &format!("{base}/seat-requests?limit=1&cursor={cursor}"),
+            Some(&admin),
+        )
+        .await;
+    assert!(list.body["next_cursor"].is_null());
     assert_eq!(list.body["items"][0]["quantity"], 2);
     assert_eq!(
         t.post(

@@ -179,6 +179,19 @@ pub(super) async fn webhooks_report_every_change_signed_and_retried(t: TestApp) 
     assert!(items.iter().all(|d| d["state"] == "delivered"), "{items:?}");
     assert!(items.iter().any(|d| d["attempts"] == 2));
     assert!(items.iter().all(|d| d["last_duration_ms"].is_number()));
+    // paged: two at a time, newest first, the cursor leads to the older ones
+    let p1 = t
+        .get(&format!("{hooks}/{id}/deliveries?limit=2"), Some(&admin))
+        .await;
+    let cursor = p1.body["next_cursor"].as_str().expect("cursor").to_string();
+    let p2 = t
+        .get(
+            &format!("{hooks}/{id}/deliveries?limit=2&cursor={cursor}"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(p1.body["items"][0]["id"], items[0]["id"]);
+    assert_eq!(p2.body["items"][0]["id"], items[2]["id"]);
 
     // the test button
     let r = t

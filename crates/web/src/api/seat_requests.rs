@@ -71,6 +71,7 @@ pub struct LedgerPage {
     pub next_cursor: Option<String>,
 }
 
+/// Cursor paging of the ledger and the seat requests.
 #[derive(Deserialize, IntoParams)]
 pub struct LedgerParams {
     /// The `next_cursor` of the previous page.
@@ -88,31 +89,10 @@ pub async fn ledger(
     Query(q): Query<LedgerParams>,
 ) -> ApiResult<Json<LedgerPage>> {
     let app = app_id(&app)?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200) as usize;
     let all = state.services.seat_ledger(&p, &app).await?;
-    let start = match q.cursor.as_deref() {
-        None => 0,
-        Some(c) => {
-            let pos = all
-                .iter()
-                .position(|e| e.id.to_string() == c)
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "cursor",
-                        "The cursor is not valid; start from the first page.",
-                    )
-                })?;
-            pos + 1
-        }
-    };
-    let page: Vec<SeatLedgerEntry> = all.into_iter().skip(start).take(limit + 1).collect();
-    let next_cursor = (page.len() > limit).then(|| page[limit - 1].id.to_string());
+    let (items, next_cursor) = page(all, |e| e.id.to_string(), q.cursor.as_deref(), q.limit)?;
     Ok(Json(LedgerPage {
-        items: page
-            .into_iter()
-            .take(limit)
-            .map(LedgerEntryDto::from)
-            .collect(),
+        items: items.into_iter().map(LedgerEntryDto::from).collect(),
         next_cursor,
     }))
 }
@@ -156,6 +136,8 @@ impl From<SeatRequest> for SeatRequestDto {
 #[derive(Serialize, ToSchema)]
 pub struct SeatRequestsList {
     pub items: Vec<SeatRequestDto>,
+    /// Pass as `cursor` for the next (older) page; none on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -166,17 +148,49 @@ pub struct SeatRequestBody {
     pub quantity: i64,
 }
 
+/// One page of `all` (newest first) after the item whose id is `cursor`, and the next cursor.
+fn page<T>(
+    all: Vec<T>,
+    id: impl Fn(&T) -> String,
+    cursor: Option<&str>,
+    limit: Option<u32>,
+) -> Result<(Vec<T>, Option<String>), Error> {
+    let limit = limit.unwrap_or(50).clamp(1, 200) as usize;
+    let start = match cursor {
+        None => 0,
+        Some(c) => {
+            all.iter().position(|e| id(e) == c).ok_or_else(|| {
+                Error::invalid(
+                    "cursor",
+                    "The cursor is not valid; start from the first page.",
+                )
+            })? + 1
+        }
+    };
+    let mut items: Vec<T> = all.into_iter().skip(start).take(limit + 1).collect();
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(&id)
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
 #[utoipa::path(get, path = "/api/v1/apps/{app_id}/seat-requests", tag = "seats",
-    params(("app_id" = String, Path)), responses((status = 200, body = SeatRequestsList)))]
+    params(("app_id" = String, Path), LedgerParams), responses((status = 200, body = SeatRequestsList)))]
 pub async fn list_requests(
     State(state): State<AppState>,
     AppAuth(p): AppAuth,
     Path(app): Path<String>,
+    Query(q): Query<LedgerParams>,
 ) -> ApiResult<Json<SeatRequestsList>> {
     let app = app_id(&app)?;
-    let items = state.services.list_seat_requests(&p, &app).await?;
+    let all = state.services.list_seat_requests(&p, &app).await?;
+    let (items, next_cursor) = page(all, |r| r.id.to_string(), q.cursor.as_deref(), q.limit)?;
     Ok(Json(SeatRequestsList {
         items: items.into_iter().map(SeatRequestDto::from).collect(),
+        next_cursor,
     }))
 }
 

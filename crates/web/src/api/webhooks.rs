@@ -180,10 +180,14 @@ impl From<WebhookDelivery> for WebhookDeliveryDto {
 #[derive(Serialize, ToSchema)]
 pub struct WebhookDeliveries {
     pub items: Vec<WebhookDeliveryDto>,
+    /// Pass as `cursor` for the next (older) page; none on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
 pub struct DeliveriesParams {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
     /// 1..=200, default 50 (newest first).
     pub limit: Option<u32>,
 }
@@ -276,12 +280,31 @@ pub async fn deliveries(
     Query(q): Query<DeliveriesParams>,
 ) -> ApiResult<Json<WebhookDeliveries>> {
     let app = app_id(&app)?;
+    let bad_cursor = || {
+        Error::invalid(
+            "cursor",
+            "The cursor is not valid; start from the first page.",
+        )
+    };
+    let before = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(
+            c.strip_prefix("msg_")
+                .and_then(|h| uuid::Uuid::parse_str(h).ok())
+                .ok_or_else(bad_cursor)?,
+        ),
+    };
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let items = state
         .services
-        .webhook_deliveries(&p, &app, webhook_id(&id)?, q.limit.unwrap_or(50))
+        .webhook_deliveries(&p, &app, webhook_id(&id)?, before, limit)
         .await?;
+    let next_cursor = (items.len() as u32 == limit)
+        .then(|| items.last().map(|d| format!("msg_{}", d.id.simple())))
+        .flatten();
     Ok(Json(WebhookDeliveries {
         items: items.into_iter().map(WebhookDeliveryDto::from).collect(),
+        next_cursor,
     }))
 }
 

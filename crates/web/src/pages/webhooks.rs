@@ -197,7 +197,7 @@ pub async fn endpoint_page(
     let zone = viewer_zone(&state, &headers, &p).await;
     let deliveries = state
         .services
-        .webhook_deliveries(&p, &app, id, 100)
+        .webhook_deliveries(&p, &app, id, None, 100)
         .await?
         .into_iter()
         .map(|d| DeliveryRow {
