@@ -27,6 +27,7 @@ macro_rules! mirror {
         }
     };
 }
+pub(crate) use mirror;
 
 mirror! {
     /// `user` (holds a seat) or `partner` (an outside person: no seat, a "P" badge in lists).

@@ -48,7 +48,7 @@ use utoipa::OpenApi;
         api::passkeys::ChallengeOnly, api::passkeys::PasskeyDto, SessionDto, SessionsPage, SessionsEnded,
         api::api_keys::KeyKindDto, api::api_keys::ScopeDto, api::api_keys::CreateKeyBody, api::api_keys::ApiKeyDto,
         api::api_keys::KeyStateDto, api::api_keys::CreatedKeyDto, api::api_keys::ApiKeysPage,
-        api::bulk::BulkRowDto, api::bulk::BulkKind, api::bulk::BulkRowResult, api::bulk::BulkRowStatus, api::bulk::BulkErrorCode, api::bulk::BulkResult,
+        api::bulk::BulkRowDto, api::bulk::BulkRowResult, api::bulk::BulkRowStatus, api::bulk::BulkErrorCode, api::bulk::BulkResult,
         api::webhooks::WebhookEventName, api::webhooks::CreateWebhookBody, api::webhooks::WebhookDto, api::webhooks::CreatedWebhookDto,
         api::webhooks::WebhooksList, api::webhooks::WebhookDeliveryState, api::webhooks::WebhookDeliveryDto, api::webhooks::WebhookDeliveries,
         api::seat_requests::LedgerKind, api::seat_requests::LedgerEntryDto, api::seat_requests::LedgerPage, api::seat_requests::RequestStatus,

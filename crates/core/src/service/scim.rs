@@ -17,6 +17,19 @@ pub struct ScimUser {
     pub external_id: Option<String>,
 }
 
+impl ScimUser {
+    /// `meta.version`: the member's version and its externalId together.
+    pub fn version(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let h = Sha256::new()
+            .chain_update(self.member.etag().as_bytes())
+            .chain_update([0])
+            .chain_update(self.external_id.as_deref().unwrap_or("").as_bytes())
+            .finalize();
+        h[..12].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// What a create, PUT or PATCH sets (`None`: leave as it is).
 #[derive(Debug, Clone, Default)]
 pub struct ScimUserInput {

@@ -141,16 +141,14 @@ async fn an_admin_pastes_or_uploads_a_list_and_sees_each_rows_result() {
         get(&stranger, &t, &other_run).await.status,
         StatusCode::NOT_FOUND
     );
-    let (_, una) = {
-        t.post(
-            &format!("/api/v1/apps/{app}/seats"),
-            Some(&admin),
-            serde_json::json!({"quantity": 1}),
-        )
-        .await;
-        t.add_user(&app, &admin, "una@example.com").await
-    };
-    let _ = una;
+    // a member who is not an admin
+    t.post(
+        &format!("/api/v1/apps/{app}/seats"),
+        Some(&admin),
+        serde_json::json!({"quantity": 1}),
+    )
+    .await;
+    t.add_user(&app, &admin, "una@example.com").await;
     let member = logged_in_browser(&t, "una@example.com").await;
     assert_eq!(get(&member, &t, &run).await.status, StatusCode::NOT_FOUND);
 }

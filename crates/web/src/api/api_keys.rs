@@ -2,6 +2,7 @@
 
 use super::app_id;
 use crate::AppState;
+use crate::dto::{mirror, ts};
 use crate::extract::{ApiJson, AppAuth, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, Query, State};
@@ -23,64 +24,16 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/apps/{app_id}/api-keys/{key_id}", delete(revoke_key))
 }
 
-/// Whose rights a key carries: `personal` (its member's, in this app) or `service` (an admin
-/// with no person behind it; admins only).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyKindDto {
-    Personal,
-    Service,
+mirror! {
+    /// Whose rights a key carries: `personal` (its member's, in this app) or `service` (an
+    /// admin with no person behind it; admins only).
+    KeyKindDto <=> ApiKeyKind { Personal, Service }
 }
 
-impl From<KeyKindDto> for ApiKeyKind {
-    fn from(k: KeyKindDto) -> Self {
-        match k {
-            KeyKindDto::Personal => ApiKeyKind::Personal,
-            KeyKindDto::Service => ApiKeyKind::Service,
-        }
-    }
-}
-
-impl From<ApiKeyKind> for KeyKindDto {
-    fn from(k: ApiKeyKind) -> Self {
-        match k {
-            ApiKeyKind::Personal => KeyKindDto::Personal,
-            ApiKeyKind::Service => KeyKindDto::Service,
-        }
-    }
-}
-
-/// What a key may do: `read` (GET), `write` (changes), `admin` (manage API keys and admins),
-/// `scim` (SCIM provisioning; service keys only).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum ScopeDto {
-    Read,
-    Write,
-    Admin,
-    Scim,
-}
-
-impl From<ScopeDto> for ApiScope {
-    fn from(s: ScopeDto) -> Self {
-        match s {
-            ScopeDto::Read => ApiScope::Read,
-            ScopeDto::Write => ApiScope::Write,
-            ScopeDto::Admin => ApiScope::Admin,
-            ScopeDto::Scim => ApiScope::Scim,
-        }
-    }
-}
-
-impl From<ApiScope> for ScopeDto {
-    fn from(s: ApiScope) -> Self {
-        match s {
-            ApiScope::Read => ScopeDto::Read,
-            ApiScope::Write => ScopeDto::Write,
-            ApiScope::Admin => ScopeDto::Admin,
-            ApiScope::Scim => ScopeDto::Scim,
-        }
-    }
+mirror! {
+    /// What a key may do: `read` (GET), `write` (changes), `admin` (manage API keys and
+    /// admins), `scim` (SCIM provisioning; service keys only).
+    ScopeDto <=> ApiScope { Read, Write, Admin, Scim }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -122,10 +75,6 @@ pub enum KeyStateDto {
     Revoked,
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
 impl ApiKeyDto {
     pub fn new(k: ApiKey, now: OffsetDateTime) -> Self {
         let state = if k.revoked_at.is_some() {
@@ -141,10 +90,10 @@ impl ApiKeyDto {
             kind: k.kind.into(),
             prefix: k.prefix,
             scopes: k.scopes.into_iter().map(ScopeDto::from).collect(),
-            created_at: rfc3339(k.created_at),
-            expires_at: k.expires_at.map(rfc3339),
-            revoked_at: k.revoked_at.map(rfc3339),
-            last_used_at: k.last_used_at.map(rfc3339),
+            created_at: ts(k.created_at),
+            expires_at: k.expires_at.map(ts),
+            revoked_at: k.revoked_at.map(ts),
+            last_used_at: k.last_used_at.map(ts),
             last_used_address: k.last_used_addr,
             state,
         }

@@ -4,6 +4,7 @@
 
 use super::app_id;
 use crate::AppState;
+use crate::dto::MemberKindDto;
 use crate::extract::{AppAuth, RequestCtx};
 use crate::problem::{ApiResult, Problem};
 use axum::body::Bytes;
@@ -13,6 +14,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use roster_core::Error;
 use roster_core::model::{BulkReport, BulkRow};
+use roster_core::types::MemberKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -37,14 +39,7 @@ pub struct BulkRowDto {
     #[serde(default)]
     pub admin: bool,
     /// Default `user`.
-    pub kind: Option<BulkKind>,
-}
-
-#[derive(Deserialize, ToSchema, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-pub enum BulkKind {
-    User,
-    Partner,
+    pub kind: Option<MemberKindDto>,
 }
 
 /// What became of one row.
@@ -248,10 +243,7 @@ pub async fn invite_bulk(
                     first_name: d.first_name,
                     last_name: d.last_name,
                     admin: d.admin,
-                    kind: d.kind.map(|k| match k {
-                        BulkKind::User => "user".into(),
-                        BulkKind::Partner => "partner".into(),
-                    }),
+                    kind: d.kind.map(|k| MemberKind::from(k).as_str().to_string()),
                     problem: None,
                 })
                 .collect()

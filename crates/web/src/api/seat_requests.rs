@@ -3,6 +3,7 @@
 
 use super::app_id;
 use crate::AppState;
+use crate::dto::{mirror, ts};
 use crate::extract::{ApiJson, AppAuth, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, Query, State};
@@ -13,8 +14,6 @@ use axum::{Json, Router};
 use roster_core::Error;
 use roster_core::model::{SeatEntryKind, SeatLedgerEntry, SeatRequest, SeatRequestStatus};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -26,16 +25,9 @@ pub(crate) fn routes() -> Router<AppState> {
         )
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
-#[derive(Serialize, ToSchema, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-pub enum LedgerKind {
-    Initial,
-    Purchase,
-    Complimentary,
+mirror! {
+    /// Why the seats changed.
+    LedgerKind <=> SeatEntryKind { Initial, Purchase, Complimentary }
 }
 
 /// One change of the app's seats.
@@ -53,12 +45,8 @@ impl From<SeatLedgerEntry> for LedgerEntryDto {
     fn from(e: SeatLedgerEntry) -> Self {
         LedgerEntryDto {
             id: e.id.to_string(),
-            at: rfc3339(e.at),
-            kind: match e.kind {
-                SeatEntryKind::Initial => LedgerKind::Initial,
-                SeatEntryKind::Purchase => LedgerKind::Purchase,
-                SeatEntryKind::Complimentary => LedgerKind::Complimentary,
-            },
+            at: ts(e.at),
+            kind: e.kind.into(),
             quantity: e.quantity,
             actor_id: e.actor.map(|a| a.to_string()),
         }
@@ -97,12 +85,9 @@ pub async fn ledger(
     }))
 }
 
-#[derive(Serialize, ToSchema, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-pub enum RequestStatus {
-    Pending,
-    Granted,
-    Declined,
+mirror! {
+    /// Where a seat request stands.
+    RequestStatus <=> SeatRequestStatus { Pending, Granted, Declined }
 }
 
 /// A request to support for complimentary seats, and its answer.
@@ -121,13 +106,9 @@ impl From<SeatRequest> for SeatRequestDto {
         SeatRequestDto {
             id: r.id.to_string(),
             quantity: r.quantity,
-            status: match r.status {
-                SeatRequestStatus::Pending => RequestStatus::Pending,
-                SeatRequestStatus::Granted => RequestStatus::Granted,
-                SeatRequestStatus::Declined => RequestStatus::Declined,
-            },
-            created_at: rfc3339(r.created_at),
-            decided_at: r.decided_at.map(rfc3339),
+            status: r.status.into(),
+            created_at: ts(r.created_at),
+            decided_at: r.decided_at.map(ts),
             granted_quantity: r.granted_quantity,
         }
     }

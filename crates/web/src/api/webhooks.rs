@@ -2,6 +2,7 @@
 
 use super::app_id;
 use crate::AppState;
+use crate::dto::{mirror, ts};
 use crate::extract::{ApiJson, AppAuth, RequestCtx};
 use crate::problem::ApiResult;
 use axum::extract::{Path, Query, State};
@@ -12,8 +13,6 @@ use axum::{Json, Router};
 use roster_core::Error;
 use roster_core::model::{DeliveryState, WebhookDelivery, WebhookEndpoint, WebhookEvent};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -33,58 +32,27 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/apps/{app_id}/webhooks/{webhook_id}/test", post(send_test))
 }
 
-/// An event a webhook can report.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-pub enum WebhookEventName {
-    #[serde(rename = "member.invited")]
-    MemberInvited,
-    #[serde(rename = "member.joined")]
-    MemberJoined,
-    #[serde(rename = "member.role_changed")]
-    MemberRoleChanged,
-    #[serde(rename = "member.deactivated")]
-    MemberDeactivated,
-    #[serde(rename = "member.reactivated")]
-    MemberReactivated,
-    #[serde(rename = "member.left")]
-    MemberLeft,
-    #[serde(rename = "invitation.revoked")]
-    InvitationRevoked,
-    #[serde(rename = "invitation.expired")]
-    InvitationExpired,
-    #[serde(rename = "seats.changed")]
-    SeatsChanged,
-}
-
-impl From<WebhookEventName> for WebhookEvent {
-    fn from(e: WebhookEventName) -> Self {
-        match e {
-            WebhookEventName::MemberInvited => WebhookEvent::MemberInvited,
-            WebhookEventName::MemberJoined => WebhookEvent::MemberJoined,
-            WebhookEventName::MemberRoleChanged => WebhookEvent::MemberRoleChanged,
-            WebhookEventName::MemberDeactivated => WebhookEvent::MemberDeactivated,
-            WebhookEventName::MemberReactivated => WebhookEvent::MemberReactivated,
-            WebhookEventName::MemberLeft => WebhookEvent::MemberLeft,
-            WebhookEventName::InvitationRevoked => WebhookEvent::InvitationRevoked,
-            WebhookEventName::InvitationExpired => WebhookEvent::InvitationExpired,
-            WebhookEventName::SeatsChanged => WebhookEvent::SeatsChanged,
-        }
-    }
-}
-
-impl From<WebhookEvent> for WebhookEventName {
-    fn from(e: WebhookEvent) -> Self {
-        match e {
-            WebhookEvent::MemberInvited => WebhookEventName::MemberInvited,
-            WebhookEvent::MemberJoined => WebhookEventName::MemberJoined,
-            WebhookEvent::MemberRoleChanged => WebhookEventName::MemberRoleChanged,
-            WebhookEvent::MemberDeactivated => WebhookEventName::MemberDeactivated,
-            WebhookEvent::MemberReactivated => WebhookEventName::MemberReactivated,
-            WebhookEvent::MemberLeft => WebhookEventName::MemberLeft,
-            WebhookEvent::InvitationRevoked => WebhookEventName::InvitationRevoked,
-            WebhookEvent::InvitationExpired => WebhookEventName::InvitationExpired,
-            WebhookEvent::SeatsChanged => WebhookEventName::SeatsChanged,
-        }
+mirror! {
+    /// An event a webhook can report.
+    WebhookEventName <=> WebhookEvent {
+        #[serde(rename = "member.invited")]
+        MemberInvited,
+        #[serde(rename = "member.joined")]
+        MemberJoined,
+        #[serde(rename = "member.role_changed")]
+        MemberRoleChanged,
+        #[serde(rename = "member.deactivated")]
+        MemberDeactivated,
+        #[serde(rename = "member.reactivated")]
+        MemberReactivated,
+        #[serde(rename = "member.left")]
+        MemberLeft,
+        #[serde(rename = "invitation.revoked")]
+        InvitationRevoked,
+        #[serde(rename = "invitation.expired")]
+        InvitationExpired,
+        #[serde(rename = "seats.changed")]
+        SeatsChanged,
     }
 }
 
@@ -111,7 +79,7 @@ impl From<WebhookEndpoint> for WebhookDto {
             id: e.id.to_string(),
             url: e.url,
             events: e.events.into_iter().map(WebhookEventName::from).collect(),
-            created_at: rfc3339(e.created_at),
+            created_at: ts(e.created_at),
         }
     }
 }
@@ -131,12 +99,9 @@ pub struct WebhooksList {
     pub items: Vec<WebhookDto>,
 }
 
-#[derive(Serialize, ToSchema, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-pub enum WebhookDeliveryState {
-    Pending,
-    Delivered,
-    Failed,
+mirror! {
+    /// `pending` (waiting or retrying), `delivered`, or `failed` (given up).
+    WebhookDeliveryState <=> DeliveryState { Pending, Delivered, Failed }
 }
 
 /// One delivery and how its last attempt went.
@@ -161,17 +126,13 @@ impl From<WebhookDelivery> for WebhookDeliveryDto {
         WebhookDeliveryDto {
             id: format!("msg_{}", d.id.simple()),
             event: d.event,
-            state: match d.state {
-                DeliveryState::Pending => WebhookDeliveryState::Pending,
-                DeliveryState::Delivered => WebhookDeliveryState::Delivered,
-                DeliveryState::Failed => WebhookDeliveryState::Failed,
-            },
+            state: d.state.into(),
             attempts: d.attempts,
-            created_at: rfc3339(d.created_at),
+            created_at: ts(d.created_at),
             last_status: d.last_status,
             last_error: d.last_error,
             last_duration_ms: d.last_duration_ms,
-            delivered_at: d.delivered_at.map(rfc3339),
+            delivered_at: d.delivered_at.map(ts),
             payload: serde_json::from_str(&d.payload).unwrap_or(serde_json::Value::Null),
         }
     }
@@ -190,10 +151,6 @@ pub struct DeliveriesParams {
     pub cursor: Option<String>,
     /// 1..=200, default 50 (newest first).
     pub limit: Option<u32>,
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 fn webhook_id(raw: &str) -> Result<uuid::Uuid, Error> {

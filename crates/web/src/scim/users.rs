@@ -6,6 +6,7 @@ use super::{
     scim_json,
 };
 use crate::AppState;
+use crate::dto::ts;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -16,28 +17,17 @@ use roster_core::service::{ScimUser, ScimUserInput, scim_active, scim_display_na
 use roster_core::types::{AppId, MemberId};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use time::format_description::well_known::Rfc3339;
 
 /// At most this many resources per page.
 const MAX_COUNT: usize = 1000;
 
 fn etag(u: &ScimUser) -> String {
-    let x = u.external_id.as_deref().unwrap_or("");
-    let mut tag = u.member.etag();
-    if !x.is_empty() {
-        tag.push('-');
-        tag.push_str(&format!(
-            "{:x}",
-            x.bytes()
-                .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-        ));
-    }
-    format!("W/\"{tag}\"")
+    format!("W/\"{}\"", u.version())
 }
 
 pub(super) fn user_json(state: &AppState, app: &AppId, u: &ScimUser) -> Value {
     let m = &u.member;
-    let created = m.created_at.format(&Rfc3339).unwrap_or_default();
+    let created = ts(m.created_at);
     let mut groups = vec![json!({"value": "users", "display": "Users"})];
     if m.admin {
         groups.push(json!({"value": "admins", "display": "Admins"}));
