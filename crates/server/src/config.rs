@@ -6,7 +6,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use roster_core::Settings;
 use roster_core::password::{HashCost, PasswordPreset};
 use roster_core::sealed::SecretKey;
-use roster_core::service::{QuestionMode, ThrottleLimits};
+use roster_core::service::{OidcSettings, QuestionMode, ThrottleLimits};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -71,6 +71,15 @@ pub struct Config {
     /// Webhook endpoints may be on loopback, link-local and private addresses, and plain
     /// http (development only: it lets admins make Roster call internal services).
     pub webhooks_allow_private: bool,
+    /// OpenID Connect: how long access tokens live (seconds; they cannot be recalled from an
+    /// application that validates them itself, so keep this short).
+    pub oidc_access_token_seconds: i64,
+    /// OpenID Connect: how long ID tokens live (seconds; at most a day).
+    pub oidc_id_token_seconds: i64,
+    /// OpenID Connect: how long an unused refresh token stays valid (days).
+    pub oidc_refresh_token_days: i64,
+    /// OpenID Connect: signing keys get a successor after this many days.
+    pub oidc_key_rotation_days: i64,
     /// This node's name among several sharing one PostgreSQL (the mail worker records it on
     /// what it claims and takes its own claims back when it restarts). Default: the host name
     /// and the data folder. Must differ between nodes.
@@ -114,6 +123,10 @@ impl Default for Config {
             smtp_timeout_secs: 30,
             notify_group_seconds: 30,
             webhooks_allow_private: false,
+            oidc_access_token_seconds: 300,
+            oidc_id_token_seconds: 3600,
+            oidc_refresh_token_days: 30,
+            oidc_key_rotation_days: 30,
             node_id: None,
         }
     }
@@ -412,6 +425,51 @@ impl Config {
             public_url: self.base_url(),
             notify_group_window: time::Duration::seconds(self.notify_group_seconds),
             webhooks_allow_private: self.webhooks_allow_private,
+            oidc: self.oidc_settings()?,
+        })
+    }
+
+    fn oidc_settings(&self) -> Result<OidcSettings, ConfigError> {
+        let check = |key: &'static str, v: i64, lo: i64, hi: i64| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(ConfigError::Invalid {
+                    key,
+                    message: format!("use {lo} to {hi}"),
+                })
+            }
+        };
+        check(
+            "oidc_access_token_seconds",
+            self.oidc_access_token_seconds,
+            10,
+            3600,
+        )?;
+        // a retired key stays published a day: no token may outlive that
+        check(
+            "oidc_id_token_seconds",
+            self.oidc_id_token_seconds,
+            60,
+            86_400,
+        )?;
+        check(
+            "oidc_refresh_token_days",
+            self.oidc_refresh_token_days,
+            1,
+            365,
+        )?;
+        check(
+            "oidc_key_rotation_days",
+            self.oidc_key_rotation_days,
+            1,
+            365,
+        )?;
+        Ok(OidcSettings {
+            access_token_ttl: time::Duration::seconds(self.oidc_access_token_seconds),
+            id_token_ttl: time::Duration::seconds(self.oidc_id_token_seconds),
+            refresh_token_ttl: time::Duration::days(self.oidc_refresh_token_days),
+            key_rotation: time::Duration::days(self.oidc_key_rotation_days),
         })
     }
 }

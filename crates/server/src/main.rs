@@ -2,10 +2,12 @@
 
 mod id_terms;
 mod mail_cmd;
+mod oidc_cmd;
 
 use clap::{Parser, Subcommand};
 use id_terms::{IdCmd, TermsCmd};
 use mail_cmd::{MailCmd, OutboxCmd};
+use oidc_cmd::{ClientCmd, KeysCmd};
 use roster::config::Config;
 use roster_core::model::{SeatEntryKind, SeatRequestStatus};
 use roster_core::service::CreateApp;
@@ -66,6 +68,16 @@ enum Cmd {
     Terms {
         #[command(subcommand)]
         cmd: TermsCmd,
+    },
+    /// OpenID Connect clients ("Sign in with your Roster ID").
+    Client {
+        #[command(subcommand)]
+        cmd: ClientCmd,
+    },
+    /// OpenID Connect signing keys.
+    Keys {
+        #[command(subcommand)]
+        cmd: KeysCmd,
     },
 }
 
@@ -307,6 +319,8 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
         Cmd::Outbox { cmd } => mail_cmd::outbox(cmd, cfg).await,
         Cmd::Terms { cmd } => id_terms::terms(cmd, cfg).await,
         Cmd::Id { cmd } => id_terms::id(cmd, cfg).await,
+        Cmd::Client { cmd } => oidc_cmd::client(cmd, cfg).await,
+        Cmd::Keys { cmd } => oidc_cmd::keys(cmd, cfg).await,
         Cmd::Backup { file } => {
             let url = cfg.database_url();
             if !url.starts_with("sqlite:") {

@@ -14,6 +14,7 @@ mod invitations;
 mod member_list;
 mod members;
 mod notifications;
+mod oidc;
 mod outbox;
 mod passkeys;
 mod profiles;

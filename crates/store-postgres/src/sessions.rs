@@ -1,6 +1,7 @@
 //! Login sessions (and the member's last-login time). SQL and row mapping, PostgreSQL.
 
 use crate::Handle;
+use crate::oidc::{join_words, split_words};
 use crate::rows::*;
 use async_trait::async_trait;
 use roster_core::StoreError;
@@ -19,7 +20,8 @@ where
     async fn insert_session(&mut self, s: &Session) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sessions (id, token_hash, identity_id, app_id, created_at, last_seen_at, \
-             expires_at, client_addr, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             expires_at, client_addr, user_agent, amr) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(s.id.0)
         .bind(&s.token_hash)
@@ -30,6 +32,7 @@ where
         .bind(s.expires_at)
         .bind(&s.client_addr)
         .bind(&s.user_agent)
+        .bind(join_words(&s.amr))
         .execute(self.c())
         .await
         .map_err(map_err)?;
@@ -39,7 +42,7 @@ where
     async fn find_session(&mut self, token_hash: &[u8]) -> StoreResult<Option<Session>> {
         sqlx::query(
             "SELECT id, token_hash, identity_id, app_id, created_at, last_seen_at, expires_at, \
-             client_addr, user_agent FROM sessions WHERE token_hash = $1",
+             client_addr, user_agent, amr FROM sessions WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(self.c())
@@ -71,7 +74,7 @@ where
     async fn list_sessions(&mut self, identity: IdentityId) -> StoreResult<Vec<Session>> {
         let rows = sqlx::query(
             "SELECT id, token_hash, identity_id, app_id, created_at, last_seen_at, expires_at, \
-             client_addr, user_agent FROM sessions WHERE identity_id = $1 \
+             client_addr, user_agent, amr FROM sessions WHERE identity_id = $1 \
              ORDER BY last_seen_at DESC, id",
         )
         .bind(identity.0)
@@ -150,5 +153,6 @@ pub(crate) fn session_row(r: &PgRow) -> Result<Session, StoreError> {
         expires_at: time(r, "expires_at")?,
         client_addr: get(r, "client_addr")?,
         user_agent: get(r, "user_agent")?,
+        amr: split_words(&get::<String>(r, "amr")?),
     })
 }

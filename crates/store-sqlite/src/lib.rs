@@ -15,6 +15,7 @@ mod invitations;
 mod member_list;
 mod members;
 mod notifications;
+mod oidc;
 mod outbox;
 mod passkeys;
 mod profiles;
@@ -120,6 +121,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0017_webhooks.sql"),
     ),
     (18, "0018_scim", include_str!("../migrations/0018_scim.sql")),
+    (19, "0019_oidc", include_str!("../migrations/0019_oidc.sql")),
 ];
 
 /// How long a writer waits for another process (e.g. the CLI) to release the write lock.

@@ -1,6 +1,7 @@
 //! Login sessions (and the member's last-login time). SQL and row mapping, SQLite.
 
 use crate::identities::identity_at;
+use crate::oidc::{join_words, split_words};
 use crate::rows::*;
 use crate::{Handle, HasConn};
 use async_trait::async_trait;
@@ -16,7 +17,8 @@ impl<C: HasConn> SessionQueries for Handle<C> {
     async fn insert_session(&mut self, s: &Session) -> StoreResult<()> {
         self.exec(
             "INSERT INTO sessions (id, token_hash, identity_id, app_id, created_at, last_seen_at, \
-             expires_at, client_addr, user_agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             expires_at, client_addr, user_agent, amr) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             rusqlite::params![
                 s.id.0,
                 &s.token_hash,
@@ -26,7 +28,8 @@ impl<C: HasConn> SessionQueries for Handle<C> {
                 ms(s.last_seen_at),
                 ms(s.expires_at),
                 &s.client_addr,
-                &s.user_agent
+                &s.user_agent,
+                join_words(&s.amr)
             ],
         )?;
         Ok(())
@@ -35,7 +38,7 @@ impl<C: HasConn> SessionQueries for Handle<C> {
     async fn find_session(&mut self, token_hash: &[u8]) -> StoreResult<Option<Session>> {
         self.one(
             "SELECT id, token_hash, identity_id, app_id, created_at, last_seen_at, expires_at, \
-             client_addr, user_agent FROM sessions WHERE token_hash = ?1",
+             client_addr, user_agent, amr FROM sessions WHERE token_hash = ?1",
             rusqlite::params![token_hash],
             session_row,
         )
@@ -47,13 +50,13 @@ impl<C: HasConn> SessionQueries for Handle<C> {
     ) -> StoreResult<Option<(Session, Identity)>> {
         self.one(
             "SELECT s.id, s.token_hash, s.identity_id, s.app_id, s.created_at, s.last_seen_at, \
-             s.expires_at, s.client_addr, s.user_agent, i.id, i.email, i.first_name, i.last_name, \
-             i.password_hash, i.security_question, i.security_answer_hash, i.terms_version, \
-             i.terms_accepted_at, i.created_at, i.failed_count, i.window_start, i.lock_level, \
-             i.locked_until, i.in_flight, i.in_flight_at FROM sessions s JOIN identities i ON i.id = s.identity_id \
-             WHERE s.token_hash = ?1",
+             s.expires_at, s.client_addr, s.user_agent, s.amr, i.id, i.email, i.first_name, \
+             i.last_name, i.password_hash, i.security_question, i.security_answer_hash, \
+             i.terms_version, i.terms_accepted_at, i.created_at, i.failed_count, i.window_start, \
+             i.lock_level, i.locked_until, i.in_flight, i.in_flight_at \
+             FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE s.token_hash = ?1",
             rusqlite::params![token_hash],
-            |r| Ok((session_row(r)?, identity_at(r, 9)?)),
+            |r| Ok((session_row(r)?, identity_at(r, 10)?)),
         )
     }
 
@@ -88,7 +91,7 @@ impl<C: HasConn> SessionQueries for Handle<C> {
     async fn list_sessions(&mut self, identity: IdentityId) -> StoreResult<Vec<Session>> {
         self.all(
             "SELECT id, token_hash, identity_id, app_id, created_at, last_seen_at, expires_at, \
-             client_addr, user_agent FROM sessions WHERE identity_id = ?1 \
+             client_addr, user_agent, amr FROM sessions WHERE identity_id = ?1 \
              ORDER BY last_seen_at DESC, id",
             rusqlite::params![identity.0],
             session_row,
@@ -138,5 +141,6 @@ pub(crate) fn session_row(r: &Row<'_>) -> Result<Session, StoreError> {
         expires_at: time(r, 6)?,
         client_addr: get(r, 7)?,
         user_agent: get(r, 8)?,
+        amr: split_words(&get::<String>(r, 9)?),
     })
 }

@@ -12,6 +12,7 @@ mod email_norm;
 mod identity_security;
 mod mail_groups;
 mod member_search;
+mod oidc;
 mod outbox_lease;
 mod profiles;
 mod second_factors;
@@ -20,6 +21,7 @@ pub use email_norm::*;
 pub use identity_security::*;
 pub use mail_groups::*;
 pub use member_search::*;
+pub use oidc::*;
 pub use outbox_lease::*;
 pub use profiles::*;
 pub use second_factors::*;
@@ -452,6 +454,7 @@ pub async fn sessions(store: Arc<dyn Store>) {
             expires_at: t0() + Duration::days(1),
             client_addr: Some("127.0.0.1".into()),
             user_agent: Some(format!("Agent {n}")),
+            amr: vec!["pwd".into()],
         })
         .await
         .expect("session");
@@ -494,6 +497,7 @@ pub async fn sessions(store: Arc<dyn Store>) {
             expires_at: t0() + Duration::days(1),
             client_addr: None,
             user_agent: None,
+            amr: vec!["pwd".into()],
         })
         .await
         .expect("session");

@@ -165,6 +165,7 @@ pub fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) 
 pub fn session_token(headers: &HeaderMap, secure: bool) -> Option<String> {
     if let Some(t) = bearer(headers)
         && !t.starts_with(KEY_PREFIX)
+        && access_token(headers).is_none()
     {
         return Some(t.to_string());
     }
@@ -180,6 +181,12 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
+/// An OpenID Connect access token sent as `Authorization: Bearer …` (a JWS: it has dots; a
+/// session token never does).
+pub fn access_token(headers: &HeaderMap) -> Option<&str> {
+    bearer(headers).filter(|t| t.contains('.'))
+}
+
 /// The API key of the request: `X-Roster-Api-Key`, or `Authorization: Bearer rk_live_…`.
 pub fn api_key(headers: &HeaderMap) -> Option<&str> {
     if let Some(v) = headers.get("x-roster-api-key") {
@@ -188,8 +195,8 @@ pub fn api_key(headers: &HeaderMap) -> Option<&str> {
     bearer(headers).filter(|t| t.starts_with(KEY_PREFIX))
 }
 
-/// A request to an app's routes, authenticated by a session (as [`Auth`]) or by an API key of
-/// that app. A key needs the `read` scope for GET and HEAD and `write` for anything else; the
+/// A request to an app's routes, authenticated by a session (as [`Auth`]), by an API key of
+/// that app, or by an OpenID Connect access token for that app. A key needs the `read` scope for GET and HEAD and `write` for anything else; the
 /// services check the rest (the key's app, `admin` for keys and admins).
 pub struct AppAuth(pub Principal);
 
@@ -197,12 +204,15 @@ impl FromRequestParts<AppState> for AppAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(raw) = api_key(&parts.headers) else {
+        let ctx = request_ctx(parts, state);
+        let p = if let Some(raw) = api_key(&parts.headers) {
+            state.services.authenticate_key(&ctx, raw).await?
+        } else if let Some(t) = access_token(&parts.headers) {
+            state.services.authenticate_access_token(&ctx, t).await?
+        } else {
             let Auth(p) = Auth::from_request_parts(parts, state).await?;
             return Ok(AppAuth(p));
         };
-        let ctx = request_ctx(parts, state);
-        let p = state.services.authenticate_key(&ctx, raw).await?;
         let needed = if matches!(parts.method, Method::GET | Method::HEAD) {
             ApiScope::Read
         } else {
@@ -247,7 +257,7 @@ impl FromRequestParts<AppState> for AuthAny {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if api_key(&parts.headers).is_some() {
+        if api_key(&parts.headers).is_some() || access_token(&parts.headers).is_some() {
             return Err(key_not_here());
         }
         let token =

@@ -6,7 +6,7 @@
 //! namespace would let strangers read each other's answers).
 
 use crate::AppState;
-use crate::extract::{api_key, session_token};
+use crate::extract::{access_token, api_key, session_token};
 use crate::problem::{ApiError, Problem};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -41,7 +41,10 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         ))
         .into_response();
     };
+    // an access token is its own scope: it is replaced every few minutes, and its claims are
+    // not verified yet here
     let credential = api_key(req.headers())
+        .or_else(|| access_token(req.headers()))
         .map(str::to_string)
         .or_else(|| session_token(req.headers(), state.secure_cookies));
     let Some(credential) = credential else {

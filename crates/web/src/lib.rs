@@ -8,6 +8,7 @@ pub mod dto;
 pub mod extract;
 pub mod headers;
 pub mod idempotency;
+pub mod oidc;
 pub mod openapi;
 pub mod openapi_rules;
 pub mod pages;
@@ -84,6 +85,7 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .merge(scim::routes())
+        .merge(oidc::routes())
         .merge(pages::routes())
         .merge(api::ops_routes())
         .fallback(pages::errors::not_found)

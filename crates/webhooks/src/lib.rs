@@ -4,12 +4,17 @@
 //! the attempt; failures are retried with backoff, then given up. Names are resolved by a
 //! resolver that refuses loopback, link-local and private addresses (SSRF; DNS rebinding
 //! included), unless the operator allows them; redirects are not followed.
+//!
+//! The same worker delivers OpenID Back-Channel Logout tokens (`logout_token=…`, form-encoded)
+//! to the `back_channel_logout_uri` of clients; those addresses are the operator's own (the
+//! business application may live on a private network), so they are not filtered, and a
+//! logout is retried until it is delivered.
 
 use base64::Engine;
 use futures::future::join_all;
 use hmac::{Hmac, Mac};
 use roster_core::Services;
-use roster_core::model::{AttemptOutcome, ClaimedDelivery, DeliveryState};
+use roster_core::model::{AttemptOutcome, BackchannelLogout, ClaimedDelivery, DeliveryState};
 use roster_core::service::{
     WEBHOOK_MAX_ATTEMPTS, check_webhook_url, is_public_ip, webhook_retry_delay,
 };
@@ -73,6 +78,8 @@ impl reqwest::dns::Resolve for PublicOnly {
 pub struct WebhookWorker {
     services: Arc<Services>,
     client: reqwest::Client,
+    /// For back-channel logouts (operator-registered addresses).
+    logout_client: reqwest::Client,
     owner: String,
     allow_private: bool,
     clock: Clock,
@@ -97,6 +104,13 @@ impl WebhookWorker {
         .map_err(|e| format!("TLS: {e}"))?
         .with_root_certificates(roots)
         .with_no_client_auth();
+        let logout_client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .user_agent("Roster-Logout/1")
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .dns_resolver(Arc::new(PublicOnly { allow_private }))
@@ -108,6 +122,7 @@ impl WebhookWorker {
         Ok(WebhookWorker {
             services,
             client,
+            logout_client,
             owner: owner.to_string(),
             allow_private,
             clock,
@@ -123,11 +138,18 @@ impl WebhookWorker {
                 .services
                 .claim_webhook_deliveries(&self.owner, now, BATCH)
                 .await?;
-            if batch.is_empty() {
+            let logouts = self
+                .services
+                .claim_backchannel_logouts(&self.owner, now, BATCH)
+                .await?;
+            if batch.is_empty() && logouts.is_empty() {
                 return Ok(n);
             }
-            n += batch.len();
+            n += batch.len() + logouts.len();
             for r in join_all(batch.into_iter().map(|c| self.attempt(c))).await {
+                r?;
+            }
+            for r in join_all(logouts.into_iter().map(|(l, t)| self.logout(l, t))).await {
                 r?;
             }
         }
@@ -142,6 +164,33 @@ impl WebhookWorker {
             }
             let _ = tokio::time::timeout(idle, kick.notified()).await;
         }
+    }
+
+    /// POST one back-channel logout token and record what happened.
+    async fn logout(&self, l: BackchannelLogout, token: String) -> Result<(), roster_core::Error> {
+        let res = self
+            .logout_client
+            .post(&l.uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("logout_token={token}"))
+            .send()
+            .await;
+        let error = match res {
+            Ok(r) if r.status().is_success() => None,
+            Ok(r) => Some(format!("answered {}", r.status().as_u16())),
+            Err(e) => {
+                let mut s = e.to_string();
+                s.truncate(300);
+                Some(s)
+            }
+        };
+        if let Some(e) = &error {
+            tracing::warn!(logout = %l.id, client = %l.client_id, attempts = l.attempts + 1, error = %e, "back-channel logout not delivered");
+        }
+        let at = (self.clock)();
+        self.services
+            .record_backchannel_attempt(&l, at, error.as_deref())
+            .await
     }
 
     async fn attempt(&self, c: ClaimedDelivery) -> Result<(), roster_core::Error> {

@@ -8,11 +8,13 @@ use time::OffsetDateTime;
 mod api_keys;
 mod bulk;
 mod mail;
+mod oidc;
 mod security;
 mod webhooks;
 pub use api_keys::*;
 pub use bulk::*;
 pub use mail::*;
+pub use oidc::*;
 pub use security::*;
 pub use webhooks::*;
 
@@ -276,6 +278,8 @@ pub struct Session {
     pub client_addr: Option<String>,
     /// The User-Agent it was started from (at most 256 characters).
     pub user_agent: Option<String>,
+    /// How the login was made (OpenID Connect `amr` values: `pwd`, `otp`, `hwk`, `mfa`...).
+    pub amr: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

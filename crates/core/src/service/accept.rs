@@ -248,7 +248,7 @@ impl Services {
             Some(identity.id),
         )
         .await?;
-        self.start_session(tx, ctx, identity, Some(inv.app_id.clone()))
+        self.start_session(tx, ctx, identity, Some(inv.app_id.clone()), &["pwd"])
             .await
     }
 }

@@ -27,6 +27,7 @@ impl Services {
         tx.update_app_seats(&app).await?;
         tx.delete_sessions_in_app(p.identity_id, app_id).await?;
         tx.revoke_member_api_keys(app_id, m.id, ctx.now).await?;
+        self.end_member_grants(&mut *tx, ctx, app_id, m.id).await?;
         let event = super::notifications::event_of(&m, None, None, ctx.now);
         self.notify_admins(&mut *tx, ctx, &app, NotificationKind::Left, event, None)
             .await?;

@@ -306,6 +306,7 @@ impl Services {
                     terms_pending: None,
                     session_started: key.created_at,
                     key: Some(grant),
+                    amr: Vec::new(),
                 }
             }
             None => Principal {
@@ -318,6 +319,7 @@ impl Services {
                 terms_pending: None,
                 session_started: key.created_at,
                 key: Some(grant),
+                amr: Vec::new(),
             },
         };
         drop(r);

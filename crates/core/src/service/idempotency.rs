@@ -86,6 +86,9 @@ impl Services {
         let n = tx.prune_idempotent(now - IDEMPOTENCY_TTL).await?;
         tx.commit().await?;
         self.expire_idle_apps(now).await?;
+        // signing keys: a scheduled successor when one is due, retired keys forgotten
+        self.jwks(now).await?;
+        self.prune_signing_keys(now).await?;
         Ok(n)
     }
 }

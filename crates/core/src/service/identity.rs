@@ -326,6 +326,7 @@ impl Services {
         ctx: &Ctx,
         identity: &Identity,
         app_id: Option<AppId>,
+        amr: &[&str],
     ) -> Result<LoggedIn> {
         let token = new_token();
         let session = Session {
@@ -338,6 +339,7 @@ impl Services {
             expires_at: ctx.now + self.settings.session_absolute,
             client_addr: ctx.client_addr.clone(),
             user_agent: ctx.user_agent.clone(),
+            amr: amr.iter().map(|a| a.to_string()).collect(),
         };
         tx.insert_session(&session).await?;
         self.audit(
@@ -403,7 +405,9 @@ impl Services {
             bound = Some(app_id.clone());
         }
         self.notice_new_sign_in(&mut *tx, ctx, &identity).await?;
-        let li = self.start_session(&mut *tx, ctx, &identity, bound).await?;
+        let li = self
+            .start_session(&mut *tx, ctx, &identity, bound, &["pwd"])
+            .await?;
         tx.commit().await?;
         Ok(li)
     }
@@ -450,6 +454,7 @@ impl Services {
             session_id: s.id,
             session_app: s.app_id,
             key: None,
+            amr: s.amr,
         })
     }
 

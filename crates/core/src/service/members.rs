@@ -215,6 +215,7 @@ impl Services {
                     tx.delete_sessions_in_app(identity, app_id).await?;
                 }
                 tx.revoke_member_api_keys(app_id, m.id, ctx.now).await?;
+                self.end_member_grants(tx, ctx, app_id, m.id).await?;
                 ("member.deactivated", MemberChange::Deactivated)
             }
             StatusChange::Reactivate => {

@@ -3,7 +3,8 @@
 //!
 //! One module per journey, each adding its steps to [`Services`]: `apps`, `seats`,
 //! `invitations`, `accept`, `identity`, `members`, `profile`, `account` (sessions, leave an
-//! app), `api_keys`, `password` (forgot, reset, change), `login_email`, `terms`, `audit` and `throttle`. This module holds what they
+//! app), `api_keys`, `password` (forgot, reset, change), `login_email`, `terms`, `audit`, `throttle`, and the OpenID Connect provider
+//! (`oidc`: clients, authorize, consent; `oidc_tokens`; `oidc_keys`; `oidc_logout`). This module holds what they
 //! share: the settings, the request context, the principal, and the transaction and audit
 //! helpers.
 
@@ -29,6 +30,10 @@ mod invitations;
 mod login_email;
 mod members;
 mod notifications;
+mod oidc;
+mod oidc_keys;
+mod oidc_logout;
+mod oidc_tokens;
 mod passkeys;
 mod password;
 mod profile;
@@ -50,6 +55,13 @@ pub use identity::{LoggedIn, Me};
 pub use invitations::{InvitationInfo, InviteRequest, IssuedInvitation};
 pub use members::{MemberUpdate, StatusChange};
 pub use notifications::{NotificationSettings, Unsubscription};
+pub use oidc::{
+    AppChoice, AuthorizeError, AuthorizeRequest, NewClient, OidcSettings, RegisteredClient,
+    SCOPES_SUPPORTED, ValidAuthorize,
+};
+pub use oidc_keys::{KEY_PUBLISH_LEAD, KEY_RETENTION};
+pub use oidc_logout::LogoutPlan;
+pub use oidc_tokens::{ClientAuth, OauthError, TokenRequest, TokenResponse};
 pub use passkeys::CeremonyStart;
 pub use password::{PASSWORD_HISTORY, RESET_TTL, ResetRequest};
 pub use profile::{
@@ -95,6 +107,8 @@ pub struct Settings {
     pub notify_group_window: Duration,
     /// Webhook endpoints may be on private networks and plain http (development, tests).
     pub webhooks_allow_private: bool,
+    /// Token lifetimes and key rotation of the OpenID Connect provider.
+    pub oidc: OidcSettings,
 }
 
 impl Default for Settings {
@@ -113,6 +127,7 @@ impl Default for Settings {
             public_url: "http://localhost:8080".into(),
             notify_group_window: Duration::seconds(30),
             webhooks_allow_private: false,
+            oidc: OidcSettings::default(),
         }
     }
 }
@@ -153,6 +168,8 @@ pub struct Principal {
     /// The API key the request came with (`None`: a session). A service key's principal has no
     /// person behind it: its `identity_id` is nil and [`Principal::person`] is `None`.
     pub key: Option<KeyGrant>,
+    /// How the session's login was made (`amr`); empty for an API key or access token.
+    pub amr: Vec<String>,
 }
 
 impl Principal {
@@ -184,6 +201,8 @@ pub struct Services {
     webauthn: Option<webauthn_rs::Webauthn>,
     /// The current terms version and when it was read (see `terms`).
     terms_cache: std::sync::Mutex<Option<(String, std::time::Instant)>>,
+    /// Parsed OpenID Connect signing keys.
+    signers: oidc_keys::SignerCache,
 }
 
 fn invalid(errors: Vec<FieldError>) -> Result<()> {
@@ -217,6 +236,7 @@ impl Services {
             mail_kick: Arc::new(Notify::new()),
             webhook_kick: Arc::new(Notify::new()),
             terms_cache: std::sync::Mutex::new(None),
+            signers: oidc_keys::SignerCache::default(),
         })
     }
 

@@ -283,7 +283,9 @@ impl Services {
             bound = Some(app_id.clone());
         }
         self.notice_new_sign_in(&mut *tx, ctx, &identity).await?;
-        let li = self.start_session(&mut *tx, ctx, &identity, bound).await?;
+        let li = self
+            .start_session(&mut *tx, ctx, &identity, bound, &["hwk", "user", "mfa"])
+            .await?;
         tx.commit().await?;
         Ok(li)
     }

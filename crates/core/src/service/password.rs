@@ -299,6 +299,8 @@ impl Services {
         // a fresh id matches no session: every session of the ID ends
         tx.delete_sessions_except(identity.id, SessionId::new())
             .await?;
+        // and every application it signed in to hears of it
+        self.end_identity_grants(&mut *tx, ctx, identity.id).await?;
         self.notify_owner(&mut *tx, ctx, &identity, SecurityEvent::PasswordReset, None)
             .await?;
         self.audit(
@@ -363,7 +365,7 @@ impl Services {
         tx.delete_sessions_except(identity.id, SessionId::new())
             .await?;
         let li = self
-            .start_session(&mut *tx, ctx, &identity, p.session_app.clone())
+            .start_session(&mut *tx, ctx, &identity, p.session_app.clone(), &["pwd"])
             .await?;
         self.notify_owner(
             &mut *tx,

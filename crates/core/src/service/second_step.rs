@@ -32,6 +32,14 @@ pub struct SecondStep {
     pub trust_browser: bool,
 }
 
+/// The `amr` of a login finished with this second-step method (RFC 8176).
+fn amr_of(method: &str) -> [&'static str; 3] {
+    match method {
+        "passkey" => ["pwd", "hwk", "mfa"],
+        _ => ["pwd", "otp", "mfa"],
+    }
+}
+
 fn six_digits() -> String {
     use rand::Rng;
     format!("{:06}", rand::rng().random_range(0..1_000_000u32))
@@ -240,7 +248,9 @@ impl Services {
             bound = Some(app_id.clone());
         }
         self.notice_new_sign_in(&mut *tx, ctx, &identity).await?;
-        let li = self.start_session(&mut *tx, ctx, &identity, bound).await?;
+        let li = self
+            .start_session(&mut *tx, ctx, &identity, bound, &amr_of(&step.method))
+            .await?;
         let device = if step.trust_browser {
             let d = new_token();
             tx.insert_trusted_device(&hash_token(&d), identity.id, ctx.now, ctx.now + TRUST_TTL)

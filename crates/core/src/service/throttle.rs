@@ -17,6 +17,9 @@ pub enum Throttled {
     ResetPassword,
     Accept,
     Setup,
+    /// Failed requests to the OpenID Connect token endpoint (bad client secret, code, refresh
+    /// token); successful ones are not counted (one application serves many people).
+    Token,
 }
 
 impl Throttled {
@@ -28,6 +31,7 @@ impl Throttled {
             Self::ResetPassword => "reset_password",
             Self::Accept => "accept",
             Self::Setup => "setup",
+            Self::Token => "token",
         }
     }
 }
@@ -43,6 +47,7 @@ pub struct ThrottleLimits {
     pub reset_password: i64,
     pub accept: i64,
     pub setup: i64,
+    pub token: i64,
 }
 
 impl Default for ThrottleLimits {
@@ -56,6 +61,7 @@ impl Default for ThrottleLimits {
             reset_password: 30,
             accept: 30,
             setup: 30,
+            token: 60,
         }
     }
 }
@@ -69,6 +75,7 @@ impl ThrottleLimits {
             Throttled::ResetPassword => self.reset_password,
             Throttled::Accept => self.accept,
             Throttled::Setup => self.setup,
+            Throttled::Token => self.token,
         }
     }
 }

@@ -174,7 +174,13 @@ impl Services {
         tx.delete_sessions_except(p.identity_id, SessionId::new())
             .await?;
         let session = self
-            .start_session(tx, ctx, &identity, p.session_app.clone())
+            .start_session(
+                tx,
+                ctx,
+                &identity,
+                p.session_app.clone(),
+                &["pwd", "otp", "mfa"],
+            )
             .await?;
         self.notify_owner(
             &mut *tx,

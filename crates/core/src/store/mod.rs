@@ -5,7 +5,7 @@
 //! [`SecretQueries`], [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`],
 //! [`IdentityTokenQueries`], [`ThrottleQueries`], [`TermsQueries`], [`SecondFactorQueries`],
 //! [`PasskeyQueries`], [`NotificationQueries`], [`ApiKeyQueries`], [`BulkJobQueries`],
-//! [`WebhookQueries`], [`ScimQueries`]); [`Queries`] combines them
+//! [`WebhookQueries`], [`ScimQueries`], [`OidcQueries`]); [`Queries`] combines them
 //! and is what callers hold.
 //!
 //! Write operations run inside a transaction from [`Store::begin`]. The first call of every
@@ -22,6 +22,7 @@ mod identity_tokens;
 mod invitations;
 mod members;
 mod notifications;
+mod oidc;
 mod outbox;
 mod passkeys;
 mod profiles;
@@ -43,6 +44,7 @@ pub use identity_tokens::IdentityTokenQueries;
 pub use invitations::InvitationQueries;
 pub use members::MemberQueries;
 pub use notifications::NotificationQueries;
+pub use oidc::OidcQueries;
 pub use outbox::OutboxQueries;
 pub use passkeys::PasskeyQueries;
 pub use profiles::ProfileQueries;
@@ -108,6 +110,7 @@ pub trait Queries:
     + BulkJobQueries
     + WebhookQueries
     + ScimQueries
+    + OidcQueries
     + Send
 {
 }
@@ -133,6 +136,7 @@ impl<T> Queries for T where
         + BulkJobQueries
         + WebhookQueries
         + ScimQueries
+        + OidcQueries
         + Send
         + ?Sized
 {

@@ -126,12 +126,38 @@ struct AccountPage<'a> {
     name: String,
     email: String,
     apps: Vec<AppRow>,
+    connected: Vec<ConnectedRow>,
+}
+
+/// One row of "Connected applications".
+struct ConnectedRow {
+    client_id: String,
+    client: String,
+    app_id: String,
+    app: String,
+    scopes: String,
+    last_used: String,
 }
 
 pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
     let p = require_login(&state, &headers, "/account").await?;
     let csrf = Csrf::of(&headers, &state);
     let me = state.services.me(&p).await?;
+    let zone = viewer_zone(&state, &headers, &p).await;
+    let connected = state
+        .services
+        .connected_apps(&p)
+        .await?
+        .into_iter()
+        .map(|c| ConnectedRow {
+            client_id: c.consent.client_id,
+            client: c.client_name,
+            app_id: c.consent.app_id.to_string(),
+            app: c.app_name,
+            scopes: c.consent.scopes.join(" "),
+            last_used: zone.format(c.consent.last_used_at),
+        })
+        .collect();
     let t = AccountPage {
         product: &state.services.settings().product_name,
         nav: Some(nav_for(&state, &p, None).await?),
@@ -139,6 +165,7 @@ pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> PageR
         name: p.display_name(),
         email: p.email.to_string(),
         apps: app_rows(me.apps),
+        connected,
     };
     Ok(Page::new(&t, &csrf)?.into_response())
 }

@@ -94,6 +94,10 @@ pub async fn frame_errors(State(state): State<AppState>, req: Request, next: Nex
         let reason = status.canonical_reason().unwrap_or("Error");
         return crate::scim::ScimError::new(status, None, format!("{reason}.")).into_response();
     }
+    // the OpenID Connect endpoints answer in the OAuth error format (application/json)
+    if path.starts_with("/oauth2/") && content_type(&res).starts_with("application/json") {
+        return res;
+    }
     if wants_problem(&path, &headers) {
         if content_type(&res).starts_with("application/problem+json") {
             return res;

@@ -22,6 +22,7 @@ pub mod login_email;
 pub mod member_actions;
 pub mod members;
 pub mod notifications;
+pub mod oidc;
 pub mod password;
 pub mod profile;
 pub mod seats;
@@ -58,4 +59,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(login_email::routes())
         .merge(audit::routes())
         .merge(two_step::routes())
+        .merge(oidc::routes())
 }

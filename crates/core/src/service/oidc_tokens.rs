@@ -1,0 +1,633 @@
+//! Journey: "Sign in with your Roster ID", the back end — the token endpoint (authorization
+//! code with PKCE, refresh tokens rotated with reuse detection), userinfo, introspection
+//! (RFC 7662), revocation (RFC 7009), and access tokens accepted by Roster's own REST API.
+
+use super::{Actor, Ctx, KeyGrant, Principal, Services, Throttled};
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::token::{hash_token, new_token};
+use crate::types::*;
+use base64::Engine;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// An OAuth error answer (RFC 6749 §5.2): `{"error", "error_description"}` with this status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OauthError {
+    pub status: u16,
+    pub error: &'static str,
+    pub description: String,
+    /// Seconds to wait (429).
+    pub retry_after: Option<i64>,
+}
+
+impl OauthError {
+    fn new(status: u16, error: &'static str, description: &str) -> Self {
+        OauthError {
+            status,
+            error,
+            description: description.to_string(),
+            retry_after: None,
+        }
+    }
+    fn grant(description: &str) -> Self {
+        Self::new(400, "invalid_grant", description)
+    }
+    fn client() -> Self {
+        Self::new(401, "invalid_client", "Client authentication failed.")
+    }
+}
+
+impl From<Error> for OauthError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::RateLimited { retry_after_secs } => OauthError {
+                retry_after: Some(retry_after_secs),
+                ..Self::new(
+                    429,
+                    "slow_down",
+                    "Too many failed requests from this address.",
+                )
+            },
+            other => {
+                tracing::error!(error = %other, "token endpoint failed");
+                Self::new(
+                    500,
+                    "server_error",
+                    "The request could not be completed; try again.",
+                )
+            }
+        }
+    }
+}
+
+impl From<crate::error::StoreError> for OauthError {
+    fn from(e: crate::error::StoreError) -> Self {
+        Error::Store(e).into()
+    }
+}
+
+type OResult<T> = std::result::Result<T, OauthError>;
+
+/// How the client authenticated (client_secret_basic, client_secret_post, or none).
+#[derive(Debug, Clone, Default)]
+pub struct ClientAuth {
+    pub client_id: Option<String>,
+    pub secret: Option<String>,
+}
+
+/// The form of `/oauth2/token`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct TokenRequest {
+    #[serde(default)]
+    pub grant_type: String,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub scope: Option<String>,
+}
+
+/// A successful token answer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub id_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+}
+
+/// PKCE S256: BASE64URL(SHA256(verifier)) == challenge.
+fn pkce_ok(verifier: &str, challenge: &str) -> bool {
+    if !(43..=128).contains(&verifier.len())
+        || !verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    {
+        return false;
+    }
+    let digest = Sha256::digest(verifier.as_bytes());
+    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+    crate::token::constant_time_eq(computed.as_bytes(), challenge.as_bytes())
+}
+
+impl Services {
+    /// The stable, opaque `sub` of an ID (the same for every client; not its email or id).
+    pub fn oidc_subject(&self, identity: IdentityId) -> String {
+        let mac = self
+            .settings
+            .secret_key
+            .mac(&[b"oidc-sub", identity.0.as_bytes()]);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac[..mac.len().min(18)])
+    }
+
+    /// Which client is asking: its secret checked (basic or post), or a public client.
+    async fn authenticate_client(&self, auth: &ClientAuth) -> OResult<OidcClient> {
+        let id = auth.client_id.as_deref().ok_or_else(OauthError::client)?;
+        let client = self.oidc_client(id).await?.ok_or_else(OauthError::client)?;
+        match (&client.secret_hash, auth.secret.as_deref()) {
+            (None, None) => Ok(client),
+            (Some(h), Some(s)) if crate::token::constant_time_eq(h, &hash_token(s)) => Ok(client),
+            _ => Err(OauthError::client()),
+        }
+    }
+
+    /// `/oauth2/token`. Failures count towards the client address's throttle.
+    pub async fn token(
+        &self,
+        ctx: &Ctx,
+        auth: ClientAuth,
+        req: TokenRequest,
+    ) -> OResult<TokenResponse> {
+        let r = match self.authenticate_client(&auth).await {
+            Ok(client) => match req.grant_type.as_str() {
+                "authorization_code" => self.redeem_code(ctx, &client, &req).await,
+                "refresh_token" => self.redeem_refresh(ctx, &client, &req).await,
+                "" => Err(OauthError::new(
+                    400,
+                    "invalid_request",
+                    "grant_type is required.",
+                )),
+                _ => Err(OauthError::new(
+                    400,
+                    "unsupported_grant_type",
+                    "Use authorization_code or refresh_token.",
+                )),
+            },
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &r
+            && e.status < 500
+        {
+            self.throttle(ctx, Throttled::Token).await?;
+        }
+        r
+    }
+
+    async fn redeem_code(
+        &self,
+        ctx: &Ctx,
+        client: &OidcClient,
+        req: &TokenRequest,
+    ) -> OResult<TokenResponse> {
+        let code = req
+            .code
+            .as_deref()
+            .filter(|c| c.len() <= 128)
+            .ok_or_else(|| OauthError::grant("The code is missing."))?;
+        let mut tx = self.begin().await?;
+        let found = tx.use_auth_code(&hash_token(code), ctx.now).await?;
+        let Some(c) = found else {
+            return Err(OauthError::grant("The code is not valid."));
+        };
+        if c.used_at.is_some() {
+            // a second use: whoever holds it may have stolen it; revoke what the first issued
+            let revoked = tx.revoke_grant(c.grant_id, ctx.now).await?;
+            self.audit(
+                &mut *tx,
+                ctx,
+                None,
+                Actor::Anonymous(&client.name),
+                "oidc.code_reused",
+                Some(client.client_id.clone()),
+                json!({"grant": c.grant_id, "revoked": revoked}),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(OauthError::grant("The code was already used."));
+        }
+        tx.commit().await?;
+        if c.client_id != client.client_id
+            || req.redirect_uri.as_deref() != Some(c.redirect_uri.as_str())
+            || ctx.now >= c.expires_at
+        {
+            return Err(OauthError::grant("The code is not valid for this request."));
+        }
+        match (&c.code_challenge, req.code_verifier.as_deref()) {
+            (Some(ch), Some(v)) if pkce_ok(v, ch) => {}
+            (Some(_), _) => return Err(OauthError::grant("The code_verifier does not match.")),
+            (None, Some(_)) => return Err(OauthError::grant("No code_challenge was sent.")),
+            (None, None) if client.is_public() => {
+                return Err(OauthError::grant("PKCE is required."));
+            }
+            (None, None) => {}
+        }
+        let grant = self
+            .read()
+            .await?
+            .get_grant(c.grant_id)
+            .await?
+            .filter(|g| g.revoked_at.is_none())
+            .ok_or_else(|| OauthError::grant("The sign-in was revoked."))?;
+        self.issue_tokens(ctx, client, &grant, "oidc.tokens_issued")
+            .await
+    }
+
+    async fn redeem_refresh(
+        &self,
+        ctx: &Ctx,
+        client: &OidcClient,
+        req: &TokenRequest,
+    ) -> OResult<TokenResponse> {
+        let raw = req
+            .refresh_token
+            .as_deref()
+            .filter(|t| t.len() <= 128)
+            .ok_or_else(|| OauthError::grant("The refresh_token is missing."))?;
+        let mut tx = self.begin().await?;
+        let Some(t) = tx.use_refresh_token(&hash_token(raw), ctx.now).await? else {
+            return Err(OauthError::grant("The refresh token is not valid."));
+        };
+        let grant = tx.get_grant(t.grant_id).await?;
+        let Some(grant) = grant.filter(|g| g.client_id == client.client_id) else {
+            return Err(OauthError::grant("The refresh token is not valid."));
+        };
+        if t.used_at.is_some() {
+            // reuse: the family is compromised; revoke it all
+            let revoked = tx.revoke_grant(grant.id, ctx.now).await?;
+            self.audit(
+                &mut *tx,
+                ctx,
+                Some(&grant.app_id),
+                Actor::Anonymous(&client.name),
+                "oidc.refresh_reused",
+                Some(client.client_id.clone()),
+                json!({"grant": grant.id, "revoked": revoked}),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(OauthError::grant("The refresh token was already used."));
+        }
+        tx.commit().await?;
+        if grant.revoked_at.is_some() || ctx.now >= t.expires_at {
+            return Err(OauthError::grant(
+                "The refresh token was revoked or has expired.",
+            ));
+        }
+        if let Some(scope) = req.scope.as_deref() {
+            // narrowing is not offered; asking for more than was granted is refused
+            if scope
+                .split_whitespace()
+                .any(|s| !grant.scopes.iter().any(|g| g == s))
+            {
+                return Err(OauthError::new(
+                    400,
+                    "invalid_scope",
+                    "More scopes than were granted.",
+                ));
+            }
+        }
+        self.issue_tokens(ctx, client, &grant, "oidc.tokens_refreshed")
+            .await
+    }
+
+    /// Access token, ID token and (with `offline_access`) a refresh token, for a live grant
+    /// of an Active member.
+    async fn issue_tokens(
+        &self,
+        ctx: &Ctx,
+        client: &OidcClient,
+        grant: &OauthGrant,
+        action: &str,
+    ) -> OResult<TokenResponse> {
+        let mut r = self.read().await?;
+        let app = r.get_app(&grant.app_id).await?;
+        let member = r.get_member(&grant.app_id, grant.member_id).await?;
+        let identity = r.get_identity(grant.identity_id).await?;
+        drop(r);
+        let (Some(app), Some(member), Some(identity)) = (app, member, identity) else {
+            return Err(OauthError::grant("The membership no longer exists."));
+        };
+        if member.status != MemberStatus::Active || member.identity_id != Some(identity.id) {
+            let mut tx = self.begin().await?;
+            tx.revoke_grant(grant.id, ctx.now).await?;
+            tx.commit().await?;
+            return Err(OauthError::grant("The membership is no longer active."));
+        }
+        let o = &self.settings.oidc;
+        let iss = self.issuer();
+        let sub = self.oidc_subject(identity.id);
+        let role = if member.admin { "admin" } else { "user" };
+        let kind = match member.kind {
+            MemberKind::Partner => "partner",
+            _ => "user",
+        };
+        let name = match &identity.last_name {
+            Some(l) => format!("{} {}", identity.first_name, l),
+            None => identity.first_name.clone(),
+        };
+        let iat = ctx.now.unix_timestamp();
+        let scope = grant.scopes.join(" ");
+        let access = json!({
+            "iss": iss, "sub": sub, "aud": client.client_id, "client_id": client.client_id,
+            "iat": iat, "exp": iat + o.access_token_ttl.whole_seconds(),
+            "jti": uuid::Uuid::new_v4().to_string(), "scope": scope, "sid": grant.id.to_string(),
+            "app_id": app.app_id.as_str(), "member_id": member.id.0.to_string(), "role": role,
+        });
+        let mut id = json!({
+            "iss": iss, "sub": sub, "aud": client.client_id, "azp": client.client_id,
+            "iat": iat, "exp": iat + o.id_token_ttl.whole_seconds(),
+            "auth_time": grant.auth_time.unix_timestamp(), "amr": grant.amr,
+            "sid": grant.id.to_string(),
+            "app_id": app.app_id.as_str(), "app_name": app.name, "member_id": member.id.0.to_string(),
+            "role": role, "kind": kind,
+        });
+        if let Some(n) = &grant.nonce {
+            id["nonce"] = json!(n);
+        }
+        if grant.scopes.iter().any(|s| s == "email") {
+            id["email"] = json!(identity.email.as_str());
+            id["email_verified"] = json!(true);
+        }
+        if grant.scopes.iter().any(|s| s == "profile") {
+            id["name"] = json!(name);
+            id["given_name"] = json!(identity.first_name);
+            if let Some(l) = &identity.last_name {
+                id["family_name"] = json!(l);
+            }
+        }
+        let access_token = self
+            .sign_jwt(ctx.now, SigningAlg::RS256, "at+jwt", &access)
+            .await?;
+        let id_token = self
+            .sign_jwt(ctx.now, client.id_token_alg, "JWT", &id)
+            .await?;
+        let refresh = grant
+            .scopes
+            .iter()
+            .any(|s| s == "offline_access")
+            .then(new_token);
+        let mut tx = self.begin().await?;
+        if let Some(r) = &refresh {
+            tx.insert_refresh_token(&RefreshToken {
+                token_hash: hash_token(r),
+                grant_id: grant.id,
+                created_at: ctx.now,
+                expires_at: ctx.now + o.refresh_token_ttl,
+                used_at: None,
+            })
+            .await?;
+        }
+        tx.touch_grant(grant.id, ctx.now).await?;
+        self.audit(
+            &mut *tx,
+            ctx,
+            Some(&app.app_id),
+            Actor::Identity(&identity),
+            action,
+            Some(client.name.clone()),
+            json!({"client": client.client_id, "grant": grant.id, "refresh": refresh.is_some()}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: o.access_token_ttl.whole_seconds(),
+            id_token,
+            refresh_token: refresh,
+            scope,
+        })
+    }
+
+    /// A live access token: its claims and grant (signature, expiry, grant not revoked).
+    async fn live_access_token(&self, ctx: &Ctx, token: &str) -> Result<(Value, OauthGrant)> {
+        let v = self.verify_jwt(ctx.now, token, Some("at+jwt")).await?;
+        let exp = v.claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+        if ctx.now.unix_timestamp() >= exp {
+            return Err(Error::Unauthenticated);
+        }
+        let sid = v
+            .claims
+            .get("sid")
+            .and_then(Value::as_str)
+            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+            .ok_or(Error::Unauthenticated)?;
+        let grant = self
+            .read()
+            .await?
+            .get_grant(sid)
+            .await?
+            .filter(|g| g.revoked_at.is_none())
+            .ok_or(Error::Unauthenticated)?;
+        Ok((v.claims, grant))
+    }
+
+    /// An access token sent to Roster's REST API: the member it acts as, in its one app, with
+    /// the rights its scopes allow (`members:read` reads; `members:write`, `invitations:write`
+    /// write).
+    pub async fn authenticate_access_token(&self, ctx: &Ctx, token: &str) -> Result<Principal> {
+        let (_, grant) = self.live_access_token(ctx, token).await?;
+        let mut r = self.read().await?;
+        let member = r
+            .get_member(&grant.app_id, grant.member_id)
+            .await?
+            .filter(|m| {
+                m.status == MemberStatus::Active && m.identity_id == Some(grant.identity_id)
+            })
+            .ok_or(Error::Unauthenticated)?;
+        let identity = r
+            .get_identity(grant.identity_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let client = r.get_oidc_client(&grant.client_id).await?;
+        drop(r);
+        let mut scopes = Vec::new();
+        if grant
+            .scopes
+            .iter()
+            .any(|s| s.starts_with("members:") || s.starts_with("invitations:"))
+        {
+            scopes.push(ApiScope::Read);
+        }
+        if grant
+            .scopes
+            .iter()
+            .any(|s| s == "members:write" || s == "invitations:write")
+        {
+            scopes.push(ApiScope::Write);
+        }
+        let _ = member;
+        Ok(Principal {
+            identity_id: identity.id,
+            email: identity.email,
+            first_name: identity.first_name,
+            last_name: identity.last_name,
+            session_id: SessionId(uuid::Uuid::nil()),
+            session_app: Some(grant.app_id.clone()),
+            terms_pending: None,
+            session_started: grant.auth_time,
+            key: Some(KeyGrant {
+                key_id: grant.id,
+                app_id: grant.app_id.clone(),
+                kind: ApiKeyKind::Personal,
+                name: client
+                    .map(|c| c.name)
+                    .unwrap_or_else(|| grant.client_id.clone()),
+                scopes,
+            }),
+            amr: grant.amr.clone(),
+        })
+    }
+
+    /// `/oauth2/userinfo`: the claims of the token's ID and membership.
+    pub async fn userinfo(&self, ctx: &Ctx, token: &str) -> Result<Value> {
+        let (claims, grant) = self.live_access_token(ctx, token).await?;
+        let mut r = self.read().await?;
+        let member = r
+            .get_member(&grant.app_id, grant.member_id)
+            .await?
+            .filter(|m| m.status == MemberStatus::Active)
+            .ok_or(Error::Unauthenticated)?;
+        let identity = r
+            .get_identity(grant.identity_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let app = r
+            .get_app(&grant.app_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let mut out = json!({
+            "sub": claims.get("sub").cloned().unwrap_or(Value::Null),
+            "app_id": app.app_id.as_str(), "app_name": app.name,
+            "member_id": member.id.0.to_string(),
+            "role": if member.admin { "admin" } else { "user" },
+            "kind": if member.kind == MemberKind::Partner { "partner" } else { "user" },
+        });
+        if grant.scopes.iter().any(|s| s == "email") {
+            out["email"] = json!(identity.email.as_str());
+            out["email_verified"] = json!(true);
+        }
+        if grant.scopes.iter().any(|s| s == "profile") {
+            let name = match &identity.last_name {
+                Some(l) => format!("{} {l}", identity.first_name),
+                None => identity.first_name.clone(),
+            };
+            out["name"] = json!(name);
+            out["given_name"] = json!(identity.first_name);
+            if let Some(l) = &identity.last_name {
+                out["family_name"] = json!(l);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `/oauth2/introspect` (RFC 7662), for confidential clients: `{"active": false}` for
+    /// anything not live right now.
+    pub async fn introspect(&self, ctx: &Ctx, auth: ClientAuth, token: &str) -> OResult<Value> {
+        let client = match self.authenticate_client(&auth).await {
+            Ok(c) if !c.is_public() => c,
+            _ => {
+                self.throttle(ctx, Throttled::Token).await?;
+                return Err(OauthError::client());
+            }
+        };
+        let _ = client;
+        let inactive = json!({"active": false});
+        if token.contains('.') {
+            let Ok((claims, grant)) = self.live_access_token(ctx, token).await else {
+                return Ok(inactive);
+            };
+            let active = self
+                .read()
+                .await?
+                .get_member(&grant.app_id, grant.member_id)
+                .await?
+                .is_some_and(|m| m.status == MemberStatus::Active);
+            if !active {
+                return Ok(inactive);
+            }
+            let mut out = claims;
+            out["active"] = json!(true);
+            out["token_type"] = json!("Bearer");
+            return Ok(out);
+        }
+        let mut r = self.read().await?;
+        let Some(t) = r.find_refresh_token(&hash_token(token)).await? else {
+            return Ok(inactive);
+        };
+        let grant = r.get_grant(t.grant_id).await?;
+        let live = t.used_at.is_none() && ctx.now < t.expires_at;
+        match grant {
+            Some(g) if live && g.revoked_at.is_none() => Ok(json!({
+                "active": true, "token_type": "refresh_token", "client_id": g.client_id,
+                "sub": self.oidc_subject(g.identity_id), "scope": g.scopes.join(" "),
+                "exp": t.expires_at.unix_timestamp(), "iat": t.created_at.unix_timestamp(),
+                "sid": g.id.to_string(), "app_id": g.app_id.as_str(),
+            })),
+            _ => Ok(inactive),
+        }
+    }
+
+    /// `/oauth2/revoke` (RFC 7009): revoking a refresh or access token revokes its grant (every
+    /// token issued from that sign-in). Unknown tokens are not an error.
+    pub async fn revoke_token(&self, ctx: &Ctx, auth: ClientAuth, token: &str) -> OResult<()> {
+        let client = match self.authenticate_client(&auth).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.throttle(ctx, Throttled::Token).await?;
+                return Err(e);
+            }
+        };
+        let grant_id = if token.contains('.') {
+            match self.live_access_token(ctx, token).await {
+                Ok((_, g)) => Some(g.id),
+                Err(_) => None,
+            }
+        } else {
+            self.read()
+                .await?
+                .find_refresh_token(&hash_token(token))
+                .await?
+                .map(|t| t.grant_id)
+        };
+        let Some(grant_id) = grant_id else {
+            return Ok(());
+        };
+        let mut tx = self.begin().await?;
+        let Some(g) = tx
+            .get_grant(grant_id)
+            .await?
+            .filter(|g| g.client_id == client.client_id)
+        else {
+            return Ok(());
+        };
+        if tx.revoke_grant(g.id, ctx.now).await? {
+            self.audit(
+                &mut *tx,
+                ctx,
+                Some(&g.app_id),
+                Actor::Anonymous(&client.name),
+                "oidc.token_revoked",
+                Some(client.client_id.clone()),
+                json!({"grant": g.id}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256_matches_the_rfc_example() {
+        // RFC 7636, appendix B
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(pkce_ok(verifier, challenge));
+        assert!(!pkce_ok(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX",
+            challenge
+        ));
+        assert!(!pkce_ok("short", challenge));
+    }
+}

@@ -1,0 +1,352 @@
+//! More OpenID Connect journeys: who may be given which app, refused requests, RP-initiated
+//! logout, and signing keys rotating under two nodes.
+
+use super::{REDIRECT, client, oauth_post, rp};
+use reqwest::StatusCode;
+use roster_testkit::pages::{browser, csrf, get, post};
+use roster_testkit::{GOOD_PASSWORD, TestApp, spawn_second_node};
+use serde_json::json;
+use time::Duration;
+
+pub(super) async fn a_client_never_gets_an_app_the_id_is_not_an_active_member_of(t: TestApp) {
+    let (a, admin_a) = t.app_with_admin("Alpha", 3).await;
+    let (b, admin_b) = t.app_with_admin("Beta", 3).await;
+    let (c_app, _) = t.app_with_admin("Gamma", 3).await;
+    let (member_b, _) = t.add_user(&b, &admin_b, "pat@example.com").await;
+    // Pat joins Alpha too, then is deactivated in Beta
+    let r = t
+        .invite(&a, &admin_a, "pat@example.com", "user", false)
+        .await;
+    let token = r.body["accept_url"]
+        .as_str()
+        .expect("url")
+        .rsplit('/')
+        .next()
+        .expect("t")
+        .to_string();
+    let r = t
+        .post(
+            &format!("/api/v1/invitations/{token}/accept"),
+            None,
+            json!({"password": GOOD_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let r = t
+        .patch(
+            &format!("/api/v1/apps/{b}/members/{member_b}"),
+            Some(&admin_b),
+            json!({"status": "inactive"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let (id, cs) = client(&t, "CRM", true, None).await;
+    let c = rp::discover(&t, &id, cs.as_deref(), REDIRECT).await;
+    let br = browser();
+    // naming an app Pat is not an Active member of: not given; the only Active app is
+    let s = rp::start(&c, &[], &[("app_id", b.as_str())]);
+    let page = rp::through_login(&br, &t, &s.url, "pat@example.com", None).await;
+    let code = rp::code_from(&t, &page, &s, REDIRECT);
+    let tok = rp::exchange(&c, &code, s).await;
+    assert_eq!(tok.claims["app_id"], a.to_string());
+    // a forged picker answer for another app gets the picker back, never a code
+    let s = rp::start(&c, &[], &[("prompt", "select_account")]);
+    let page = get(&br, &t, &rp::local(&t, &s.url)).await;
+    assert!(page.html.contains("Sign in to CRM"), "{}", page.html);
+    assert!(page.html.contains(&format!("value=\"{a}\"")));
+    assert!(
+        !page.html.contains(&format!("value=\"{b}\"")),
+        "an inactive membership is not offered"
+    );
+    for other in [b.as_str(), c_app.as_str()] {
+        let r = rp::submit(
+            &br,
+            &t,
+            &page,
+            "/oauth2/authorize",
+            &[("chosen_app", other)],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(
+            r.html.contains("Sign in to CRM") && !r.html.contains("id=\"continue\""),
+            "{}",
+            r.html
+        );
+    }
+    // prompt=none cannot show the picker: the client hears why
+    let s = rp::start(&c, &[], &[("prompt", "none")]);
+    let done = get(&br, &t, &rp::local(&t, &s.url)).await;
+    // one usable app: no picker needed, so even prompt=none gets a code
+    rp::code_from(&t, &done, &s, REDIRECT);
+    // an app that requires two-step verification is not offered to an ID without it
+    let r = t
+        .post("/api/v1/me/two-step/totp", Some(&admin_a), json!({}))
+        .await;
+    let secret = r.body["secret"].as_str().expect("secret").to_string();
+    let code = roster_testkit::totp_code(&secret, t.now().unix_timestamp());
+    let r = t
+        .post(
+            "/api/v1/me/two-step/totp/confirm",
+            Some(&admin_a),
+            json!({"code": code}),
+        )
+        .await;
+    let admin_a = r.body["token"].as_str().expect("token").to_string();
+    let r = t
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/apps/{a}/two-step"),
+            Some(&admin_a),
+            Some(json!({"required": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let s = rp::start(&c, &[], &[]);
+    let page = get(&br, &t, &rp::local(&t, &s.url)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.html.contains("requires two-step verification"),
+        "{}",
+        page.html
+    );
+    assert!(!page.html.contains(&format!("value=\"{a}\"")));
+}
+
+pub(super) async fn bad_requests_are_refused_clearly(t: TestApp) {
+    t.app_with_admin("Bad", 2).await;
+    let (id, cs) = client(&t, "CRM", true, None).await;
+    let cs = cs.expect("secret");
+    let br = browser();
+    // an unknown client or an unregistered redirect: a page, never a redirect
+    let p = get(&br, &t, &format!("/oauth2/authorize?client_id=nope&redirect_uri={REDIRECT}&response_type=code&scope=openid")).await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert!(p.html.contains("not registered"));
+    let p = get(&br, &t, &format!("/oauth2/authorize?client_id={id}&redirect_uri=http://127.0.0.1:9/evil&response_type=code&scope=openid")).await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert!(!p.html.contains("evil\""), "{}", p.html);
+    // wrong response type, unknown scope, plain PKCE: told at the redirect URI
+    for (q, err) in [
+        (
+            "response_type=token&scope=openid",
+            "unsupported_response_type",
+        ),
+        ("response_type=code&scope=openid%20admin", "invalid_scope"),
+        ("response_type=code&scope=profile", "invalid_scope"),
+        (
+            "response_type=code&scope=openid&code_challenge=abc&code_challenge_method=plain",
+            "invalid_request",
+        ),
+        (
+            "response_type=code&scope=openid&prompt=sideways",
+            "invalid_request",
+        ),
+    ] {
+        let p = get(
+            &br,
+            &t,
+            &format!("/oauth2/authorize?client_id={id}&redirect_uri={REDIRECT}&state=s1&{q}"),
+        )
+        .await;
+        let to = rp::continue_target(&p);
+        assert_eq!(rp::param(&to, "error").as_deref(), Some(err), "{q}: {to}");
+        assert_eq!(rp::param(&to, "state").as_deref(), Some("s1"));
+    }
+    // prompt=none without a session
+    let p = get(&br, &t, &format!("/oauth2/authorize?client_id={id}&redirect_uri={REDIRECT}&response_type=code&scope=openid&prompt=none")).await;
+    assert_eq!(
+        rp::param(&rp::continue_target(&p), "error").as_deref(),
+        Some("login_required")
+    );
+    // the token endpoint: OAuth errors, never a page
+    let (st, v) = oauth_post(
+        &t,
+        "/oauth2/token",
+        &id,
+        "wrong-secret",
+        &[("grant_type", "authorization_code"), ("code", "x")],
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("invalid_client"))
+    );
+    let (st, v) = oauth_post(&t, "/oauth2/token", &id, &cs, &[("grant_type", "password")]).await;
+    assert_eq!(
+        (st, v["error"].clone()),
+        (StatusCode::BAD_REQUEST, json!("unsupported_grant_type"))
+    );
+    let (st, v) = oauth_post(
+        &t,
+        "/oauth2/token",
+        &id,
+        &cs,
+        &[("grant_type", "authorization_code"), ("code", "made-up")],
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalid_grant"))
+    );
+    // introspection needs a confidential client; revocation of nonsense is fine
+    let (st, _) = oauth_post(&t, "/oauth2/introspect", &id, "wrong", &[("token", "x")]).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = oauth_post(&t, "/oauth2/revoke", &id, &cs, &[("token", "never-issued")]).await;
+    assert_eq!(st, StatusCode::OK);
+    // userinfo without or with a bad token
+    assert_eq!(
+        t.get("/oauth2/userinfo", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        t.get("/oauth2/userinfo", Some("a.b.c")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // discovery names every endpoint and S256 only
+    let d = t.get("/.well-known/openid-configuration", None).await;
+    assert_eq!(d.body["issuer"], t.addr);
+    assert_eq!(d.body["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(
+        d.body["end_session_endpoint"],
+        format!("{}/oauth2/logout", t.addr)
+    );
+    let jwks = t.get("/oauth2/jwks", None).await;
+    let algs: Vec<&str> = jwks.body["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["alg"].as_str())
+        .collect();
+    assert!(
+        algs.contains(&"RS256") && algs.contains(&"EdDSA"),
+        "{algs:?}"
+    );
+    assert!(
+        jwks.body["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .all(|k| k.get("d").is_none()),
+        "no private parts"
+    );
+    // failures count towards the address's throttle
+    for _ in 0..70 {
+        oauth_post(
+            &t,
+            "/oauth2/token",
+            &id,
+            "wrong",
+            &[("grant_type", "refresh_token"), ("refresh_token", "x")],
+        )
+        .await;
+    }
+    let (st, v) = oauth_post(
+        &t,
+        "/oauth2/token",
+        &id,
+        "wrong",
+        &[("grant_type", "refresh_token"), ("refresh_token", "x")],
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].clone()),
+        (StatusCode::TOO_MANY_REQUESTS, json!("slow_down"))
+    );
+}
+
+pub(super) async fn rp_initiated_logout_ends_the_session_and_the_grant(t: TestApp) {
+    t.app_with_admin("Bye", 2).await;
+    let (id, cs) = client(&t, "CRM", true, None).await;
+    let cs = cs.expect("secret");
+    let c = rp::discover(&t, &id, Some(&cs), REDIRECT).await;
+    let br = browser();
+    let s = rp::start(&c, &[], &[]);
+    let page = rp::through_login(&br, &t, &s.url, "admin@bye.test", None).await;
+    let code = rp::code_from(&t, &page, &s, REDIRECT);
+    let tok = rp::exchange(&c, &code, s).await;
+    // an unregistered return address is refused
+    let bad = get(
+        &br,
+        &t,
+        &format!(
+            "/oauth2/logout?id_token_hint={}&post_logout_redirect_uri=http://127.0.0.1:9/evil",
+            tok.id_token
+        ),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.html);
+    // GET asks; nothing changes yet
+    let ask = get(&br, &t, &format!("/oauth2/logout?id_token_hint={}&post_logout_redirect_uri=http://127.0.0.1:9/bye&state=xyz", tok.id_token)).await;
+    assert_eq!(ask.status, StatusCode::OK);
+    assert!(ask.html.contains("Sign out of CRM?"), "{}", ask.html);
+    assert_eq!(get(&br, &t, "/apps").await.status, StatusCode::OK);
+    let done = rp::submit(&br, &t, &ask, "/oauth2/logout", &[]).await;
+    let to = rp::continue_target(&done);
+    assert_eq!(to, "http://127.0.0.1:9/bye?state=xyz");
+    // the browser session and the grant are gone
+    let apps = get(&br, &t, "/apps").await;
+    assert_eq!(apps.status, StatusCode::SEE_OTHER);
+    let (_, v) = oauth_post(
+        &t,
+        "/oauth2/introspect",
+        &id,
+        &cs,
+        &[("token", &tok.access)],
+    )
+    .await;
+    assert_eq!(v, json!({"active": false}));
+    // a forged hint is refused
+    let forged = format!("{}x", tok.id_token);
+    let r = get(&br, &t, &format!("/oauth2/logout?id_token_hint={forged}")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let _ = (csrf, post);
+}
+
+pub(super) async fn signing_keys_rotate_on_two_nodes_without_a_failed_validation(t: TestApp) {
+    let second = spawn_second_node(&t).await;
+    t.app_with_admin("Rot", 2).await;
+    let (id, cs) = client(&t, "CRM", true, None).await;
+    let cs = cs.expect("secret");
+    // the RP caches the JWKS from discovery, as relying parties do
+    let c = rp::discover(&t, &id, Some(&cs), REDIRECT).await;
+    let br = browser();
+    let mut refresh = {
+        let s = rp::start(&c, &["offline_access"], &[]);
+        let page = rp::through_login(&br, &t, &s.url, "admin@rot.test", None).await;
+        let code = rp::code_from(&t, &page, &s, REDIRECT);
+        rp::exchange(&c, &code, s).await.refresh.expect("rt")
+    };
+    // node 2 rotates, publishing the new keys a minute before they sign
+    second
+        .services
+        .rotate_signing_keys(&second.ctx(), Duration::minutes(1))
+        .await
+        .expect("rotate");
+    // the RP refreshes its JWKS within its cache time (here: now); it talks to either node
+    // (each test node has its own address, so its own issuer; production nodes share one)
+    let c1 = rp::discover(&t, &id, Some(&cs), REDIRECT).await;
+    let c2 = rp::discover(&second, &id, Some(&cs), REDIRECT).await;
+    let mut kids = std::collections::BTreeSet::new();
+    for step in 0..6 {
+        // tokens from either node, before and after the new keys start signing
+        let c_node = if step % 2 == 0 { &c1 } else { &c2 };
+        let r = rp::refresh(c_node, &refresh)
+            .await
+            .unwrap_or_else(|e| panic!("step {step}: {e}"));
+        let header = r.id_token.split('.').next().expect("h").to_string();
+        kids.insert(header);
+        refresh = r.refresh.expect("rotated");
+        t.clock.advance(Duration::seconds(25));
+    }
+    assert!(kids.len() >= 2, "the new key signed: {kids:?}");
+    // the old key stays published (tokens it signed are still valid), then goes
+    let n = |j: serde_json::Value| j["keys"].as_array().map(|k| k.len()).unwrap_or(0);
+    assert_eq!(n(second.get("/oauth2/jwks", None).await.body), 4);
+    t.clock
+        .advance(roster_core::service::KEY_RETENTION + Duration::minutes(1));
+    assert_eq!(n(t.get("/oauth2/jwks", None).await.body), 2);
+    assert_eq!(
+        t.services.prune_signing_keys(t.now()).await.expect("prune"),
+        2
+    );
+}
