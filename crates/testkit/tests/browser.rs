@@ -590,6 +590,10 @@ async fn fits(c: &Client, css: &str, what: &str) {
 #[path = "browser/frame.rs"]
 mod frame;
 
+/// "Sign in with your Roster ID": the app picker and consent.
+#[path = "browser/oidc.rs"]
+mod oidc;
+
 /// Passkeys with Chromium's virtual authenticator.
 #[path = "browser/passkeys.rs"]
 mod passkeys;

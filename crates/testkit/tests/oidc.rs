@@ -25,6 +25,7 @@ roster_testkit::on_every_backend!(
     bad_requests_are_refused_clearly,
     rp_initiated_logout_ends_the_session_and_the_grant,
     signing_keys_rotate_on_two_nodes_without_a_failed_validation,
+    leaving_or_a_password_reset_ends_the_applications_sign_in,
 );
 
 /// Register a client as the operator does.

@@ -163,7 +163,7 @@ fn check_redirect_uri(raw: &str) -> Result<String> {
     let bad = || {
         Error::invalid(
             "redirect_uri",
-            &format!("{raw:?} is not a usable redirect URI."),
+            format!("{raw:?} is not a usable redirect URI."),
         )
     };
     let u = url::Url::parse(raw).map_err(|_| bad())?;

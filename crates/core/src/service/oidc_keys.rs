@@ -31,7 +31,7 @@ pub(super) struct SignerCache(Mutex<HashMap<String, Arc<Signer>>>);
 
 pub(super) enum Signer {
     Rsa(Box<rsa::pkcs1v15::SigningKey<sha2::Sha256>>),
-    Ed(ed25519_dalek::SigningKey),
+    Ed(Box<ed25519_dalek::SigningKey>),
 }
 
 fn internal(what: &str) -> Error {
@@ -82,7 +82,9 @@ fn parse_signer(alg: SigningAlg, der: &[u8]) -> Result<Signer> {
         }
         SigningAlg::EdDSA => {
             let seed: [u8; 32] = der.try_into().map_err(|_| internal("Ed25519 seed"))?;
-            Ok(Signer::Ed(ed25519_dalek::SigningKey::from_bytes(&seed)))
+            Ok(Signer::Ed(Box::new(ed25519_dalek::SigningKey::from_bytes(
+                &seed,
+            ))))
         }
     }
 }

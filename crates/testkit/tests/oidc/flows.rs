@@ -3,7 +3,7 @@
 
 use super::{REDIRECT, client, oauth_post, rp};
 use reqwest::StatusCode;
-use roster_testkit::pages::{browser, csrf, get, post};
+use roster_testkit::pages::{browser, get};
 use roster_testkit::{GOOD_PASSWORD, TestApp, spawn_second_node};
 use serde_json::json;
 use time::Duration;
@@ -299,7 +299,6 @@ pub(super) async fn rp_initiated_logout_ends_the_session_and_the_grant(t: TestAp
     let forged = format!("{}x", tok.id_token);
     let r = get(&br, &t, &format!("/oauth2/logout?id_token_hint={forged}")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let _ = (csrf, post);
 }
 
 pub(super) async fn signing_keys_rotate_on_two_nodes_without_a_failed_validation(t: TestApp) {
@@ -349,4 +348,74 @@ pub(super) async fn signing_keys_rotate_on_two_nodes_without_a_failed_validation
         t.services.prune_signing_keys(t.now()).await.expect("prune"),
         2
     );
+}
+
+/// Sign `email` in through the RP; returns the tokens.
+async fn signed_in(t: &TestApp, c: &rp::Client, email: &str) -> rp::Tokens {
+    let s = rp::start(c, &["offline_access"], &[]);
+    let page = rp::through_login(&browser(), t, &s.url, email, None).await;
+    let code = rp::code_from(t, &page, &s, REDIRECT);
+    rp::exchange(c, &code, s).await
+}
+
+pub(super) async fn leaving_or_a_password_reset_ends_the_applications_sign_in(t: TestApp) {
+    let (a, admin) = t.app_with_admin("Alpha", 3).await;
+    let (_, session) = t.add_user(&a, &admin, "pat@example.com").await;
+    let sink = roster_testkit::webhook_sink::WebhookSink::start().await;
+    let (id, cs) = client(&t, "CRM", true, Some(&sink.url)).await;
+    let cs = cs.expect("secret");
+    let c = rp::discover(&t, &id, Some(&cs), REDIRECT).await;
+    // Pat leaves the app
+    let tok = signed_in(&t, &c, "pat@example.com").await;
+    let r = t
+        .delete(&format!("/api/v1/me/apps/{a}"), Some(&session))
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    assert!(
+        rp::refresh(&c, tok.refresh.as_deref().expect("rt"))
+            .await
+            .is_err()
+    );
+    t.deliver_webhooks().await;
+    assert_eq!(sink.received().len(), 1);
+    // the admin's password is reset by its owner: every sign-in of the ID ends
+    let tok = signed_in(&t, &c, "admin@alpha.test").await;
+    let r = t
+        .post(
+            "/api/v1/password/forgot",
+            None,
+            json!({"email": "admin@alpha.test"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let mail = t
+        .deliver_mail()
+        .await
+        .into_iter()
+        .find(|m| m.text.contains("Your code: "))
+        .expect("the reset mail");
+    let code = roster_testkit::reset_code(&mail);
+    let r = t
+        .post(
+            "/api/v1/password/reset",
+            None,
+            json!({"email": "admin@alpha.test", "code": code, "password": "Another-Pass-77", "security_answer": "rex"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let (_, v) = oauth_post(
+        &t,
+        "/oauth2/introspect",
+        &id,
+        &cs,
+        &[("token", &tok.access)],
+    )
+    .await;
+    assert_eq!(v, json!({"active": false}));
+    t.deliver_webhooks().await;
+    let got = sink.received();
+    assert_eq!(got.len(), 2);
+    let lt =
+        rp::verify_with_jwks(&t, got[1].body.strip_prefix("logout_token=").expect("form")).await;
+    assert_eq!(lt["sid"], tok.claims["sid"]);
 }

@@ -1,0 +1,125 @@
+//! `roster client …` and `roster keys …` as an operator uses them.
+
+mod common;
+
+use common::{roster, text};
+
+#[test]
+fn client_create_prints_the_id_and_secret_once_and_list_shows_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let o = roster(
+        dir.path(),
+        &[
+            "client",
+            "create",
+            "--name",
+            "Acme CRM",
+            "--redirect-uri",
+            "https://crm.example.com/cb",
+            "--first-party",
+            "--back-channel-logout-uri",
+            "https://crm.example.com/backchannel",
+        ],
+        &[],
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("client_id: "))
+        .expect("client_id")
+        .to_string();
+    assert!(id.starts_with("rc_"), "{out}");
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .expect("secret");
+    assert_eq!(secret.len(), 43, "{out}");
+    // a public client has no secret
+    let o = roster(
+        dir.path(),
+        &[
+            "client",
+            "create",
+            "--name",
+            "Plugin",
+            "--public",
+            "--redirect-uri",
+            "https://p.example.com/cb",
+        ],
+        &[],
+    );
+    let out = text(&o);
+    assert!(
+        o.status.success() && !out.contains("client_secret"),
+        "{out}"
+    );
+    // the list shows both, never a secret
+    let o = roster(dir.path(), &["client", "list"], &[]);
+    let listed = text(&o);
+    assert!(
+        listed.contains(&id) && listed.contains("Acme CRM") && listed.contains("first-party"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("Plugin") && listed.contains("public"),
+        "{listed}"
+    );
+    assert!(!listed.contains(secret), "{listed}");
+}
+
+#[test]
+fn client_create_refuses_unusable_addresses_and_algorithms_by_flag() {
+    let dir = tempfile::tempdir().expect("dir");
+    for (args, flag) in [
+        (
+            vec!["--redirect-uri", "http://crm.example.com/cb"],
+            "--redirect-uri",
+        ),
+        (
+            vec!["--redirect-uri", "https://crm.example.com/cb#frag"],
+            "--redirect-uri",
+        ),
+        (
+            vec![
+                "--redirect-uri",
+                "https://ok.example.com/cb",
+                "--id-token-alg",
+                "HS256",
+            ],
+            "--id-token-alg",
+        ),
+        (
+            vec![
+                "--redirect-uri",
+                "https://ok.example.com/cb",
+                "--back-channel-logout-uri",
+                "ftp://x",
+            ],
+            "--back-channel-logout-uri",
+        ),
+    ] {
+        let mut all = vec!["client", "create", "--name", "X"];
+        all.extend(args);
+        let o = roster(dir.path(), &all, &[]);
+        let out = text(&o);
+        assert!(!o.status.success(), "{out}");
+        assert!(out.contains(flag), "{flag}: {out}");
+        assert!(!out.contains("panicked"), "{out}");
+    }
+}
+
+#[test]
+fn keys_rotate_makes_new_signing_keys() {
+    let dir = tempfile::tempdir().expect("dir");
+    let o = roster(dir.path(), &["keys", "rotate"], &[]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("new signing keys: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(line.split(", ").count(), 2, "{out}");
+    let o = roster(dir.path(), &["keys", "rotate", "--lead-seconds", "-5"], &[]);
+    assert!(!o.status.success());
+}

@@ -1,0 +1,111 @@
+//! "Sign in with your Roster ID" in Chromium at laptop and phone size: a third-party client
+//! sends the browser to Roster, the person logs in, picks one of their two apps, allows the
+//! client, and lands back at the client with a code — through `form-action 'self'`.
+//! Screenshots: oidc-pick-, oidc-consent-{1280,375}.png.
+
+use super::{SIZES, browser, click, fill, shot, text_with, wait_path};
+use fantoccini::Client;
+use roster_core::service::NewClient;
+use roster_testkit::{Backend, GOOD_PASSWORD, spawn_app};
+use serde_json::json;
+
+/// Nothing sticks out sideways (a phone would have to scroll).
+async fn fits(c: &Client) {
+    let v = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .expect("js");
+    let w: Vec<f64> = serde_json::from_value(v).expect("numbers");
+    assert!(w[0] <= w[1] + 1.0, "page wider than the window: {w:?}");
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(roster_browser),
+    ignore = "needs Chromium: install Debian chromium + chromium-driver and set ROSTER_TEST_BROWSER=1"
+)]
+async fn a_plugin_signs_in_with_the_app_picker_and_consent() {
+    for (w, h) in SIZES {
+        let t = spawn_app(Backend::Sqlite).await;
+        let (a, admin_a) = t.app_with_admin("Alpha", 3).await;
+        let (_b, _) = t.app_with_admin("Beta", 3).await;
+        // Beta's admin is also a partner in Alpha
+        let r = t
+            .invite(&a, &admin_a, "admin@beta.test", "partner", false)
+            .await;
+        let token = r.body["accept_url"]
+            .as_str()
+            .expect("url")
+            .rsplit('/')
+            .next()
+            .expect("t")
+            .to_string();
+        let r = t
+            .post(
+                &format!("/api/v1/invitations/{token}/accept"),
+                None,
+                json!({"password": GOOD_PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 201, "{:?}", r.body);
+        // the client's redirect URI is on the test server, so the browser can land there
+        let redirect = format!("{}/healthz", t.addr);
+        let reg = t
+            .services
+            .create_oidc_client(
+                &t.ctx(),
+                NewClient {
+                    name: "Plugin Co".into(),
+                    redirect_uris: vec![redirect.clone()],
+                    public: true,
+                    ..NewClient::default()
+                },
+            )
+            .await
+            .expect("client");
+        let url = format!(
+            "{}/oauth2/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid%20email&state=st-{w}&nonce=n-{w}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+            t.addr,
+            reg.client.client_id,
+            url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>()
+        );
+        let b = browser(w, h).await;
+        let c = &b.client;
+        c.goto(&url).await.expect("goto");
+        wait_path(c, "/login").await;
+        fill(c, "email", "admin@beta.test").await;
+        fill(c, "password", GOOD_PASSWORD).await;
+        click(c, "form[action='/login'] button[type=submit]").await;
+        let page = text_with(c, "Sign in to Plugin Co").await;
+        assert!(page.contains("Alpha") && page.contains("Beta"), "{page}");
+        fits(c).await;
+        shot(c, "oidc-pick", w).await;
+        click(c, &format!("button[name=chosen_app][value='{a}']")).await;
+        let page = text_with(c, "Allow Plugin Co into Alpha?").await;
+        assert!(page.contains(&a.to_string()), "the App ID is named: {page}");
+        assert!(page.contains("See your email address"), "{page}");
+        fits(c).await;
+        shot(c, "oidc-consent", w).await;
+        click(c, "button[name=decision][value=allow]").await;
+        // back at the client, with a code and the state
+        wait_path(c, "/healthz").await;
+        let u = c.current_url().await.expect("url");
+        let q: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        assert!(q.iter().any(|(k, v)| k == "code" && v.len() == 43), "{u}");
+        assert!(
+            q.iter()
+                .any(|(k, v)| k == "state" && v == &format!("st-{w}")),
+            "{u}"
+        );
+        // the connection is listed on the ID's page
+        c.goto(&format!("{}/account", t.addr)).await.expect("goto");
+        let page = text_with(c, "Connected applications").await;
+        assert!(page.contains("Plugin Co"), "{page}");
+    }
+}
