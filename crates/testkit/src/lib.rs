@@ -579,6 +579,23 @@ impl TestApp {
         (member, a.body["token"].as_str().expect("token").to_string())
     }
 
+    /// Invite an existing ID (`email`, password [`GOOD_PASSWORD`]) to `app` as `kind` and have
+    /// it accept with its password.
+    pub async fn join_with_password(&self, app: &AppId, admin: &str, email: &str, kind: &str) {
+        let r = self.invite(app, admin, email, kind, false).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let url = r.body["accept_url"].as_str().expect("url");
+        let token = url.rsplit('/').next().expect("token");
+        let r = self
+            .post(
+                &format!("/api/v1/invitations/{token}/accept"),
+                None,
+                json!({"password": GOOD_PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+
     /// The invitation `id` as `GET …/invitations` (first page) lists it, or a panic.
     pub async fn invitation_in_list(&self, app: &AppId, admin: &str, id: &str) -> Value {
         let list = self

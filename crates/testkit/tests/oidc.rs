@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use roster_core::service::NewClient;
 use roster_testkit::pages::{browser, get};
 use roster_testkit::webhook_sink::WebhookSink;
-use roster_testkit::{GOOD_PASSWORD, TestApp, totp_code};
+use roster_testkit::{TestApp, totp_code};
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -335,25 +335,8 @@ async fn third_party_clients_ask_which_app_and_for_consent_and_partners_get_kind
     let (a, admin_a) = t.app_with_admin("Alpha", 3).await;
     let (b_app, _admin_b) = t.app_with_admin("Beta", 3).await;
     // Beta's admin joins Alpha as a partner
-    let r = t
-        .invite(&a, &admin_a, "admin@beta.test", "partner", false)
+    t.join_with_password(&a, &admin_a, "admin@beta.test", "partner")
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let token = r.body["accept_url"]
-        .as_str()
-        .expect("url")
-        .rsplit('/')
-        .next()
-        .expect("t")
-        .to_string();
-    let r = t
-        .post(
-            &format!("/api/v1/invitations/{token}/accept"),
-            None,
-            json!({"password": GOOD_PASSWORD}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let (id, cs) = client(&t, "Plugin Co", false, None).await;
     let cs = cs.expect("secret");
     let c = rp::discover(&t, &id, Some(&cs), REDIRECT).await;

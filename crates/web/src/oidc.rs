@@ -17,14 +17,31 @@ use roster_core::{Ctx, Error};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+/// The machine endpoints (not the browser steps of `pages::oidc`).
+pub const MACHINE_PATHS: [&str; 6] = [
+    "/.well-known/openid-configuration",
+    "/oauth2/jwks",
+    "/oauth2/token",
+    "/oauth2/userinfo",
+    "/oauth2/introspect",
+    "/oauth2/revoke",
+];
+
 pub(crate) fn routes() -> Router<AppState> {
+    // browser clients (plugins in a page) call these from their own origin; no cookie is ever
+    // read here, so any origin may
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
     Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/oauth2/jwks", get(jwks))
-        .route("/oauth2/token", post(token))
-        .route("/oauth2/userinfo", get(userinfo).post(userinfo))
-        .route("/oauth2/introspect", post(introspect))
-        .route("/oauth2/revoke", post(revoke))
+        .route(MACHINE_PATHS[0], get(discovery))
+        .route(MACHINE_PATHS[1], get(jwks))
+        .route(MACHINE_PATHS[2], post(token))
+        .route(MACHINE_PATHS[3], get(userinfo).post(userinfo))
+        .route(MACHINE_PATHS[4], post(introspect))
+        .route(MACHINE_PATHS[5], post(revoke))
+        .layer(cors)
 }
 
 /// An OAuth error response; 401s name the scheme, 429s say when to retry.

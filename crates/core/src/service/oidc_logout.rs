@@ -70,7 +70,8 @@ impl Services {
                 tx,
                 ctx,
                 Some(&g.app_id),
-                Actor::Operator,
+                // follows the change audited with its actor (deactivation, leaving, reset...)
+                Actor::Anonymous("Roster"),
                 "oidc.grant_revoked",
                 Some(client.name.clone()),
                 json!({"client": client.client_id, "grant": g.id}),

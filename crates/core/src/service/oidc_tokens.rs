@@ -424,8 +424,7 @@ impl Services {
     pub async fn authenticate_access_token(&self, ctx: &Ctx, token: &str) -> Result<Principal> {
         let (_, grant) = self.live_access_token(ctx, token).await?;
         let mut r = self.read().await?;
-        let member = r
-            .get_member(&grant.app_id, grant.member_id)
+        r.get_member(&grant.app_id, grant.member_id)
             .await?
             .filter(|m| {
                 m.status == MemberStatus::Active && m.identity_id == Some(grant.identity_id)
@@ -452,7 +451,6 @@ impl Services {
         {
             scopes.push(ApiScope::Write);
         }
-        let _ = member;
         Ok(Principal {
             identity_id: identity.id,
             email: identity.email,
@@ -520,14 +518,14 @@ impl Services {
     /// `/oauth2/introspect` (RFC 7662), for confidential clients: `{"active": false}` for
     /// anything not live right now.
     pub async fn introspect(&self, ctx: &Ctx, auth: ClientAuth, token: &str) -> OResult<Value> {
-        let client = match self.authenticate_client(&auth).await {
-            Ok(c) if !c.is_public() => c,
-            _ => {
-                self.throttle(ctx, Throttled::Token).await?;
-                return Err(OauthError::client());
-            }
-        };
-        let _ = client;
+        if !self
+            .authenticate_client(&auth)
+            .await
+            .is_ok_and(|c| !c.is_public())
+        {
+            self.throttle(ctx, Throttled::Token).await?;
+            return Err(OauthError::client());
+        }
         let inactive = json!({"active": false});
         if token.contains('.') {
             let Ok((claims, grant)) = self.live_access_token(ctx, token).await else {

@@ -7,7 +7,6 @@ use super::{SIZES, browser, click, fill, shot, text_with, wait_path};
 use fantoccini::Client;
 use roster_core::service::NewClient;
 use roster_testkit::{Backend, GOOD_PASSWORD, spawn_app};
-use serde_json::json;
 
 /// Nothing sticks out sideways (a phone would have to scroll).
 async fn fits(c: &Client) {
@@ -33,24 +32,8 @@ async fn a_plugin_signs_in_with_the_app_picker_and_consent() {
         let (a, admin_a) = t.app_with_admin("Alpha", 3).await;
         let (_b, _) = t.app_with_admin("Beta", 3).await;
         // Beta's admin is also a partner in Alpha
-        let r = t
-            .invite(&a, &admin_a, "admin@beta.test", "partner", false)
+        t.join_with_password(&a, &admin_a, "admin@beta.test", "partner")
             .await;
-        let token = r.body["accept_url"]
-            .as_str()
-            .expect("url")
-            .rsplit('/')
-            .next()
-            .expect("t")
-            .to_string();
-        let r = t
-            .post(
-                &format!("/api/v1/invitations/{token}/accept"),
-                None,
-                json!({"password": GOOD_PASSWORD}),
-            )
-            .await;
-        assert_eq!(r.status.as_u16(), 201, "{:?}", r.body);
         // the client's redirect URI is on the test server, so the browser can land there
         let redirect = format!("{}/healthz", t.addr);
         let reg = t

@@ -4,7 +4,7 @@
 use super::{REDIRECT, client, oauth_post, rp};
 use reqwest::StatusCode;
 use roster_testkit::pages::{browser, get};
-use roster_testkit::{GOOD_PASSWORD, TestApp, spawn_second_node};
+use roster_testkit::{TestApp, spawn_second_node};
 use serde_json::json;
 use time::Duration;
 
@@ -14,24 +14,8 @@ pub(super) async fn a_client_never_gets_an_app_the_id_is_not_an_active_member_of
     let (c_app, _) = t.app_with_admin("Gamma", 3).await;
     let (member_b, _) = t.add_user(&b, &admin_b, "pat@example.com").await;
     // Pat joins Alpha too, then is deactivated in Beta
-    let r = t
-        .invite(&a, &admin_a, "pat@example.com", "user", false)
+    t.join_with_password(&a, &admin_a, "pat@example.com", "user")
         .await;
-    let token = r.body["accept_url"]
-        .as_str()
-        .expect("url")
-        .rsplit('/')
-        .next()
-        .expect("t")
-        .to_string();
-    let r = t
-        .post(
-            &format!("/api/v1/invitations/{token}/accept"),
-            None,
-            json!({"password": GOOD_PASSWORD}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let r = t
         .patch(
             &format!("/api/v1/apps/{b}/members/{member_b}"),
@@ -187,6 +171,36 @@ pub(super) async fn bad_requests_are_refused_clearly(t: TestApp) {
     assert_eq!(
         (st, v["error"].clone()),
         (StatusCode::BAD_REQUEST, json!("invalid_grant"))
+    );
+    // not a form, or the wrong method: still the OAuth error format, never a page
+    let r = t
+        .post(
+            "/oauth2/token",
+            None,
+            json!({"grant_type": "authorization_code"}),
+        )
+        .await;
+    assert!(
+        r.status.is_client_error() && r.content_type.starts_with("application/json"),
+        "{r:?}"
+    );
+    assert_eq!(r.body["error"], "invalid_request");
+    let r = t.get("/oauth2/token", None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.body["error"], "invalid_request");
+    // browser clients may call the machine endpoints from their own origin
+    let r = t
+        .client
+        .get(format!("{}/.well-known/openid-configuration", t.addr))
+        .header("origin", "https://plugin.example.com")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        r.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("*")
     );
     // introspection needs a confidential client; revocation of nonsense is fine
     let (st, _) = oauth_post(&t, "/oauth2/introspect", &id, "wrong", &[("token", "x")]).await;

@@ -94,9 +94,25 @@ pub async fn frame_errors(State(state): State<AppState>, req: Request, next: Nex
         let reason = status.canonical_reason().unwrap_or("Error");
         return crate::scim::ScimError::new(status, None, format!("{reason}.")).into_response();
     }
-    // the OpenID Connect endpoints answer in the OAuth error format (application/json)
-    if path.starts_with("/oauth2/") && content_type(&res).starts_with("application/json") {
-        return res;
+    // the OpenID Connect machine endpoints answer in the OAuth error format (application/json),
+    // axum's own rejections (a form that is not one, a wrong method) included
+    if crate::oidc::MACHINE_PATHS.contains(&path.as_str()) {
+        if content_type(&res).starts_with("application/json") {
+            return res;
+        }
+        let reason = status.canonical_reason().unwrap_or("Error");
+        let mut out = (
+            status,
+            axum::Json(serde_json::json!({
+                "error": "invalid_request",
+                "error_description": format!("{reason}."),
+            })),
+        )
+            .into_response();
+        if let Some(allow) = res.headers().get(header::ALLOW) {
+            out.headers_mut().insert(header::ALLOW, allow.clone());
+        }
+        return out;
     }
     if wants_problem(&path, &headers) {
         if content_type(&res).starts_with("application/problem+json") {
