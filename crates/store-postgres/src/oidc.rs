@@ -176,6 +176,16 @@ fn sorted(rows: &[PgRow]) -> StoreResult<Vec<OauthGrant>> {
     Ok(grants)
 }
 
+/// `prune_oidc`'s statements, in order (codes and tokens before the grants they belong to).
+const PRUNE: [&str; 4] = [
+    "DELETE FROM oauth_codes WHERE expires_at < $1 \
+     OR grant_id IN (SELECT id FROM oauth_grants WHERE revoked_at < $1)",
+    "DELETE FROM oauth_refresh_tokens WHERE expires_at < $1 \
+     OR grant_id IN (SELECT id FROM oauth_grants WHERE revoked_at < $1)",
+    "DELETE FROM oauth_grants WHERE revoked_at < $1",
+    "DELETE FROM oidc_backchannel_logouts WHERE delivered_at < $1",
+];
+
 #[async_trait]
 impl<C> OidcQueries for Handle<C>
 where
@@ -255,6 +265,19 @@ where
         .await
         .map_err(map_err)?;
         rows.iter().map(key_row).collect()
+    }
+
+    async fn prune_oidc(&mut self, before: OffsetDateTime) -> StoreResult<u64> {
+        let mut n = 0;
+        for sql in PRUNE {
+            n += sqlx::query(sql)
+                .bind(before)
+                .execute(self.c())
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+        }
+        Ok(n)
     }
 
     async fn delete_signing_key(&mut self, kid: &str) -> StoreResult<()> {

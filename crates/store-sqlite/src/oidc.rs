@@ -166,6 +166,16 @@ fn sorted(mut grants: Vec<OauthGrant>) -> Vec<OauthGrant> {
     grants
 }
 
+/// `prune_oidc`'s statements, in order (codes and tokens before the grants they belong to).
+const PRUNE: [&str; 4] = [
+    "DELETE FROM oauth_codes WHERE expires_at < ?1 \
+     OR grant_id IN (SELECT id FROM oauth_grants WHERE revoked_at < ?1)",
+    "DELETE FROM oauth_refresh_tokens WHERE expires_at < ?1 \
+     OR grant_id IN (SELECT id FROM oauth_grants WHERE revoked_at < ?1)",
+    "DELETE FROM oauth_grants WHERE revoked_at < ?1",
+    "DELETE FROM oidc_backchannel_logouts WHERE delivered_at < ?1",
+];
+
 #[async_trait]
 impl<C: HasConn> OidcQueries for Handle<C> {
     async fn insert_oidc_client(&mut self, c: &OidcClient) -> StoreResult<()> {
@@ -237,6 +247,14 @@ impl<C: HasConn> OidcQueries for Handle<C> {
             [],
             key_row,
         )
+    }
+
+    async fn prune_oidc(&mut self, before: OffsetDateTime) -> StoreResult<u64> {
+        let mut n = 0;
+        for sql in PRUNE {
+            n += self.exec(sql, rusqlite::params![ms(before)])? as u64;
+        }
+        Ok(n)
     }
 
     async fn delete_signing_key(&mut self, kid: &str) -> StoreResult<()> {

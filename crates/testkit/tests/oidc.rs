@@ -26,6 +26,7 @@ roster_testkit::on_every_backend!(
     rp_initiated_logout_ends_the_session_and_the_grant,
     signing_keys_rotate_on_two_nodes_without_a_failed_validation,
     leaving_or_a_password_reset_ends_the_applications_sign_in,
+    an_eddsa_client_gets_ed25519_id_tokens,
 );
 
 /// Register a client as the operator does.
@@ -327,6 +328,11 @@ async fn reused_refresh_tokens_and_codes_revoke_what_they_issued(t: TestApp) {
     )
     .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
+    // a day later housekeeping forgets the revoked sign-ins; their tokens stay refused
+    t.clock.advance(Duration::days(2));
+    let gone = t.services.prune_oidc(t.now()).await.expect("prune");
+    assert!(gone >= 6, "{gone}");
+    assert!(rp::refresh(&c, &rt2).await.is_err());
 }
 
 async fn third_party_clients_ask_which_app_and_for_consent_and_partners_get_kind_partner(

@@ -89,6 +89,7 @@ impl Services {
         // signing keys: a scheduled successor when one is due, retired keys forgotten
         self.jwks(now).await?;
         self.prune_signing_keys(now).await?;
+        self.prune_oidc(now).await?;
         Ok(n)
     }
 }

@@ -256,6 +256,15 @@ impl Services {
         Ok(kids)
     }
 
+    /// Housekeeping: forget what no longer matters a day on (expired codes and refresh tokens,
+    /// revoked grants, delivered logouts). Returns how many rows went.
+    pub async fn prune_oidc(&self, now: OffsetDateTime) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let n = tx.prune_oidc(now - Duration::days(1)).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Housekeeping: forget keys no longer published. Returns how many.
     pub async fn prune_signing_keys(&self, now: OffsetDateTime) -> Result<usize> {
         let keys = self.read().await?.list_signing_keys().await?;

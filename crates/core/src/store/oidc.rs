@@ -101,6 +101,10 @@ pub trait OidcQueries: Send {
         error: Option<&str>,
         next_attempt_at: OffsetDateTime,
     ) -> StoreResult<()>;
+    /// Housekeeping: forget codes and refresh tokens that expired before `before`, grants
+    /// revoked before it (with their codes and tokens), and logouts delivered before it.
+    /// Returns how many rows went.
+    async fn prune_oidc(&mut self, before: OffsetDateTime) -> StoreResult<u64>;
     /// Every logout of a client, newest first (operator view, tests).
     async fn list_backchannel_logouts(
         &mut self,

@@ -136,6 +136,18 @@ pub(super) async fn bad_requests_are_refused_clearly(t: TestApp) {
         assert_eq!(rp::param(&to, "error").as_deref(), Some(err), "{q}: {to}");
         assert_eq!(rp::param(&to, "state").as_deref(), Some("s1"));
     }
+    // an email as login_hint fills in the login form
+    let s = format!(
+        "/oauth2/authorize?client_id={id}&redirect_uri={REDIRECT}&response_type=code&scope=openid&login_hint=ann%40example.com"
+    );
+    let p = get(&br, &t, &s).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let login = get(&br, &t, &p.location).await;
+    assert!(
+        login.html.contains("value=\"ann@example.com\""),
+        "{}",
+        login.html
+    );
     // prompt=none without a session
     let p = get(&br, &t, &format!("/oauth2/authorize?client_id={id}&redirect_uri={REDIRECT}&response_type=code&scope=openid&prompt=none")).await;
     assert_eq!(
@@ -362,6 +374,17 @@ pub(super) async fn signing_keys_rotate_on_two_nodes_without_a_failed_validation
         t.services.prune_signing_keys(t.now()).await.expect("prune"),
         2
     );
+    // scheduled rotation: a key older than the rotation interval gets a successor, published
+    // an hour before it signs
+    let r = rp::refresh(&c1, &refresh).await.expect("refresh");
+    refresh = r.refresh.expect("rt");
+    t.clock.advance(Duration::days(29));
+    assert_eq!(n(t.get("/oauth2/jwks", None).await.body), 4);
+    let r = rp::refresh(&c1, &refresh).await.expect("still the old key");
+    refresh = r.refresh.expect("rt");
+    t.clock.advance(roster_core::service::KEY_PUBLISH_LEAD);
+    let c1 = rp::discover(&t, &id, Some(&cs), REDIRECT).await;
+    rp::refresh(&c1, &refresh).await.expect("the new key");
 }
 
 /// Sign `email` in through the RP; returns the tokens.
@@ -432,4 +455,32 @@ pub(super) async fn leaving_or_a_password_reset_ends_the_applications_sign_in(t:
     let lt =
         rp::verify_with_jwks(&t, got[1].body.strip_prefix("logout_token=").expect("form")).await;
     assert_eq!(lt["sid"], tok.claims["sid"]);
+}
+
+pub(super) async fn an_eddsa_client_gets_ed25519_id_tokens(t: TestApp) {
+    t.app_with_admin("Ed", 2).await;
+    let r = t
+        .services
+        .create_oidc_client(
+            &t.ctx(),
+            roster_core::service::NewClient {
+                name: "Ed CRM".into(),
+                redirect_uris: vec![REDIRECT.into()],
+                first_party: true,
+                id_token_alg: Some(roster_core::model::SigningAlg::EdDSA),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("client");
+    let c = rp::discover(&t, &r.client.client_id, r.secret.as_deref(), REDIRECT).await;
+    let tok = signed_in(&t, &c, "admin@ed.test").await;
+    let header = tok.id_token.split('.').next().expect("header");
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+            .expect("b64"),
+    )
+    .expect("json");
+    assert_eq!(header["alg"], "EdDSA");
+    assert_eq!(tok.claims["app_id"].as_str().map(str::len), Some(5));
 }

@@ -304,6 +304,17 @@ pub fn payload(jwt: &str) -> Value {
     serde_json::from_slice(&b).expect("json")
 }
 
+/// The library's ID token verifier, taking the algorithms Roster offers (RS256 by default,
+/// EdDSA for clients registered for it).
+pub fn verifier(
+    c: &Client,
+) -> openidconnect::IdTokenVerifier<'_, openidconnect::core::CoreJsonWebKey> {
+    c.id_token_verifier().set_allowed_algs(vec![
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        CoreJwsSigningAlgorithm::EdDsa,
+    ])
+}
+
 pub async fn exchange(c: &Client, code: &str, s: Started) -> Tokens {
     let r = c
         .exchange_code(AuthorizationCode::new(code.into()))
@@ -313,7 +324,7 @@ pub async fn exchange(c: &Client, code: &str, s: Started) -> Tokens {
         .await
         .expect("code exchange");
     let id = r.id_token().expect("id token");
-    let verifier = c.id_token_verifier();
+    let verifier = verifier(c);
     id.claims(&verifier, &s.nonce).expect("ID token validates");
     let id_token = id.to_string();
     Tokens {
@@ -333,7 +344,7 @@ pub async fn refresh(c: &Client, rt: &str) -> Result<Tokens, String> {
         .await
         .map_err(|e| format!("{e:?}"))?;
     let id = r.id_token().expect("id token");
-    let verifier = c.id_token_verifier();
+    let verifier = verifier(c);
     id.claims(&verifier, |_: Option<&Nonce>| Ok(()))
         .map_err(|e| format!("ID token invalid: {e:?}"))?;
     let id_token = id.to_string();

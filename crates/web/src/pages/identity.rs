@@ -47,6 +47,8 @@ struct LoginPage<'a> {
 #[derive(Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
+    /// Fills in the email field (an OpenID Connect client's `login_hint`).
+    email: Option<String>,
 }
 
 pub async fn login_page(
@@ -60,7 +62,10 @@ pub async fn login_page(
         nav: None,
         csrf: csrf.token.clone(),
         next: safe_next(q.next.as_deref()),
-        email: String::new(),
+        email: q
+            .email
+            .filter(|e| e.len() <= roster_core::types::Email::MAX_LEN)
+            .unwrap_or_default(),
         error: None,
     };
     Ok(Page::new(&t, &csrf)?.into_response())

@@ -282,7 +282,14 @@ async fn flow(
             q.max_age = Some("120".into());
         }
         let next = authorize_url(&q);
-        return Ok(see_other(&format!("/login?next={}", urlencode(&next))));
+        let hint = match v.login_hint.as_deref().filter(|h| h.contains('@')) {
+            Some(email) => format!("&email={}", urlencode(email)),
+            None => String::new(),
+        };
+        return Ok(see_other(&format!(
+            "/login?next={}{hint}",
+            urlencode(&next)
+        )));
     }
     let Some(p) = p else {
         return fail("login_required", "The person is not signed in.");
