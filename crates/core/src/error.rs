@@ -102,6 +102,9 @@ pub enum Error {
     /// The change needs a recent login (log in again first).
     #[error("log in again to change your second steps")]
     ReauthenticationRequired,
+    /// Roster support suspended the app: its members cannot use it until it is resumed.
+    #[error("this app is suspended")]
+    AppSuspended,
     /// The API key (or token) lacks the scope this needs.
     #[error("this key lacks the {0} scope")]
     InsufficientScope(&'static str),
@@ -156,6 +159,7 @@ impl Error {
             Error::ReauthenticationRequired => "reauthentication_required",
             Error::SecondFactorEnrolmentRequired { .. } => "second_factor_enrolment_required",
             Error::InsufficientScope(_) => "insufficient_scope",
+            Error::AppSuspended => "app_suspended",
             Error::PreconditionFailed => "precondition_failed",
             Error::IdempotencyKeyReused => "idempotency_key_reused",
             Error::IdempotencyInProgress => "idempotency_in_progress",

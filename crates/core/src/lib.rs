@@ -5,6 +5,7 @@ pub mod error;
 pub mod lockout;
 pub mod mailer;
 pub mod model;
+pub mod ops;
 pub mod password;
 pub mod renorm;
 pub mod scim_filter;

@@ -239,6 +239,26 @@ impl Renderer {
                 }),
                 unsubscribe_url: None,
             },
+            Mail::SeatRequestAnswered {
+                first_name,
+                app_name,
+                app_id,
+                asked,
+                granted,
+                note,
+            } => Prepared {
+                template: "seat_request_answered",
+                vars: json!({
+                    "first_name": first_name,
+                    "app_name": app_name,
+                    "app_id": app_id.as_str(),
+                    "asked": asked,
+                    "granted": granted,
+                    "note": note,
+                    "link": format!("{base}/app/{app_id}/admin/users"),
+                }),
+                unsubscribe_url: None,
+            },
             Mail::SeatReceipt {
                 first_name,
                 app_name,

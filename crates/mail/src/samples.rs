@@ -162,6 +162,29 @@ pub fn all() -> Vec<(&'static str, OutboxMessage)> {
             ),
         ));
     }
+    for (granted, note) in [
+        (Some(2), None),
+        (
+            None,
+            Some("Your plan includes 10 seats; buy more on the Users page."),
+        ),
+    ] {
+        v.push((
+            "seat_request_answered",
+            msg(
+                "mike@example.com",
+                Mail::SeatRequestAnswered {
+                    first_name: "Mike".into(),
+                    app_name: "Acme Plumbing".into(),
+                    app_id: app(),
+                    asked: 2,
+                    granted,
+                    note: note.map(str::to_string),
+                },
+                None,
+            ),
+        ));
+    }
     v.push((
         "seat_receipt",
         msg(

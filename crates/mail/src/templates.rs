@@ -55,6 +55,14 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/member_notice.html"),
     ),
     (
+        "seat_request_answered.txt",
+        include_str!("../templates/seat_request_answered.txt"),
+    ),
+    (
+        "seat_request_answered.html",
+        include_str!("../templates/seat_request_answered.html"),
+    ),
+    (
         "seat_receipt.txt",
         include_str!("../templates/seat_receipt.txt"),
     ),

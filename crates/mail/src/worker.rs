@@ -85,6 +85,8 @@ pub struct OutboxWorker {
     stop: Stopper,
     /// This worker's node id, recorded on what it claims (see [`OutboxWorker::with_owner`]).
     owner: Option<String>,
+    /// Beaten at every pass and recorded outcome (`/readyz` asks whether it is recent).
+    heartbeat: Option<Arc<roster_core::ops::Heartbeat>>,
 }
 
 /// Asks a running worker to stop: it finishes the message in hand, hands the rest of its
@@ -120,6 +122,19 @@ impl OutboxWorker {
             policy,
             stop: Stopper::default(),
             owner: None,
+            heartbeat: None,
+        }
+    }
+
+    /// Beat `hb` while running (see [`roster_core::ops::Heartbeat`]).
+    pub fn with_heartbeat(mut self, hb: Arc<roster_core::ops::Heartbeat>) -> Self {
+        self.heartbeat = Some(hb);
+        self
+    }
+
+    fn beat(&self) {
+        if let Some(hb) = &self.heartbeat {
+            hb.beat();
         }
     }
 
@@ -221,6 +236,7 @@ impl OutboxWorker {
         now: OffsetDateTime,
         report: &mut Report,
     ) -> Result<()> {
+        self.beat();
         if outcomes.is_empty() {
             return Ok(());
         }
@@ -230,6 +246,8 @@ impl OutboxWorker {
                 Ok(()) => {
                     tx.complete_outbox(msg.id, now).await?;
                     report.sent += 1;
+                    metrics::counter!("roster_mail_deliveries_total", "outcome" => "sent")
+                        .increment(1);
                 }
                 Err((err, retryable)) => {
                     let retry = if retryable {
@@ -243,11 +261,15 @@ impl OutboxWorker {
                         None
                     };
                     tracing::warn!(message = %msg.id, attempts = msg.attempts, retry = ?retry, error = %err, "mail delivery failed");
-                    if retry.is_some() {
+                    let outcome = if retry.is_some() {
                         report.retrying += 1;
+                        "retry"
                     } else {
                         report.failed += 1;
-                    }
+                        "failed"
+                    };
+                    metrics::counter!("roster_mail_deliveries_total", "outcome" => outcome)
+                        .increment(1);
                     tx.fail_outbox(msg.id, &err, retry).await?;
                 }
             }
@@ -297,6 +319,7 @@ impl OutboxWorker {
 
     /// Deliver as mail is queued (or every `tick`) until [`Stopper::stop`].
     pub async fn run(self, kick: Arc<Notify>, tick: std::time::Duration) {
+        self.beat();
         if let Some(o) = &self.owner {
             match self.release_own_claims(o).await {
                 Ok(0) => {}
@@ -308,6 +331,7 @@ impl OutboxWorker {
             }
         }
         loop {
+            self.beat();
             match self.drain_live().await {
                 Ok(r) if r.sent + r.failed + r.retrying > 0 => {
                     tracing::info!(

@@ -41,6 +41,10 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub log: String,
+    /// `text` (for people) or `json` (one object per line, for machines).
+    pub log_format: LogFormat,
+    /// Serve `/metrics` only on this address (e.g. `127.0.0.1:9100`), not on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
     /// Empty: the socket's peer is the client.
     pub trusted_proxies: Vec<String>,
@@ -66,6 +70,8 @@ pub struct Config {
     pub mail_concurrency: usize,
     /// SMTP connect and command timeout, seconds.
     pub smtp_timeout_secs: u64,
+    /// After SIGTERM/SIGINT, how long in-flight requests may take to finish (seconds).
+    pub shutdown_timeout_secs: u64,
     /// How long an admin notification waits for more of its kind, to send one summary.
     pub notify_group_seconds: i64,
     /// Webhook endpoints may be on loopback, link-local and private addresses, and plain
@@ -111,6 +117,8 @@ impl Default for Config {
             argon2_memory_kib: s.hash_cost.memory_kib,
             argon2_iterations: s.hash_cost.iterations,
             log: "info".into(),
+            log_format: LogFormat::Text,
+            metrics_listen: None,
             trusted_proxies: Vec::new(),
             throttle: s.throttle,
             secret_key: None,
@@ -121,6 +129,7 @@ impl Default for Config {
             mail_templates_dir: None,
             mail_concurrency: 8,
             smtp_timeout_secs: 30,
+            shutdown_timeout_secs: 20,
             notify_group_seconds: 30,
             webhooks_allow_private: false,
             oidc_access_token_seconds: 300,
@@ -130,6 +139,19 @@ impl Default for Config {
             node_id: None,
         }
     }
+}
+
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One line per event for people (colours only on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `message` and the event's
+    /// fields; a request's line has `request_id`, `route`, `status`, `duration_ms`, `app_id`,
+    /// `actor_id`).
+    Json,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -263,11 +285,20 @@ impl Config {
         if !(1..=64).contains(&self.mail_concurrency) {
             return bad("mail_concurrency", "must be between 1 and 64");
         }
+        if !(1..=3600).contains(&self.shutdown_timeout_secs) {
+            return bad("shutdown_timeout_secs", "must be between 1 and 3600");
+        }
         if !(1..=600).contains(&self.smtp_timeout_secs) {
             return bad("smtp_timeout_secs", "must be between 1 and 600");
         }
         if !(0..=3600).contains(&self.notify_group_seconds) {
             return bad("notify_group_seconds", "must be between 0 and 3600");
+        }
+        if self.metrics_listen == Some(self.listen) {
+            return bad(
+                "metrics_listen",
+                "must differ from listen (leave it unset to serve /metrics on listen)",
+            );
         }
         if !valid_mailbox(&self.mail_from) {
             return bad(

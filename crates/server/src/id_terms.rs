@@ -13,6 +13,12 @@ pub(crate) enum IdCmd {
     /// codes, trusted browsers): for someone who lost their phone. Audited; the owner is told.
     #[command(name = "reset-2fa")]
     Reset2fa { email: String },
+    /// Show the ID with EMAIL: locked or not, two-step verification, its apps.
+    Show { email: String },
+    /// Lift the lockout of the ID with EMAIL (after too many wrong passwords).
+    Unlock { email: String },
+    /// End every session of the ID with EMAIL.
+    EndSessions { email: String },
 }
 
 #[derive(Subcommand)]
@@ -31,6 +37,11 @@ pub(crate) enum TermsCmd {
 
 pub(crate) async fn id(cmd: IdCmd, cfg: Config) -> Result<(), CliError> {
     match cmd {
+        IdCmd::Show { email } => crate::operator_cmd::id_support("show", &email, cfg).await,
+        IdCmd::Unlock { email } => crate::operator_cmd::id_support("unlock", &email, cfg).await,
+        IdCmd::EndSessions { email } => {
+            crate::operator_cmd::id_support("end-sessions", &email, cfg).await
+        }
         IdCmd::Reset2fa { email } => {
             let w = roster::wire(&cfg).await?;
             let id = w

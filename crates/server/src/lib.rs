@@ -2,6 +2,8 @@
 
 pub mod access_log;
 pub mod config;
+pub mod logging;
+pub mod metrics;
 
 use config::Config;
 use roster_core::mailer::Mailer;

@@ -3,11 +3,14 @@
 mod id_terms;
 mod mail_cmd;
 mod oidc_cmd;
+mod operator_cmd;
+mod ops_cmd;
 
 use clap::{Parser, Subcommand};
 use id_terms::{IdCmd, TermsCmd};
 use mail_cmd::{MailCmd, OutboxCmd};
 use oidc_cmd::{ClientCmd, KeysCmd};
+use operator_cmd::OperatorCmd;
 use roster::config::Config;
 use roster_core::model::{SeatEntryKind, SeatRequestStatus};
 use roster_core::service::CreateApp;
@@ -59,6 +62,16 @@ enum Cmd {
     },
     /// Copy the SQLite database to FILE while the server runs.
     Backup { file: PathBuf },
+    /// Put a backup made by `roster backup` in place of the SQLite database (the server must
+    /// be stopped). Refuses a database that holds data unless --force.
+    Restore {
+        file: PathBuf,
+        /// Replace a database that holds data.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the configuration, database, mail transport, DKIM key and base URL: one line each.
+    Doctor,
     /// IDs (people).
     Id {
         #[command(subcommand)]
@@ -68,6 +81,11 @@ enum Cmd {
     Terms {
         #[command(subcommand)]
         cmd: TermsCmd,
+    },
+    /// Roster's operators (support): who may open the console at /operator.
+    Operator {
+        #[command(subcommand)]
+        cmd: OperatorCmd,
     },
     /// OpenID Connect clients ("Sign in with your Roster ID").
     Client {
@@ -98,6 +116,13 @@ enum AppCmd {
     },
     /// Show an app by App ID: seats, ledger.
     Show { app_id: String },
+    /// Apps by name (all, or those whose App ID or name matches QUERY, or where an ID with
+    /// that email is a member).
+    List { query: Option<String> },
+    /// Suspend an app: its members cannot use it (pages, API keys, tokens) until resumed.
+    Suspend { app_id: String },
+    /// Resume a suspended app.
+    Resume { app_id: String },
 }
 
 #[derive(Subcommand)]
@@ -122,6 +147,18 @@ enum SeatsCmd {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+    /// Answer a seat request: grant (default: what was asked; complimentary) or --decline;
+    /// the admin who asked is emailed the outcome and the note.
+    Answer {
+        app_id: String,
+        request: String,
+        #[arg(long)]
+        decline: bool,
+        #[arg(long, conflicts_with = "decline")]
+        quantity: Option<i64>,
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -130,19 +167,13 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let cfg = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
+        Err(e) if matches!(cli.cmd, Cmd::Doctor) => return ops_cmd::config_failed(&e),
         Err(e) => {
             eprintln!("roster: {e}");
             return ExitCode::from(2);
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    roster::logging::init(&cfg);
     match run(cli.cmd, cfg).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -298,6 +329,9 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
                 println!("Accept link: {}/invite/{}", cfg.base_url(), issued.token);
                 Ok(())
             }
+            AppCmd::List { query } => operator_cmd::app_list(query, cfg).await,
+            AppCmd::Suspend { app_id } => operator_cmd::app_suspend(&app_id, true, cfg).await,
+            AppCmd::Resume { app_id } => operator_cmd::app_suspend(&app_id, false, cfg).await,
             AppCmd::Show { app_id } => {
                 let app_id = app_id_arg(&app_id)?;
                 let w = roster::wire(&cfg).await?;
@@ -319,8 +353,11 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
         Cmd::Outbox { cmd } => mail_cmd::outbox(cmd, cfg).await,
         Cmd::Terms { cmd } => id_terms::terms(cmd, cfg).await,
         Cmd::Id { cmd } => id_terms::id(cmd, cfg).await,
+        Cmd::Operator { cmd } => operator_cmd::operator(cmd, cfg).await,
         Cmd::Client { cmd } => oidc_cmd::client(cmd, cfg).await,
         Cmd::Keys { cmd } => oidc_cmd::keys(cmd, cfg).await,
+        Cmd::Restore { file, force } => ops_cmd::restore(&file, force, &cfg).await,
+        Cmd::Doctor => ops_cmd::doctor(&cfg).await,
         Cmd::Backup { file } => {
             let url = cfg.database_url();
             if !url.starts_with("sqlite:") {
@@ -344,6 +381,13 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
 
 async fn seats(cmd: SeatsCmd, cfg: Config) -> Result<(), CliError> {
     match cmd {
+        SeatsCmd::Answer {
+            app_id,
+            request,
+            decline,
+            quantity,
+            note,
+        } => operator_cmd::seats_answer(&app_id, &request, decline, quantity, note, cfg).await,
         SeatsCmd::Grant {
             app_id,
             quantity,
@@ -451,12 +495,22 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
     // Two servers on one SQLite file would each run a mail worker: refuse the second.
     let _lock = roster::lock_sqlite(&cfg.database_url()).map_err(CliError::new)?;
     let w = roster::wire(&cfg).await?;
-    let state = roster_web::AppState::new(w.services.clone(), &cfg.base_url())
+    let heartbeat = roster::metrics::mail_heartbeat(&cfg);
+    let mut state = roster_web::AppState::new(w.services.clone(), &cfg.base_url())
         .with_trusted_proxies(cfg.trusted_proxies().unwrap_or_default())
+        .with_mail_heartbeat(heartbeat.clone())
         .with_shared_keys()
         .await?;
-    let app =
-        roster_web::router(state).layer(axum::middleware::from_fn(roster::access_log::access_log));
+    if cfg.metrics_listen.is_some() {
+        state = state.without_metrics_route();
+    }
+    let metrics_listener = roster::metrics::start_listener(&cfg, state.clone())
+        .await
+        .map_err(CliError::new)?;
+    let app = roster_web::router(state.clone()).layer(axum::middleware::from_fn_with_state(
+        state.trusted_proxies.clone(),
+        roster::access_log::access_log_trusting,
+    ));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| {
@@ -494,6 +548,7 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
     let mail_worker = tokio::spawn(
         w.worker
             .clone()
+            .with_heartbeat(heartbeat)
             .run(kick, std::time::Duration::from_secs(5)),
     );
     // webhook deliveries: claimed from the database (any node), signed, retried with backoff
@@ -531,16 +586,40 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
         );
     }
     tracing::info!(listen = %cfg.listen, "serving");
-    axum::serve(
+    // after the signal, in-flight requests get `shutdown_timeout_secs` to finish; a client
+    // that trickles its request does not hold the process past that
+    let signalled = std::sync::Arc::new(tokio::sync::Notify::new());
+    let on_signal = {
+        let s = signalled.clone();
+        async move {
+            shutdown_signal().await;
+            s.notify_one();
+        }
+    };
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| CliError::new(format!("server: {e}")))?;
+    .with_graceful_shutdown(on_signal);
+    let grace = std::time::Duration::from_secs(cfg.shutdown_timeout_secs);
+    tokio::select! {
+        r = server => r.map_err(|e| CliError::new(format!("server: {e}")))?,
+        _ = async {
+            signalled.notified().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(
+                seconds = cfg.shutdown_timeout_secs,
+                "requests still in flight after the shutdown timeout; closing them"
+            );
+        }
+    }
     // the mail worker finishes the message in hand and hands the rest back
     reminders.abort();
     webhook_worker.abort();
+    if let Some(m) = metrics_listener {
+        m.abort();
+    }
     stop_mail.stop();
     if tokio::time::timeout(std::time::Duration::from_secs(30), mail_worker)
         .await

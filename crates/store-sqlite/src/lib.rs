@@ -16,6 +16,8 @@ mod member_list;
 mod members;
 mod notifications;
 mod oidc;
+mod operators;
+mod ops;
 mod outbox;
 mod passkeys;
 mod profiles;
@@ -31,6 +33,7 @@ mod throttle;
 mod webhooks;
 
 use async_trait::async_trait;
+pub use ops::{BackupCheck, check_backup, holds_data, restore_backup};
 use roster_core::StoreError;
 use roster_core::store::{Queries, Store, StoreResult, Tx};
 use rows::*;
@@ -122,6 +125,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (18, "0018_scim", include_str!("../migrations/0018_scim.sql")),
     (19, "0019_oidc", include_str!("../migrations/0019_oidc.sql")),
+    (
+        20,
+        "0020_operators",
+        include_str!("../migrations/0020_operators.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process (e.g. the CLI) to release the write lock.
@@ -200,7 +208,7 @@ impl SqliteStore {
         let writer = tokio::task::spawn_blocking(move || open(&p, false))
             .await
             .map_err(|e| StoreError::Other(e.to_string()))??;
-        let readers = 8;
+        let readers = ops::READERS;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
@@ -334,6 +342,10 @@ impl Store for SqliteStore {
             inner: self.inner.clone(),
             _permit: permit,
         })))
+    }
+
+    fn pool_figures(&self) -> roster_core::store::PoolFigures {
+        self.pool_now()
     }
 }
 

@@ -594,6 +594,10 @@ mod frame;
 #[path = "browser/oidc.rs"]
 mod oidc;
 
+/// The operator console (J8).
+#[path = "browser/operator.rs"]
+mod operator;
+
 /// Passkeys with Chromium's virtual authenticator.
 #[path = "browser/passkeys.rs"]
 mod passkeys;

@@ -542,6 +542,8 @@ mod api_keys;
 mod bulk;
 #[path = "pages/notifications.rs"]
 mod notifications;
+#[path = "pages/operator.rs"]
+mod operator;
 #[path = "pages/security.rs"]
 mod security;
 #[path = "pages/setup.rs"]

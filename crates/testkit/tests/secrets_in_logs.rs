@@ -1,7 +1,9 @@
 //! No password, token, code, answer or secret ever enters a log line or the audit trail: whole
 //! J7 journeys run with every log line of every level captured, then the captured lines and
-//! every audit row are searched for each secret the test used. (Its own test binary: the
-//! capturing subscriber is process-wide.)
+//! every audit row are searched for each secret the test used. Lines are captured twice, as
+//! text and as `log_format = "json"` writes them; each JSON line must be one object, and each
+//! request's line must carry its request id, route, status and duration. (Its own test binary:
+//! the capturing subscriber is process-wide.)
 
 use reqwest::StatusCode;
 use roster_core::model::AuditFilter;
@@ -27,12 +29,19 @@ impl Write for Captured {
 
 #[tokio::test]
 async fn no_secret_reaches_a_log_line_or_the_audit_trail() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
+    let json_captured = Captured::default();
+    let (writer, json_writer) = (captured.clone(), json_captured.clone());
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::TRACE)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || writer.clone()),
+        )
+        .with(roster::logging::json_layer(move || json_writer.clone()))
         .init();
 
     let t = spawn_app(Backend::Sqlite).await;
@@ -143,6 +152,34 @@ async fn no_secret_reaches_a_log_line_or_the_audit_trail() {
     // everything captured, and every audit row
     let logs = String::from_utf8_lossy(&captured.0.lock().expect("logs")).to_string();
     assert!(logs.contains("roster::http"), "the access log was captured");
+    let json_logs = String::from_utf8_lossy(&json_captured.0.lock().expect("logs")).to_string();
+    let (mut requests, mut with_actor, mut with_app) = (0, 0, 0);
+    for line in json_logs.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("one JSON object per line");
+        assert!(
+            v.is_object() && v["timestamp"].is_string() && v["level"].is_string(),
+            "{line}"
+        );
+        if v["target"] == "roster::http" {
+            requests += 1;
+            assert!(
+                v["request_id"].as_str().is_some_and(|s| s.len() >= 16)
+                    && v["route"]
+                        .as_str()
+                        .is_some_and(|r| r.starts_with('/') || r == "(unmatched)")
+                    && v["status"].is_u64()
+                    && v["duration_ms"].is_number(),
+                "{line}"
+            );
+            with_actor += usize::from(v["actor_id"].is_string());
+            with_app += usize::from(v["app_id"] == app.as_str());
+        }
+    }
+    assert!(requests >= 15, "{requests} request lines");
+    assert!(
+        with_actor > 0 && with_app > 0,
+        "{with_actor} with an actor, {with_app} with the app"
+    );
     let mut r = t.store.read().await.expect("read");
     let mut audit = String::new();
     for e in r
@@ -180,7 +217,7 @@ async fn no_secret_reaches_a_log_line_or_the_audit_trail() {
     assert!(audit.contains("password.reset") && audit.contains("login.failed"));
     for s in &secrets {
         assert!(
-            !logs.contains(s.as_str()),
+            !logs.contains(s.as_str()) && !json_logs.contains(s.as_str()),
             "a secret ({} chars) is in the logs",
             s.len()
         );

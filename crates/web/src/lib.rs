@@ -8,6 +8,7 @@ pub mod dto;
 pub mod extract;
 pub mod headers;
 pub mod idempotency;
+pub mod metrics;
 pub mod oidc;
 pub mod openapi;
 pub mod openapi_rules;
@@ -35,6 +36,10 @@ pub struct AppState {
     pub flash_key: Arc<[u8; 32]>,
     /// Proxies whose `X-Forwarded-For` is believed (see [`extract::client_addr`]).
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    /// The heartbeat of this process's mail worker (`/readyz`); `None`: it runs none.
+    pub mail_heartbeat: Option<Arc<roster_core::ops::Heartbeat>>,
+    /// Serve `/metrics` on this router (false when `metrics_listen` serves it elsewhere).
+    pub metrics_route: bool,
 }
 
 impl AppState {
@@ -47,7 +52,21 @@ impl AppState {
             clock: Arc::new(OffsetDateTime::now_utc),
             flash_key: Arc::new(rand::random()),
             trusted_proxies: Arc::new(Vec::new()),
+            mail_heartbeat: None,
+            metrics_route: true,
         }
+    }
+
+    /// `/readyz` checks this heartbeat of the process's mail worker.
+    pub fn with_mail_heartbeat(mut self, hb: Arc<roster_core::ops::Heartbeat>) -> Self {
+        self.mail_heartbeat = Some(hb);
+        self
+    }
+
+    /// `/metrics` is served on another address (see [`metrics::routes`]), not on this router.
+    pub fn without_metrics_route(mut self) -> Self {
+        self.metrics_route = false;
+        self
     }
 
     /// Believe `X-Forwarded-For` from these proxies (addresses or CIDR ranges).
@@ -76,6 +95,13 @@ impl AppState {
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
+    // the process's metrics recorder, before the first request counts anything
+    metrics::handle();
+    let ops = if state.metrics_route {
+        api::ops_routes().merge(metrics::routes())
+    } else {
+        api::ops_routes()
+    };
     Router::new()
         .nest(
             "/api/v1",
@@ -87,7 +113,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scim::routes())
         .merge(oidc::routes())
         .merge(pages::routes())
-        .merge(api::ops_routes())
+        .merge(ops)
         .fallback(pages::errors::not_found)
         // every error gets the body its caller can use: problem+json or a framed page
         .layer(axum::middleware::from_fn_with_state(
@@ -100,5 +126,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             headers::security_headers,
         ))
+        // requests by route template and status, and their latency (see `metrics`)
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }

@@ -10,7 +10,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Roster API", description = "User administration: apps, members, invitations, seats. Errors are application/problem+json (RFC 9457) with a stable `code`."),
     paths(
-        api::healthz, api::identity::login, api::identity::logout, api::identity::me, api::account::leave_app, api::account::sessions, api::account::end_session, api::account::end_other_sessions,
+        api::healthz, api::ready::readyz, crate::metrics::metrics, api::identity::login, api::identity::logout, api::identity::me, api::account::leave_app, api::account::sessions, api::account::end_session, api::account::end_other_sessions,
         api::members::list_members, api::members::get_member, api::members::patch_member,
         api::invitations::invite, api::invitations::list_invitations, api::invitations::resend,
         api::invitations::revoke, api::notifications::get_settings, api::notifications::patch_settings,
@@ -57,7 +57,8 @@ use utoipa::OpenApi;
         crate::problem::ProblemDoc, crate::problem::FieldProblem, crate::problem::PasswordRuleDoc,
         crate::problem::SecondFactorMethod, crate::problem::ProblemSeats,
         MemberKindDto, MemberStatusDto, InvitationStatusDto, NotificationKindName, StatusChangeDto,
-        QuestionModeDto, HealthStatus, Backend, api::members::MemberFilterDto, api::password::AcceptedStatus
+        QuestionModeDto, HealthStatus, Backend, api::ready::Readiness, api::ready::ReadyStatus,
+        api::ready::ReadyCheck, api::ready::ReadyCheckName, api::ready::FailedCheck, api::members::MemberFilterDto, api::password::AcceptedStatus
     )),
     modifiers(&BearerAuth, &CommonAnswers)
 )]

@@ -50,6 +50,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "reauthentication_required",
     "second_factor_enrolment_required",
     "insufficient_scope",
+    "app_suspended",
     "precondition_failed",
     "idempotency_key_reused",
     "idempotency_in_progress",
@@ -96,6 +97,8 @@ pub struct ProblemDoc {
     pub scope: Option<crate::api::api_keys::ScopeDto>,
     /// The app's seats (`seat_unavailable`).
     pub seats: Option<ProblemSeats>,
+    /// The failed checks of `GET /readyz` (`unavailable`).
+    pub failed: Option<Vec<crate::api::ready::FailedCheck>>,
 }
 
 /// One field at fault.
@@ -175,7 +178,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::SecurityAnswerWrong
         | Error::PasswordReused(_)
         | Error::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::InsufficientScope(_) => StatusCode::FORBIDDEN,
+        Error::InsufficientScope(_) | Error::AppSuspended => StatusCode::FORBIDDEN,
         Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         Error::IdempotencyInProgress => StatusCode::CONFLICT,
         Error::EmailInUse => StatusCode::CONFLICT,
@@ -489,6 +492,7 @@ mod tests {
             Error::SecondFactorEnrolmentRequired { app_id: "a".into() },
             Error::ReauthenticationRequired,
             Error::InsufficientScope("admin"),
+            Error::AppSuspended,
             Error::PreconditionFailed,
             Error::IdempotencyKeyReused,
             Error::IdempotencyInProgress,
@@ -532,6 +536,7 @@ mod tests {
                 | Error::SecondFactorEnrolmentRequired { .. }
                 | Error::ReauthenticationRequired
                 | Error::InsufficientScope(_)
+                | Error::AppSuspended
                 | Error::PreconditionFailed
                 | Error::IdempotencyKeyReused
                 | Error::IdempotencyInProgress

@@ -215,6 +215,12 @@ impl WebhookWorker {
         if let Some(e) = &error {
             tracing::warn!(delivery = %d.id, event = %d.event, attempts, error = %e, "webhook not delivered");
         }
+        let outcome = match state {
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+            _ => "retry",
+        };
+        metrics::counter!("roster_webhook_deliveries_total", "outcome" => outcome).increment(1);
         self.services
             .record_webhook_attempt(
                 d.id,

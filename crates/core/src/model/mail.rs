@@ -96,6 +96,16 @@ pub enum Mail {
         by: String,
     },
     /// To the admin who bought seats.
+    /// Support answered an admin's seat request (granted: how many; declined: `None`).
+    SeatRequestAnswered {
+        first_name: String,
+        app_name: String,
+        app_id: AppId,
+        asked: i64,
+        granted: Option<i64>,
+        /// The operator's note or reason.
+        note: Option<String>,
+    },
     SeatReceipt {
         first_name: String,
         app_name: String,
@@ -267,6 +277,7 @@ impl Mail {
             Mail::AdminNotification { .. } => "admin_notification",
             Mail::MemberNotice { .. } => "member_notice",
             Mail::SeatReceipt { .. } => "seat_receipt",
+            Mail::SeatRequestAnswered { .. } => "seat_request_answered",
         }
     }
 }

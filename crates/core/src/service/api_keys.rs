@@ -324,6 +324,7 @@ impl Services {
         };
         drop(r);
         self.note_key_use(ctx, &key).await?;
+        crate::ops::note_actor(&principal);
         Ok(principal)
     }
 

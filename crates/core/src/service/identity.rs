@@ -349,7 +349,7 @@ impl Services {
             Actor::Identity(identity),
             "login.succeeded",
             None,
-            serde_json::json!({"session": session.id}),
+            serde_json::json!({"session": session.id, "amr": amr}),
         )
         .await?;
         Ok(LoggedIn {
@@ -444,7 +444,7 @@ impl Services {
         let current_terms = self.current_terms_version().await?;
         let terms_pending = (identity.terms_version.as_deref() != Some(current_terms.as_str()))
             .then_some(current_terms);
-        Ok(Principal {
+        let p = Principal {
             terms_pending,
             session_started: s.created_at,
             identity_id: identity.id,
@@ -455,7 +455,9 @@ impl Services {
             session_app: s.app_id,
             key: None,
             amr: s.amr,
-        })
+        };
+        crate::ops::note_actor(&p);
+        Ok(p)
     }
 
     pub async fn me(&self, p: &Principal) -> Result<Me> {

@@ -34,6 +34,7 @@ mod oidc;
 mod oidc_keys;
 mod oidc_logout;
 mod oidc_tokens;
+mod operator;
 mod passkeys;
 mod password;
 mod profile;
@@ -62,6 +63,7 @@ pub use oidc::{
 pub use oidc_keys::{KEY_PUBLISH_LEAD, KEY_RETENTION};
 pub use oidc_logout::LogoutPlan;
 pub use oidc_tokens::{ClientAuth, OauthError, TokenRequest, TokenResponse};
+pub use operator::{IdSupportView, OperatorAccess, OperatorAppView, SeatAnswer};
 pub use passkeys::CeremonyStart;
 pub use password::{PASSWORD_HISTORY, RESET_TTL, ResetRequest};
 pub use profile::{
@@ -184,6 +186,8 @@ impl Principal {
 /// Who did something, for the audit log.
 enum Actor<'a> {
     Id(&'a Principal),
+    /// An operator acting in the console: shown to the app as "Roster support".
+    Support(&'a Principal),
     Identity(&'a Identity),
     Operator,
     Anonymous(&'a str),
@@ -305,10 +309,12 @@ impl Services {
                 ),
                 None => (Some(p.identity_id), p.email.to_string()),
             },
+            Actor::Support(p) => (Some(p.identity_id), "Roster support".to_string()),
             Actor::Identity(i) => (Some(i.id), i.email.to_string()),
             Actor::Operator => (None, "operator".to_string()),
             Actor::Anonymous(label) => (None, label.to_string()),
         };
+        crate::ops::on_audit(action, actor_id, &details);
         tx.insert_audit(&AuditEvent {
             id: uuid::Uuid::now_v7(),
             at: ctx.now,
@@ -388,6 +394,7 @@ impl Services {
             }
             if k.kind == ApiKeyKind::Service {
                 q.get_app(app_id).await?.ok_or(Error::NotFound)?;
+                Self::check_not_suspended(q, app_id).await?;
                 return Ok(Self::service_member(p, app_id));
             }
         }
@@ -395,6 +402,7 @@ impl Services {
             Some(m) if m.status == MemberStatus::Active => m,
             _ => return Err(Error::NotFound),
         };
+        Self::check_not_suspended(q, app_id).await?;
         if q.app_requires_second_factor(app_id).await?
             && !q.second_factor_status(p.identity_id).await?.enabled()
         {

@@ -417,7 +417,9 @@ impl Services {
         let enrolled = r.second_factor_status(p.identity_id).await?.enabled();
         let mut out = Vec::new();
         for (app, member) in r.list_memberships(p.identity_id).await? {
-            if member.status != MemberStatus::Active {
+            if member.status != MemberStatus::Active
+                || r.app_suspended_at(&app.app_id).await?.is_some()
+            {
                 continue;
             }
             let needs_two_step = !enrolled && r.app_requires_second_factor(&app.app_id).await?;

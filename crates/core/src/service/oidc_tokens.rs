@@ -296,6 +296,9 @@ impl Services {
         action: &str,
     ) -> OResult<TokenResponse> {
         let mut r = self.read().await?;
+        if r.app_suspended_at(&grant.app_id).await?.is_some() {
+            return Err(OauthError::grant("The app is suspended."));
+        }
         let app = r.get_app(&grant.app_id).await?;
         let member = r.get_member(&grant.app_id, grant.member_id).await?;
         let identity = r.get_identity(grant.identity_id).await?;
@@ -451,6 +454,7 @@ impl Services {
         {
             scopes.push(ApiScope::Write);
         }
+        crate::ops::note_actor_id(identity.id);
         Ok(Principal {
             identity_id: identity.id,
             email: identity.email,

@@ -32,48 +32,15 @@ impl Services {
         quantity: Option<i64>,
         kind: SeatEntryKind,
     ) -> Result<(App, SeatRequest)> {
-        let mut tx = self.begin().await?;
-        tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
-        let mut r = match tx.get_seat_request(request).await? {
-            Some(r) if &r.app_id == app_id => r,
-            _ => {
-                return Err(Error::invalid(
-                    "request",
-                    format!("no seat request {request} in app {app_id}"),
-                ));
-            }
-        };
-        if r.status != SeatRequestStatus::Pending {
-            return Err(Error::invalid(
-                "request",
-                format!("seat request {request} was already {}", r.status.as_str()),
-            ));
-        }
-        let quantity = quantity.unwrap_or(r.quantity);
-        let app = self
-            .add_seats_in(&mut *tx, ctx, app_id, quantity, kind, None)
-            .await?;
-        r.status = SeatRequestStatus::Granted;
-        r.decided_at = Some(ctx.now);
-        r.granted_quantity = Some(quantity);
-        if !tx.close_seat_request(&r).await? {
-            return Err(Error::invalid(
-                "request",
-                format!("seat request {request} was answered meanwhile"),
-            ));
-        }
-        self.audit(
-            &mut *tx,
+        self.answer_seat_request(
             ctx,
-            Some(app_id),
-            Actor::Operator,
-            "seats.request_granted",
             None,
-            serde_json::json!({"request": r.id, "asked": r.quantity, "granted": quantity}),
+            app_id,
+            request,
+            super::SeatAnswer::Grant { quantity, kind },
+            None,
         )
-        .await?;
-        tx.commit().await?;
-        Ok((app, r))
+        .await
     }
 
     /// Operator: seat requests of one app, or the newest of all apps, newest first.
@@ -109,7 +76,7 @@ impl Services {
     }
 
     /// Add seats inside the caller's transaction (which locks the app first).
-    async fn add_seats_in(
+    pub(super) async fn add_seats_in(
         &self,
         tx: &mut dyn Queries,
         ctx: &Ctx,
@@ -168,7 +135,12 @@ impl Services {
         });
         self.emit(tx, ctx, app_id, WebhookEvent::SeatsChanged, data)
             .await?;
-        let actor = by.map(Actor::Id).unwrap_or(Actor::Operator);
+        // complimentary seats come from support only
+        let actor = match by {
+            Some(p) if kind == SeatEntryKind::Complimentary => Actor::Support(p),
+            Some(p) => Actor::Id(p),
+            None => Actor::Operator,
+        };
         let action = match kind {
             SeatEntryKind::Complimentary => "seats.granted",
             _ => "seats.purchased",

@@ -5,7 +5,7 @@
 //! [`SecretQueries`], [`SetupTokenQueries`], [`AuditQueries`], [`OutboxQueries`],
 //! [`IdentityTokenQueries`], [`ThrottleQueries`], [`TermsQueries`], [`SecondFactorQueries`],
 //! [`PasskeyQueries`], [`NotificationQueries`], [`ApiKeyQueries`], [`BulkJobQueries`],
-//! [`WebhookQueries`], [`ScimQueries`], [`OidcQueries`]); [`Queries`] combines them
+//! [`WebhookQueries`], [`ScimQueries`], [`OidcQueries`], [`OperatorQueries`]); [`Queries`] combines them
 //! and is what callers hold.
 //!
 //! Write operations run inside a transaction from [`Store::begin`]. The first call of every
@@ -23,6 +23,8 @@ mod invitations;
 mod members;
 mod notifications;
 mod oidc;
+mod operators;
+mod ops;
 mod outbox;
 mod passkeys;
 mod profiles;
@@ -45,6 +47,8 @@ pub use invitations::InvitationQueries;
 pub use members::MemberQueries;
 pub use notifications::NotificationQueries;
 pub use oidc::OidcQueries;
+pub use operators::OperatorQueries;
+pub use ops::{MigrationState, OpsFigures, OpsQueries, PoolFigures};
 pub use outbox::OutboxQueries;
 pub use passkeys::PasskeyQueries;
 pub use profiles::ProfileQueries;
@@ -81,6 +85,10 @@ pub trait Store: Send + Sync + 'static {
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
     /// A read-only handle (no transaction) for queries.
     async fn read(&self) -> StoreResult<Box<dyn Queries>>;
+    /// The connection pool right now (`/metrics`).
+    fn pool_figures(&self) -> PoolFigures {
+        PoolFigures::default()
+    }
 }
 
 #[async_trait]
@@ -111,6 +119,8 @@ pub trait Queries:
     + WebhookQueries
     + ScimQueries
     + OidcQueries
+    + OperatorQueries
+    + OpsQueries
     + Send
 {
 }
@@ -137,6 +147,8 @@ impl<T> Queries for T where
         + WebhookQueries
         + ScimQueries
         + OidcQueries
+        + OperatorQueries
+        + OpsQueries
         + Send
         + ?Sized
 {

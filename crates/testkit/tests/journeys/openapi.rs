@@ -15,6 +15,8 @@ const PROBLEM_REF: &str = "#/components/schemas/Problem";
 /// database cannot be reached (503).
 const NO_INPUT: &[&str] = &[
     "GET /healthz",
+    "GET /readyz",
+    "GET /metrics",
     "GET /api/v1/terms",
     "DELETE /api/v1/session",
 ];

@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod passkeys;
 pub mod password;
 pub mod profile;
+pub mod ready;
 pub mod seat_requests;
 pub mod seats;
 pub mod terms;
@@ -61,9 +62,16 @@ pub(crate) fn routes() -> Router<AppState> {
         .fallback(not_found)
 }
 
-/// Operational routes served at the root, outside `/api/v1`: the health check.
+/// The operational routes: their errors are problem+json for every client (probes and
+/// scrapers send no `Accept`).
+pub const OPS_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
+
+/// Operational routes served at the root, outside `/api/v1`: the health check (the process
+/// runs) and the readiness check (it should take traffic; see [`ready`]).
 pub(crate) fn ops_routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(ready::readyz))
 }
 
 fn app_id(raw: &str) -> Result<AppId, Error> {

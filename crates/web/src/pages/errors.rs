@@ -18,7 +18,7 @@ pub async fn not_found() -> Response {
 
 /// Whether the caller gets problem+json rather than an HTML page.
 pub fn wants_problem(path: &str, headers: &HeaderMap) -> bool {
-    if path == "/api" || path.starts_with("/api/") {
+    if path == "/api" || path.starts_with("/api/") || crate::api::OPS_PATHS.contains(&path) {
         return true;
     }
     let accept = headers

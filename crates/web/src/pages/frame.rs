@@ -200,6 +200,8 @@ pub enum PageError {
     Login(String),
     /// Logged in, but the current terms must be agreed to before `String` (the address).
     Terms(String),
+    /// A page of its own saying what is wrong and what to do.
+    Info(StatusCode, ErrorInfo),
 }
 
 impl From<Error> for PageError {
@@ -245,6 +247,10 @@ fn friendly(e: &Error) -> (&'static str, String) {
             "No seat available",
             format!("All {total} seats of this app are in use."),
         ),
+        Error::AppSuspended => (
+            "This app is suspended",
+            "Roster support has suspended this app for now, so nobody can use it. Your ID and your other apps are not affected. The app's administrators can ask support about it.".into(),
+        ),
         Error::LastAdmin => (
             "The app needs an admin",
             "This is the last admin of the app, so they cannot be removed, demoted or deactivated. Make someone else an admin first.".into(),
@@ -286,7 +292,7 @@ fn friendly(e: &Error) -> (&'static str, String) {
 /// What an error page says. Attached to the response so that the frame (header, nav, a way
 /// back) is added in one place, [`super::errors::frame_errors`], which knows who is asking.
 #[derive(Clone)]
-pub(crate) struct ErrorInfo {
+pub struct ErrorInfo {
     pub title: String,
     pub message: String,
     /// A specific way forward; the frame picks one from the address otherwise.
@@ -302,6 +308,7 @@ impl IntoResponse for PageError {
             PageError::Terms(next) => {
                 Redirect::to(&format!("/terms/accept?next={}", urlencode(&next))).into_response()
             }
+            PageError::Info(status, info) => error_response(status, info),
             PageError::Csrf => error_response(
                 StatusCode::FORBIDDEN,
                 ErrorInfo {

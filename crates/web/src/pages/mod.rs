@@ -23,6 +23,7 @@ pub mod member_actions;
 pub mod members;
 pub mod notifications;
 pub mod oidc;
+pub mod operator;
 pub mod password;
 pub mod profile;
 pub mod seats;
@@ -60,4 +61,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(two_step::routes())
         .merge(oidc::routes())
+        .merge(operator::routes())
 }

@@ -1,0 +1,489 @@
+//! Journey J8: the operator (Roster support). Operators are IDs the operator's CLI named, with
+//! two-step verification set up; in the console they find apps (App ID, name, a member's
+//! email), answer seat requests (the requesting admin is emailed), grant seats, unlock IDs, end
+//! their sessions, reset their second factors, suspend and resume apps, and create apps. Every
+//! action is audited with the operator as actor, shown to the app as "Roster support".
+
+use super::{Actor, Ctx, Principal, Services};
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::types::*;
+use serde_json::json;
+use time::OffsetDateTime;
+
+/// How an operator answers a seat request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatAnswer {
+    /// Add seats (`None`: what was asked).
+    Grant {
+        quantity: Option<i64>,
+        kind: SeatEntryKind,
+    },
+    Decline,
+}
+
+/// Whether an ID may open the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorAccess {
+    No,
+    /// An operator who has not set up two-step verification yet.
+    NeedsTwoStep,
+    Yes,
+}
+
+/// Everything the console shows of one app.
+#[derive(Debug, Clone)]
+pub struct OperatorAppView {
+    pub app: App,
+    pub summary: SeatSummary,
+    pub ledger: Vec<SeatLedgerEntry>,
+    /// Active members and pending invitations (first 200 by email).
+    pub members: Vec<Member>,
+    pub seat_requests: Vec<SeatRequest>,
+    pub audit: Vec<AuditEvent>,
+    pub suspended_at: Option<OffsetDateTime>,
+}
+
+/// What support sees of an ID.
+#[derive(Debug, Clone)]
+pub struct IdSupportView {
+    pub identity: Identity,
+    pub locked: bool,
+    pub two_step: bool,
+    pub apps: Vec<(App, Member)>,
+}
+
+fn note_of(note: Option<&str>) -> Result<Option<String>> {
+    match note.map(str::trim).filter(|n| !n.is_empty()) {
+        None => Ok(None),
+        Some(n) if n.chars().count() > 500 => Err(Error::invalid(
+            "note",
+            "Keep the note under 500 characters.",
+        )),
+        Some(n) => Ok(Some(n.to_string())),
+    }
+}
+
+impl Services {
+    pub async fn operator_access(&self, p: &Principal) -> Result<OperatorAccess> {
+        if p.key.is_some() {
+            return Ok(OperatorAccess::No);
+        }
+        let mut r = self.read().await?;
+        if !r.is_operator(p.identity_id).await? {
+            return Ok(OperatorAccess::No);
+        }
+        if !r.second_factor_status(p.identity_id).await?.enabled() {
+            return Ok(OperatorAccess::NeedsTwoStep);
+        }
+        Ok(OperatorAccess::Yes)
+    }
+
+    /// NotFound unless `p` is an operator with two-step verification.
+    async fn require_operator(&self, p: &Principal) -> Result<()> {
+        match self.operator_access(p).await? {
+            OperatorAccess::Yes => Ok(()),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// CLI: make the ID with this email an operator.
+    pub async fn add_operator(&self, ctx: &Ctx, email: &str) -> Result<Identity> {
+        let e = Email::parse(email)?;
+        let mut tx = self.begin().await?;
+        let identity = tx
+            .find_identity_by_email(e.normalized())
+            .await?
+            .ok_or(Error::NotFound)?;
+        if tx.add_operator(identity.id, ctx.now, "cli").await? {
+            self.audit(
+                &mut *tx,
+                ctx,
+                None,
+                Actor::Operator,
+                "operator.added",
+                Some(identity.email.to_string()),
+                json!({}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(identity)
+    }
+
+    /// CLI: the ID with this email is no longer an operator (NotFound if it was not one).
+    pub async fn remove_operator(&self, ctx: &Ctx, email: &str) -> Result<()> {
+        let e = Email::parse(email)?;
+        let mut tx = self.begin().await?;
+        let identity = tx
+            .find_identity_by_email(e.normalized())
+            .await?
+            .ok_or(Error::NotFound)?;
+        if !tx.remove_operator(identity.id).await? {
+            return Err(Error::NotFound);
+        }
+        self.audit(
+            &mut *tx,
+            ctx,
+            None,
+            Actor::Operator,
+            "operator.removed",
+            Some(identity.email.to_string()),
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_operators(&self) -> Result<Vec<(Email, OffsetDateTime)>> {
+        Ok(self.read().await?.list_operators().await?)
+    }
+
+    /// Apps by App ID, name, or a member's email (`None`: the first apps by name).
+    pub async fn operator_find_apps(
+        &self,
+        p: Option<&Principal>,
+        q: Option<&str>,
+    ) -> Result<Vec<App>> {
+        if let Some(p) = p {
+            self.require_operator(p).await?;
+        }
+        let mut r = self.read().await?;
+        let q = q.map(str::trim).filter(|q| !q.is_empty());
+        match q {
+            None => Ok(r.list_apps(200).await?),
+            Some(q) if q.contains('@') => {
+                let Ok(e) = Email::parse(q) else {
+                    return Ok(Vec::new());
+                };
+                let Some(i) = r.find_identity_by_email(e.normalized()).await? else {
+                    return Ok(Vec::new());
+                };
+                Ok(r.list_memberships(i.id)
+                    .await?
+                    .into_iter()
+                    .map(|(a, _)| a)
+                    .collect())
+            }
+            Some(q) => Ok(r.search_apps(q, 100).await?),
+        }
+    }
+
+    /// The console's page of one app.
+    pub async fn operator_app(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        app_id: &AppId,
+    ) -> Result<OperatorAppView> {
+        self.require_operator(p).await?;
+        let (app, summary, ledger) = self.app_overview(ctx, app_id).await?;
+        let mut r = self.read().await?;
+        let members = r
+            .list_members(
+                app_id,
+                &MemberQuery {
+                    filter: MemberFilter::ActiveInvited,
+                    search: None,
+                    after: None,
+                    limit: 200,
+                },
+            )
+            .await?;
+        let seat_requests = r.list_seat_requests(app_id).await?;
+        let audit = r.list_audit(app_id, &AuditFilter::default(), 50).await?;
+        let suspended_at = r.app_suspended_at(app_id).await?;
+        Ok(OperatorAppView {
+            app,
+            summary,
+            ledger,
+            members,
+            seat_requests,
+            audit,
+            suspended_at,
+        })
+    }
+
+    /// Pending seat requests of every app, oldest first, with their app.
+    pub async fn operator_seat_queue(&self, p: &Principal) -> Result<Vec<(SeatRequest, App)>> {
+        self.require_operator(p).await?;
+        let mut r = self.read().await?;
+        let mut out = Vec::new();
+        for req in r.list_all_seat_requests(1000).await? {
+            if req.status != SeatRequestStatus::Pending {
+                continue;
+            }
+            if let Some(app) = r.get_app(&req.app_id).await? {
+                out.push((req, app));
+            }
+        }
+        out.sort_by_key(|(r, _)| (r.created_at, r.id.0));
+        Ok(out)
+    }
+
+    /// Answer a seat request (console: `by` is the operator; CLI: `None`). The request is
+    /// closed in the same transaction as the seats are added, and the admin who asked is
+    /// emailed the outcome with the note.
+    pub async fn answer_seat_request(
+        &self,
+        ctx: &Ctx,
+        by: Option<&Principal>,
+        app_id: &AppId,
+        request: SeatRequestId,
+        answer: SeatAnswer,
+        note: Option<&str>,
+    ) -> Result<(App, SeatRequest)> {
+        if let Some(p) = by {
+            self.require_operator(p).await?;
+        }
+        let note = note_of(note)?;
+        let mut tx = self.begin().await?;
+        let mut app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
+        let mut r = match tx.get_seat_request(request).await? {
+            Some(r) if &r.app_id == app_id => r,
+            _ => {
+                return Err(Error::invalid(
+                    "request",
+                    format!("no seat request {request} in app {app_id}"),
+                ));
+            }
+        };
+        if r.status != SeatRequestStatus::Pending {
+            return Err(Error::invalid(
+                "request",
+                format!("seat request {request} was already {}", r.status.as_str()),
+            ));
+        }
+        r.decided_at = Some(ctx.now);
+        let (action, granted) = match answer {
+            SeatAnswer::Grant { quantity, kind } => {
+                let quantity = quantity.unwrap_or(r.quantity);
+                app = self
+                    .add_seats_in(&mut *tx, ctx, app_id, quantity, kind, by)
+                    .await?;
+                r.status = SeatRequestStatus::Granted;
+                r.granted_quantity = Some(quantity);
+                ("seats.request_granted", Some(quantity))
+            }
+            SeatAnswer::Decline => {
+                r.status = SeatRequestStatus::Declined;
+                ("seats.request_declined", None)
+            }
+        };
+        if !tx.close_seat_request(&r).await? {
+            return Err(Error::invalid(
+                "request",
+                format!("seat request {request} was answered meanwhile"),
+            ));
+        }
+        if let Some(admin) = tx.get_identity(r.requested_by).await? {
+            tx.enqueue(&OutboxMessage::new(
+                ctx.now,
+                &admin.email,
+                Mail::SeatRequestAnswered {
+                    first_name: admin.first_name.clone(),
+                    app_name: app.name.clone(),
+                    app_id: app_id.clone(),
+                    asked: r.quantity,
+                    granted,
+                    note: note.clone(),
+                },
+                None,
+            ))
+            .await?;
+        }
+        let actor = by.map(Actor::Support).unwrap_or(Actor::Operator);
+        self.audit(
+            &mut *tx,
+            ctx,
+            Some(app_id),
+            actor,
+            action,
+            None,
+            json!({"request": r.id, "asked": r.quantity, "granted": granted, "note": note}),
+        )
+        .await?;
+        tx.commit().await?;
+        self.mail_kick.notify_one();
+        Ok((app, r))
+    }
+
+    /// Console: add complimentary seats directly.
+    pub async fn operator_grant_seats(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        app_id: &AppId,
+        quantity: i64,
+    ) -> Result<App> {
+        self.require_operator(p).await?;
+        let mut tx = self.begin().await?;
+        let app = self
+            .add_seats_in(
+                &mut *tx,
+                ctx,
+                app_id,
+                quantity,
+                SeatEntryKind::Complimentary,
+                Some(p),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    /// Suspend (`true`) or resume an app: while suspended its members get 403
+    /// `app_suspended` on every page and API route of the app, with keys and tokens too.
+    pub async fn set_app_suspended(
+        &self,
+        ctx: &Ctx,
+        by: Option<&Principal>,
+        app_id: &AppId,
+        suspended: bool,
+    ) -> Result<()> {
+        if let Some(p) = by {
+            self.require_operator(p).await?;
+        }
+        let mut tx = self.begin().await?;
+        tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
+        tx.set_app_suspended(app_id, suspended.then_some(ctx.now))
+            .await?;
+        let actor = by.map(Actor::Support).unwrap_or(Actor::Operator);
+        let action = if suspended {
+            "app.suspended"
+        } else {
+            "app.resumed"
+        };
+        self.audit(&mut *tx, ctx, Some(app_id), actor, action, None, json!({}))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What support sees of the ID with this email.
+    pub async fn operator_id(
+        &self,
+        ctx: &Ctx,
+        by: Option<&Principal>,
+        email: &str,
+    ) -> Result<IdSupportView> {
+        if let Some(p) = by {
+            self.require_operator(p).await?;
+        }
+        let e = Email::parse(email).map_err(|_| Error::NotFound)?;
+        let mut r = self.read().await?;
+        let identity = r
+            .find_identity_by_email(e.normalized())
+            .await?
+            .ok_or(Error::NotFound)?;
+        let two_step = r.second_factor_status(identity.id).await?.enabled();
+        let apps = r.list_memberships(identity.id).await?;
+        Ok(IdSupportView {
+            locked: identity.lockout.is_locked(ctx.now),
+            identity,
+            two_step,
+            apps,
+        })
+    }
+
+    /// Lift an ID's lockout (its failure count starts again).
+    pub async fn operator_unlock(
+        &self,
+        ctx: &Ctx,
+        by: Option<&Principal>,
+        email: &str,
+    ) -> Result<Identity> {
+        if let Some(p) = by {
+            self.require_operator(p).await?;
+        }
+        let e = Email::parse(email).map_err(|_| Error::NotFound)?;
+        let mut tx = self.begin().await?;
+        let mut identity = tx
+            .lock_identity_by_email(e.normalized())
+            .await?
+            .ok_or(Error::NotFound)?;
+        identity.lockout.unlock();
+        tx.update_lockout(identity.id, &identity.lockout).await?;
+        let actor = by.map(Actor::Support).unwrap_or(Actor::Operator);
+        self.audit(
+            &mut *tx,
+            ctx,
+            None,
+            actor,
+            "id.unlocked",
+            Some(identity.email.to_string()),
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(identity)
+    }
+
+    /// End every session of an ID. Returns how many ended.
+    pub async fn operator_end_sessions(
+        &self,
+        ctx: &Ctx,
+        by: Option<&Principal>,
+        email: &str,
+    ) -> Result<u64> {
+        if let Some(p) = by {
+            self.require_operator(p).await?;
+        }
+        let e = Email::parse(email).map_err(|_| Error::NotFound)?;
+        let mut tx = self.begin().await?;
+        let identity = tx
+            .find_identity_by_email(e.normalized())
+            .await?
+            .ok_or(Error::NotFound)?;
+        let n = tx
+            .delete_sessions_except(identity.id, SessionId::new())
+            .await?;
+        let actor = by.map(Actor::Support).unwrap_or(Actor::Operator);
+        self.audit(
+            &mut *tx,
+            ctx,
+            None,
+            actor,
+            "id.sessions_ended",
+            Some(identity.email.to_string()),
+            json!({"sessions": n}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Console: reset an ID's second factors (see [`Services::operator_reset_two_step`]).
+    pub async fn support_reset_two_step(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        email: &str,
+    ) -> Result<Identity> {
+        self.require_operator(p).await?;
+        self.operator_reset_two_step(ctx, email).await
+    }
+
+    /// Console: create an app and invite its first admin.
+    pub async fn support_create_app(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        req: super::CreateApp,
+    ) -> Result<(App, super::IssuedInvitation)> {
+        self.require_operator(p).await?;
+        self.create_app(ctx, req).await
+    }
+
+    /// 403 `app_suspended` when the app is suspended (checked on every member access).
+    pub(super) async fn check_not_suspended(
+        q: &mut dyn crate::store::Queries,
+        app_id: &AppId,
+    ) -> Result<()> {
+        if q.app_suspended_at(app_id).await?.is_some() {
+            return Err(Error::AppSuspended);
+        }
+        Ok(())
+    }
+}

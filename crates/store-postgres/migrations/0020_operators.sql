@@ -1,0 +1,11 @@
+-- Issue 12: the operators of Roster (support) and suspended apps.
+
+-- An ID that may open the operator console (with two-step verification set up).
+CREATE TABLE operators (
+    identity_id UUID PRIMARY KEY REFERENCES identities (id),
+    added_at    TIMESTAMPTZ NOT NULL,
+    added_by    TEXT NOT NULL
+);
+
+-- When set, the app's members cannot use it (pages, API keys, tokens) until it is resumed.
+ALTER TABLE apps ADD COLUMN suspended_at TIMESTAMPTZ;

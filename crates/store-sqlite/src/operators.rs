@@ -1,0 +1,114 @@
+//! Operators, app search, suspension. SQL, SQLite.
+
+use crate::apps::app_row;
+use crate::rows::*;
+use crate::{Handle, HasConn};
+use async_trait::async_trait;
+use roster_core::model::*;
+use roster_core::store::{OperatorQueries, StoreResult};
+use roster_core::types::*;
+use time::OffsetDateTime;
+
+macro_rules! app_cols {
+    () => {
+        "app_id, name, seats_purchased, seats_complimentary, seats_held, created_at"
+    };
+}
+
+#[async_trait]
+impl<C: HasConn> OperatorQueries for Handle<C> {
+    async fn add_operator(
+        &mut self,
+        identity: IdentityId,
+        at: OffsetDateTime,
+        added_by: &str,
+    ) -> StoreResult<bool> {
+        let n = self.exec(
+            "INSERT INTO operators (identity_id, added_at, added_by) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (identity_id) DO NOTHING",
+            rusqlite::params![identity.0, ms(at), added_by],
+        )?;
+        Ok(n == 1)
+    }
+
+    async fn remove_operator(&mut self, identity: IdentityId) -> StoreResult<bool> {
+        let n = self.exec(
+            "DELETE FROM operators WHERE identity_id = ?1",
+            rusqlite::params![identity.0],
+        )?;
+        Ok(n == 1)
+    }
+
+    async fn is_operator(&mut self, identity: IdentityId) -> StoreResult<bool> {
+        Ok(self
+            .one(
+                "SELECT 1 FROM operators WHERE identity_id = ?1",
+                rusqlite::params![identity.0],
+                |_| Ok(()),
+            )?
+            .is_some())
+    }
+
+    async fn list_operators(&mut self) -> StoreResult<Vec<(Email, OffsetDateTime)>> {
+        self.all(
+            "SELECT i.email, o.added_at FROM operators o JOIN identities i ON i.id = o.identity_id \
+             ORDER BY o.added_at, i.email",
+            [],
+            |r| Ok((email(r, 0)?, time(r, 1)?)),
+        )
+    }
+
+    async fn search_apps(&mut self, q: &str, limit: u32) -> StoreResult<Vec<App>> {
+        let like = format!(
+            "%{}%",
+            q.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        self.all(
+            concat!(
+                "SELECT ",
+                app_cols!(),
+                " FROM apps WHERE app_id = ?1 COLLATE NOCASE \
+                 OR lower(name) LIKE ?2 ESCAPE '\\' ORDER BY name, app_id LIMIT ?3"
+            ),
+            rusqlite::params![q, like, limit],
+            app_row,
+        )
+    }
+
+    async fn list_apps(&mut self, limit: u32) -> StoreResult<Vec<App>> {
+        self.all(
+            concat!(
+                "SELECT ",
+                app_cols!(),
+                " FROM apps ORDER BY name, app_id LIMIT ?1"
+            ),
+            rusqlite::params![limit],
+            app_row,
+        )
+    }
+
+    async fn set_app_suspended(
+        &mut self,
+        app: &AppId,
+        at: Option<OffsetDateTime>,
+    ) -> StoreResult<bool> {
+        let n = self.exec(
+            "UPDATE apps SET suspended_at = ?2 WHERE app_id = ?1",
+            rusqlite::params![app.as_str(), at.map(ms)],
+        )?;
+        Ok(n == 1)
+    }
+
+    async fn app_suspended_at(&mut self, app: &AppId) -> StoreResult<Option<OffsetDateTime>> {
+        Ok(self
+            .one(
+                "SELECT suspended_at FROM apps WHERE app_id = ?1",
+                rusqlite::params![app.as_str()],
+                |r| opt_time(r, 0),
+            )?
+            .flatten())
+    }
+}

@@ -1,0 +1,338 @@
+//! The operator console (J8) over HTTP: only operators with two-step verification get in;
+//! seat requests are granted or declined (the admin is emailed, the Users page shows the
+//! outcome, the app's audit log says "Roster support"); an ID is unlocked; an app is suspended
+//! (pages, API sessions and API keys refused) and resumed.
+
+use reqwest::StatusCode;
+use roster_testkit::pages::{Got, browser, csrf, get, post};
+use roster_testkit::{GOOD_PASSWORD, TestApp, totp_code};
+use serde_json::json;
+use time::Duration;
+
+/// A browser logged in as `email` (password, then the authenticator code of `secret`).
+async fn operator_browser(t: &TestApp, email: &str, secret: &str) -> reqwest::Client {
+    let b = browser();
+    let page = get(&b, t, "/login?next=/operator").await;
+    let r = post(
+        &b,
+        t,
+        "/login",
+        &[
+            ("csrf", &csrf(&page.html)),
+            ("email", email),
+            ("password", GOOD_PASSWORD),
+            ("next", "/operator"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "second step: {}", r.html);
+    let challenge = field(&r, "challenge");
+    t.clock.advance(Duration::seconds(31));
+    let code = totp_code(secret, t.now().unix_timestamp());
+    let r = post(
+        &b,
+        t,
+        "/login/second-factor",
+        &[
+            ("csrf", &csrf(&r.html)),
+            ("challenge", &challenge),
+            ("next", "/operator"),
+            ("method", "totp"),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.location.as_str()),
+        (StatusCode::SEE_OTHER, "/operator")
+    );
+    b
+}
+
+fn field(page: &Got, name: &str) -> String {
+    let m = format!("name=\"{name}\" value=\"");
+    let i = page
+        .html
+        .find(&m)
+        .unwrap_or_else(|| panic!("{name}: {}", page.html))
+        + m.len();
+    let end = page.html[i..].find('"').expect("end") + i;
+    page.html[i..end].to_string()
+}
+
+/// The id of the app's pending seat request as the console lists it.
+fn request_id(page: &Got) -> String {
+    let marker = "action=\"/operator/seat-requests/";
+    let i = page.html.find(marker).expect("a request") + marker.len();
+    let end = page.html[i..].find('"').expect("end") + i;
+    page.html[i..end].to_string()
+}
+
+#[tokio::test]
+async fn the_operator_console_answers_seat_requests_unlocks_and_suspends() {
+    let t = roster_testkit::spawn_app(roster_testkit::Backend::Sqlite).await;
+    let (a, admin) = t.app_with_admin("Acme", 1).await;
+    let r = t
+        .post(
+            &format!("/api/v1/apps/{a}/seat-requests"),
+            Some(&admin),
+            json!({"quantity": 2}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    // the operator: an ID of its own, named by the CLI's service
+    let (_, support) = t.app_with_admin("Support", 1).await;
+    t.services
+        .add_operator(&t.ctx(), "admin@support.test")
+        .await
+        .expect("operator");
+    // without two-step verification the console stays shut
+    let b = roster_testkit::pages::logged_in_browser(&t, "admin@support.test").await;
+    let shut = get(&b, &t, "/operator").await;
+    assert_eq!(shut.status, StatusCode::FORBIDDEN);
+    assert!(
+        shut.html.contains("Set up two-step verification first"),
+        "{}",
+        shut.html
+    );
+    // a non-operator gets 404
+    let other = roster_testkit::pages::logged_in_browser(&t, "admin@acme.test").await;
+    assert_eq!(
+        get(&other, &t, "/operator").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = t
+        .post("/api/v1/me/two-step/totp", Some(&support), json!({}))
+        .await;
+    let secret = r.body["secret"].as_str().expect("secret").to_string();
+    let code = totp_code(&secret, t.now().unix_timestamp());
+    let r = t
+        .post(
+            "/api/v1/me/two-step/totp/confirm",
+            Some(&support),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let op = operator_browser(&t, "admin@support.test", &secret).await;
+
+    // the queue shows Acme's request; search by name, App ID and a member's email
+    let console = get(&op, &t, "/operator").await;
+    assert_eq!(console.status, StatusCode::OK);
+    assert!(
+        console.html.contains("asked for 2 seats"),
+        "{}",
+        console.html
+    );
+    for q in ["acme", a.as_str(), "admin%40acme.test"] {
+        let found = get(&op, &t, &format!("/operator?q={q}")).await;
+        assert!(found.html.contains(&format!("/operator/apps/{a}")), "{q}");
+    }
+    let page = get(&op, &t, &format!("/operator/apps/{a}")).await;
+    assert!(page.html.contains("admin@acme.test") && page.html.contains("1</strong> of <strong>1"));
+
+    // grant 3 with a note: the admin is emailed, the Users page and the audit log show it
+    t.deliver_mail().await;
+    let id = request_id(&console);
+    let c = csrf(&console.html);
+    let done = post(
+        &op,
+        &t,
+        &format!("/operator/seat-requests/{id}"),
+        &[
+            ("csrf", &c),
+            ("app_id", a.as_str()),
+            ("decision", "grant"),
+            ("quantity", "3"),
+            ("note", "Welcome aboard"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (done.status, done.location.as_str()),
+        (StatusCode::SEE_OTHER, "/operator")
+    );
+    let mail = t.deliver_mail().await;
+    let m = mail
+        .iter()
+        .find(|m| m.to == "admin@acme.test")
+        .expect("mail to the admin");
+    assert!(m.subject.contains("granted"), "{}", m.subject);
+    assert!(
+        m.text.contains("added 3 seats") && m.text.contains("Welcome aboard"),
+        "{}",
+        m.text
+    );
+    let users = get(&other, &t, &format!("/app/{a}/admin/users")).await;
+    assert!(users.html.contains("granted: 3 seats"), "{}", users.html);
+    assert_eq!(t.seats(&a, &admin).await["total"], 4);
+    let audit = t
+        .get(&format!("/api/v1/apps/{a}/audit"), Some(&admin))
+        .await;
+    let first = &audit.body["items"][0];
+    assert_eq!(
+        (first["action"].as_str(), first["actor"].as_str()),
+        (Some("seats.request_granted"), Some("Roster support")),
+        "{first}"
+    );
+    // answering twice is refused
+    let again = post(
+        &op,
+        &t,
+        &format!("/operator/seat-requests/{id}"),
+        &[("csrf", &c), ("app_id", a.as_str()), ("decision", "grant")],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // a declined request: the admin hears why
+    t.post(
+        &format!("/api/v1/apps/{a}/seat-requests"),
+        Some(&admin),
+        json!({"quantity": 5}),
+    )
+    .await;
+    let console = get(&op, &t, "/operator").await;
+    let id = request_id(&console);
+    let r = post(
+        &op,
+        &t,
+        &format!("/operator/seat-requests/{id}"),
+        &[
+            ("csrf", &c),
+            ("app_id", a.as_str()),
+            ("decision", "decline"),
+            ("note", "Buy them on the Users page"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let mail = t.deliver_mail().await;
+    assert!(
+        mail.iter()
+            .any(|m| m.text.contains("could not add the 5 seats")
+                && m.text.contains("Buy them on the Users page"))
+    );
+
+    // grant seats directly
+    let r = post(
+        &op,
+        &t,
+        &format!("/operator/apps/{a}/seats"),
+        &[("csrf", &c), ("quantity", "2")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(t.seats(&a, &admin).await["total"], 6);
+
+    // a locked ID is unlocked
+    for _ in 0..5 {
+        t.login("admin@acme.test", "Wrong-pass-1").await;
+    }
+    assert_eq!(
+        t.login("admin@acme.test", GOOD_PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let idp = get(&op, &t, "/operator/ids?email=admin%40acme.test").await;
+    assert!(idp.html.contains("Locked"), "{}", idp.html);
+    let r = post(
+        &op,
+        &t,
+        "/operator/ids/action",
+        &[
+            ("csrf", &c),
+            ("email", "admin@acme.test"),
+            ("action", "unlock"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        t.login("admin@acme.test", GOOD_PASSWORD).await.status,
+        StatusCode::OK
+    );
+    // end its sessions
+    let r = post(
+        &op,
+        &t,
+        "/operator/ids/action",
+        &[
+            ("csrf", &c),
+            ("email", "admin@acme.test"),
+            ("action", "end-sessions"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        t.get("/api/v1/me", Some(&admin)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // suspend: pages, sessions and API keys are refused; resume brings them back
+    let admin = t.login_token("admin@acme.test", GOOD_PASSWORD).await;
+    let key = t
+        .post(
+            &format!("/api/v1/apps/{a}/api-keys"),
+            Some(&admin),
+            json!({"name": "sync", "kind": "service"}),
+        )
+        .await
+        .body["secret"]
+        .as_str()
+        .expect("key")
+        .to_string();
+    let r = post(
+        &op,
+        &t,
+        &format!("/operator/apps/{a}/suspension"),
+        &[("csrf", &c), ("suspend", "yes")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let members = format!("/api/v1/apps/{a}/members");
+    let r = t.get(&members, Some(&admin)).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "app_suspended")
+    );
+    assert_eq!(t.get(&members, Some(&key)).await.code(), "app_suspended");
+    let other = roster_testkit::pages::logged_in_browser(&t, "admin@acme.test").await;
+    let home = get(&other, &t, &format!("/app/{a}")).await;
+    assert_eq!(home.status, StatusCode::FORBIDDEN);
+    assert!(home.html.contains("This app is suspended"), "{}", home.html);
+    let page = get(&op, &t, &format!("/operator/apps/{a}")).await;
+    assert!(page.html.contains("Suspended since"));
+    let r = post(
+        &op,
+        &t,
+        &format!("/operator/apps/{a}/suspension"),
+        &[("csrf", &c), ("suspend", "no")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(t.get(&members, Some(&key)).await.status, StatusCode::OK);
+
+    // create an app from the console
+    let r = post(
+        &op,
+        &t,
+        "/operator/apps",
+        &[
+            ("csrf", &c),
+            ("name", "Newco"),
+            ("seats", "3"),
+            ("admin_email", "boss@newco.test"),
+            ("admin_first_name", "Bo"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location.starts_with("/operator/apps/"), "{}", r.location);
+    assert!(
+        t.deliver_mail()
+            .await
+            .iter()
+            .any(|m| m.to == "boss@newco.test")
+    );
+}
