@@ -239,6 +239,14 @@ impl Renderer {
                 }),
                 unsubscribe_url: None,
             },
+            Mail::OperatorInvitation { expires_at } => Prepared {
+                template: "operator_invitation",
+                vars: json!({
+                    "expires": when(expires_at),
+                    "link": format!("{base}/operator/join/{}", secret()?),
+                }),
+                unsubscribe_url: None,
+            },
             Mail::SeatRequestAnswered {
                 first_name,
                 app_name,

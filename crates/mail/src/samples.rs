@@ -162,6 +162,16 @@ pub fn all() -> Vec<(&'static str, OutboxMessage)> {
             ),
         ));
     }
+    v.push((
+        "operator_invitation",
+        msg(
+            "sam@roster.example",
+            Mail::OperatorInvitation {
+                expires_at: at() + Duration::days(7),
+            },
+            Some("Zq3kXw9mP2tLr8vN4bY6cH1dF5gJ7aS0eU2iO4qW6xE"),
+        ),
+    ));
     for (granted, note) in [
         (Some(2), None),
         (

@@ -55,6 +55,14 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/member_notice.html"),
     ),
     (
+        "operator_invitation.txt",
+        include_str!("../templates/operator_invitation.txt"),
+    ),
+    (
+        "operator_invitation.html",
+        include_str!("../templates/operator_invitation.html"),
+    ),
+    (
         "seat_request_answered.txt",
         include_str!("../templates/seat_request_answered.txt"),
     ),

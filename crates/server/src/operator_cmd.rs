@@ -6,14 +6,15 @@ use crate::{CliError, app_id_arg, now};
 use clap::Subcommand;
 use roster::config::Config;
 use roster_core::model::{SeatEntryKind, SeatRequestStatus};
-use roster_core::service::SeatAnswer;
+use roster_core::service::{OperatorInvited, SeatAnswer};
 use roster_core::types::SeatRequestId;
 use roster_core::{Ctx, Error};
 
 #[derive(Subcommand)]
 pub(crate) enum OperatorCmd {
     /// Let the ID with EMAIL open the operator console at /operator (it must set up two-step
-    /// verification first). The person needs a Roster ID already.
+    /// verification first). Without an ID yet, the person is emailed an invitation to create
+    /// one.
     Add { email: String },
     /// The ID with EMAIL is no longer an operator.
     Remove { email: String },
@@ -26,22 +27,26 @@ pub(crate) async fn operator(cmd: OperatorCmd, cfg: Config) -> Result<(), CliErr
     let ctx = Ctx::at(now());
     match cmd {
         OperatorCmd::Add { email } => {
-            let i = w
+            let done = w
                 .services
-                .add_operator(&ctx, &email)
+                .invite_operator(&ctx, &email)
                 .await
-                .map_err(|e| match e {
-                    Error::NotFound => CliError::new(format!(
-                        "EMAIL: no ID has {email}; the person needs a Roster ID first (accept an \
-                     invitation to any app)"
-                    )),
-                    e => CliError::from_core(e, &[("email", "EMAIL", "")]),
-                })?;
-            println!(
-                "{} is an operator; the console opens at {}/operator once they have two-step verification",
-                i.email,
-                cfg.base_url()
-            );
+                .map_err(|e| CliError::from_core(e, &[("email", "EMAIL", "")]))?;
+            match done {
+                OperatorInvited::Added(i) => println!(
+                    "{} is an operator; the console opens at {}/operator once they have two-step verification",
+                    i.email,
+                    cfg.base_url()
+                ),
+                OperatorInvited::Invited { email, token } => {
+                    let report = w.worker.drain(now()).await?;
+                    println!(
+                        "No ID has {email} yet: an invitation to create one was {} (valid 7 days).",
+                        if report.sent > 0 { "emailed" } else { "queued" }
+                    );
+                    println!("Invitation link: {}/operator/join/{token}", cfg.base_url());
+                }
+            }
             Ok(())
         }
         OperatorCmd::Remove { email } => {

@@ -60,9 +60,24 @@ fn operator_commands_find_suspend_and_refuse_clearly() {
         "{}",
         text(&o)
     );
-    // no ID yet: each command says so by name
+    // no ID yet: an operator is invited to create one (by email, with the link printed)
+    let o = roster(dir.path(), &["operator", "add", "sam@roster.example"], &[]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("No ID has sam@roster.example yet") && out.contains("/operator/join/"),
+        "{out}"
+    );
+    let list = text(&roster(dir.path(), &["mail", "list"], &[]));
+    assert!(list.contains("To: sam@roster.example"), "{list}");
+    let o = roster(dir.path(), &["operator", "add", "not an email"], &[]);
+    assert!(
+        !o.status.success() && text(&o).contains("EMAIL"),
+        "{}",
+        text(&o)
+    );
+    // the other commands say by name that there is no such ID
     for args in [
-        vec!["operator", "add", "ada@acme.example"],
         vec!["id", "show", "ada@acme.example"],
         vec!["id", "unlock", "ada@acme.example"],
         vec!["id", "end-sessions", "ada@acme.example"],

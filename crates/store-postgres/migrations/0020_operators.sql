@@ -9,3 +9,12 @@ CREATE TABLE operators (
 
 -- When set, the app's members cannot use it (pages, API keys, tokens) until it is resumed.
 ALTER TABLE apps ADD COLUMN suspended_at TIMESTAMPTZ;
+
+-- An invitation to become an operator, for a person without a Roster ID yet (token hashed).
+CREATE TABLE operator_invites (
+    token_hash BYTEA PRIMARY KEY,
+    email      TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    used_at    TIMESTAMPTZ
+);

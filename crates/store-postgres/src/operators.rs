@@ -138,4 +138,61 @@ where
             None => Ok(None),
         }
     }
+
+    async fn insert_operator_invite(&mut self, i: &OperatorInvite) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO operator_invites (token_hash, email, created_at, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&i.token_hash)
+        .bind(i.email.as_str())
+        .bind(i.created_at)
+        .bind(i.expires_at)
+        .bind(i.used_at)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn find_operator_invite(
+        &mut self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<OperatorInvite>> {
+        let row = sqlx::query(
+            "SELECT token_hash, email, created_at, expires_at, used_at FROM operator_invites \
+             WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.c())
+        .await
+        .map_err(map_err)?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some(OperatorInvite {
+                token_hash: get(&r, "token_hash")?,
+                email: email(&r, "email")?,
+                created_at: time(&r, "created_at")?,
+                expires_at: time(&r, "expires_at")?,
+                used_at: opt_time(&r, "used_at")?,
+            })),
+        }
+    }
+
+    async fn use_operator_invite(
+        &mut self,
+        token_hash: &[u8],
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE operator_invites SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(at)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        Ok(n == 1)
+    }
 }

@@ -9,3 +9,12 @@ CREATE TABLE operators (
 
 -- When set, the app's members cannot use it (pages, API keys, tokens) until it is resumed.
 ALTER TABLE apps ADD COLUMN suspended_at INTEGER;
+
+-- An invitation to become an operator, for a person without a Roster ID yet (token hashed).
+CREATE TABLE operator_invites (
+    token_hash BLOB PRIMARY KEY NOT NULL,
+    email      TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+) STRICT;

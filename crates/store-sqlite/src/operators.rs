@@ -111,4 +111,51 @@ impl<C: HasConn> OperatorQueries for Handle<C> {
             )?
             .flatten())
     }
+
+    async fn insert_operator_invite(&mut self, i: &OperatorInvite) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO operator_invites (token_hash, email, created_at, expires_at, used_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![
+                &i.token_hash,
+                i.email.as_str(),
+                ms(i.created_at),
+                ms(i.expires_at),
+                i.used_at.map(ms)
+            ],
+        )?;
+        Ok(())
+    }
+
+    async fn find_operator_invite(
+        &mut self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<OperatorInvite>> {
+        self.one(
+            "SELECT token_hash, email, created_at, expires_at, used_at FROM operator_invites \
+             WHERE token_hash = ?1",
+            rusqlite::params![token_hash],
+            |r| {
+                Ok(OperatorInvite {
+                    token_hash: get(r, 0)?,
+                    email: email(r, 1)?,
+                    created_at: time(r, 2)?,
+                    expires_at: time(r, 3)?,
+                    used_at: opt_time(r, 4)?,
+                })
+            },
+        )
+    }
+
+    async fn use_operator_invite(
+        &mut self,
+        token_hash: &[u8],
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let n = self.exec(
+            "UPDATE operator_invites SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL",
+            rusqlite::params![token_hash, ms(at)],
+        )?;
+        Ok(n == 1)
+    }
 }

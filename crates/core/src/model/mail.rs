@@ -96,6 +96,11 @@ pub enum Mail {
         by: String,
     },
     /// To the admin who bought seats.
+    /// An invitation to become a Roster support operator (link with the token, 7 days).
+    OperatorInvitation {
+        #[serde(with = "time::serde::rfc3339")]
+        expires_at: OffsetDateTime,
+    },
     /// Support answered an admin's seat request (granted: how many; declined: `None`).
     SeatRequestAnswered {
         first_name: String,
@@ -278,6 +283,7 @@ impl Mail {
             Mail::MemberNotice { .. } => "member_notice",
             Mail::SeatReceipt { .. } => "seat_receipt",
             Mail::SeatRequestAnswered { .. } => "seat_request_answered",
+            Mail::OperatorInvitation { .. } => "operator_invitation",
         }
     }
 }

@@ -159,3 +159,13 @@ pub struct Ceremony {
     pub state: String,
     pub expires_at: OffsetDateTime,
 }
+
+/// An emailed invitation to become an operator (for a person without an ID yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorInvite {
+    pub token_hash: Vec<u8>,
+    pub email: Email,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+}

@@ -45,6 +45,39 @@ impl Services {
             inv
         };
 
+        let identity = self.new_identity(ctx, &inv.email, &form).await?;
+        let terms_version = identity.terms_version.clone().unwrap_or_default();
+
+        let mut tx = self.begin().await?;
+        tx.insert_identity(&identity).await.map_err(|e| match e {
+            StoreError::Unique => Error::IdExists,
+            e => e.into(),
+        })?;
+        tx.accept_terms(identity.id, &terms_version, ctx.now)
+            .await?;
+        self.audit(
+            &mut *tx,
+            ctx,
+            Some(&inv.app_id),
+            Actor::Identity(&identity),
+            "id.created",
+            Some(identity.email.to_string()),
+            serde_json::json!({"terms_version": identity.terms_version}),
+        )
+        .await?;
+        let logged_in = self.join_app(&mut *tx, ctx, &token_hash, &identity).await?;
+        tx.commit().await?;
+        Ok(logged_in)
+    }
+
+    /// A new ID for `email` from the form (checked all at once; password and answer hashed),
+    /// not yet stored. It agrees to the current terms.
+    pub(super) async fn new_identity(
+        &self,
+        ctx: &Ctx,
+        email: &Email,
+        form: &NewIdentityForm,
+    ) -> Result<Identity> {
         let mut errors = Vec::new();
         let first = collect(&mut errors, Name::parse("first_name", &form.first_name));
         let last = collect(
@@ -71,7 +104,7 @@ impl Services {
                 message: "You must agree to the Terms Agreement.".into(),
             });
         }
-        let password = self.policy.check(&form.password, inv.email.local_part());
+        let password = self.policy.check(&form.password, email.local_part());
         invalid(errors)?;
         let password = password?;
         let (Some(first), Some(last)) = (first, last) else {
@@ -86,7 +119,7 @@ impl Services {
         };
         let identity = Identity {
             id: IdentityId::new(),
-            email: inv.email.clone(),
+            email: email.clone(),
             first_name: first.to_string(),
             last_name: last.map(String::from),
             password_hash,
@@ -98,26 +131,7 @@ impl Services {
             lockout: Lockout::default(),
         };
 
-        let mut tx = self.begin().await?;
-        tx.insert_identity(&identity).await.map_err(|e| match e {
-            StoreError::Unique => Error::IdExists,
-            e => e.into(),
-        })?;
-        tx.accept_terms(identity.id, &terms_version, ctx.now)
-            .await?;
-        self.audit(
-            &mut *tx,
-            ctx,
-            Some(&inv.app_id),
-            Actor::Identity(&identity),
-            "id.created",
-            Some(identity.email.to_string()),
-            serde_json::json!({"terms_version": identity.terms_version}),
-        )
-        .await?;
-        let logged_in = self.join_app(&mut *tx, ctx, &token_hash, &identity).await?;
-        tx.commit().await?;
-        Ok(logged_in)
+        Ok(identity)
     }
 
     /// Accept with an existing ID: either the caller is already logged in as the invited ID, or

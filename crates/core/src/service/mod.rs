@@ -63,7 +63,7 @@ pub use oidc::{
 pub use oidc_keys::{KEY_PUBLISH_LEAD, KEY_RETENTION};
 pub use oidc_logout::LogoutPlan;
 pub use oidc_tokens::{ClientAuth, OauthError, TokenRequest, TokenResponse};
-pub use operator::{IdSupportView, OperatorAccess, OperatorAppView, SeatAnswer};
+pub use operator::{IdSupportView, OperatorAccess, OperatorAppView, OperatorInvited, SeatAnswer};
 pub use passkeys::CeremonyStart;
 pub use password::{PASSWORD_HISTORY, RESET_TTL, ResetRequest};
 pub use profile::{

@@ -53,6 +53,18 @@ pub struct IdSupportView {
     pub apps: Vec<(App, Member)>,
 }
 
+/// What `roster operator add` did.
+#[derive(Debug, Clone)]
+pub enum OperatorInvited {
+    /// The ID existed: it is an operator now.
+    Added(Box<Identity>),
+    /// No ID yet: an invitation to create one was emailed (the token, for the CLI to print).
+    Invited { email: Email, token: String },
+}
+
+/// How long an operator invitation works.
+const OPERATOR_INVITE_TTL: time::Duration = time::Duration::days(7);
+
 fn note_of(note: Option<&str>) -> Result<Option<String>> {
     match note.map(str::trim).filter(|n| !n.is_empty()) {
         None => Ok(None),
@@ -109,6 +121,146 @@ impl Services {
         }
         tx.commit().await?;
         Ok(identity)
+    }
+
+    /// CLI: make the ID with this email an operator, or, when there is no such ID, email an
+    /// invitation to create one (and become an operator with it).
+    pub async fn invite_operator(&self, ctx: &Ctx, email: &str) -> Result<OperatorInvited> {
+        let e = Email::parse(email)?;
+        if self
+            .read()
+            .await?
+            .find_identity_by_email(e.normalized())
+            .await?
+            .is_some()
+        {
+            return Ok(OperatorInvited::Added(Box::new(
+                self.add_operator(ctx, email).await?,
+            )));
+        }
+        let token = crate::token::new_token();
+        let mut tx = self.begin().await?;
+        tx.insert_operator_invite(&OperatorInvite {
+            token_hash: crate::token::hash_token(&token),
+            email: e.clone(),
+            created_at: ctx.now,
+            expires_at: ctx.now + OPERATOR_INVITE_TTL,
+            used_at: None,
+        })
+        .await?;
+        tx.enqueue(&OutboxMessage::new(
+            ctx.now,
+            &e,
+            Mail::OperatorInvitation {
+                expires_at: ctx.now + OPERATOR_INVITE_TTL,
+            },
+            Some(token.clone()),
+        ))
+        .await?;
+        self.audit(
+            &mut *tx,
+            ctx,
+            None,
+            Actor::Operator,
+            "operator.invited",
+            Some(e.to_string()),
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        self.mail_kick.notify_one();
+        Ok(OperatorInvited::Invited { email: e, token })
+    }
+
+    /// The live operator invitation with this token, and whether an ID has its email.
+    pub async fn operator_invite(&self, ctx: &Ctx, token: &str) -> Result<(OperatorInvite, bool)> {
+        if token.len() > 64 {
+            return Err(Error::LinkInvalid);
+        }
+        let mut r = self.read().await?;
+        let i = r
+            .find_operator_invite(&crate::token::hash_token(token))
+            .await?
+            .filter(|i| i.used_at.is_none() && ctx.now < i.expires_at)
+            .ok_or(Error::LinkInvalid)?;
+        let exists = r
+            .find_identity_by_email(i.email.normalized())
+            .await?
+            .is_some();
+        Ok((i, exists))
+    }
+
+    /// Accept an operator invitation by creating the ID it names; ends logged in.
+    pub async fn accept_operator_invite_new(
+        &self,
+        ctx: &Ctx,
+        token: &str,
+        form: super::NewIdentityForm,
+    ) -> Result<super::LoggedIn> {
+        self.throttle(ctx, super::Throttled::Accept).await?;
+        let (invite, exists) = self.operator_invite(ctx, token).await?;
+        if exists {
+            return Err(Error::IdExists);
+        }
+        let identity = self.new_identity(ctx, &invite.email, &form).await?;
+        let mut tx = self.begin().await?;
+        if !tx.use_operator_invite(&invite.token_hash, ctx.now).await? {
+            return Err(Error::LinkInvalid);
+        }
+        tx.insert_identity(&identity).await.map_err(|e| match e {
+            crate::error::StoreError::Unique => Error::IdExists,
+            e => e.into(),
+        })?;
+        if let Some(v) = &identity.terms_version {
+            tx.accept_terms(identity.id, v, ctx.now).await?;
+        }
+        tx.add_operator(identity.id, ctx.now, "invitation").await?;
+        self.audit(
+            &mut *tx,
+            ctx,
+            None,
+            Actor::Identity(&identity),
+            "operator.joined",
+            Some(identity.email.to_string()),
+            json!({"new_id": true}),
+        )
+        .await?;
+        let li = self
+            .start_session(&mut *tx, ctx, &identity, None, &["pwd"])
+            .await?;
+        tx.commit().await?;
+        Ok(li)
+    }
+
+    /// Accept an operator invitation with the logged-in ID it names.
+    pub async fn accept_operator_invite(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        token: &str,
+    ) -> Result<()> {
+        let (invite, _) = self.operator_invite(ctx, token).await?;
+        if p.key.is_some() || p.email.normalized() != invite.email.normalized() {
+            return Err(Error::WrongIdentity);
+        }
+        let mut tx = self.begin().await?;
+        if !tx.use_operator_invite(&invite.token_hash, ctx.now).await? {
+            return Err(Error::LinkInvalid);
+        }
+        tx.add_operator(p.identity_id, ctx.now, "invitation")
+            .await?;
+        self.audit(
+            &mut *tx,
+            ctx,
+            None,
+            Actor::Id(p),
+            "operator.joined",
+            Some(p.email.to_string()),
+            json!({"new_id": false}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// CLI: the ID with this email is no longer an operator (NotFound if it was not one).

@@ -30,4 +30,15 @@ pub trait OperatorQueries: Send {
         at: Option<OffsetDateTime>,
     ) -> StoreResult<bool>;
     async fn app_suspended_at(&mut self, app: &AppId) -> StoreResult<Option<OffsetDateTime>>;
+    async fn insert_operator_invite(&mut self, i: &OperatorInvite) -> StoreResult<()>;
+    async fn find_operator_invite(
+        &mut self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<OperatorInvite>>;
+    /// Mark it used; false if it already was.
+    async fn use_operator_invite(
+        &mut self,
+        token_hash: &[u8],
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
 }

@@ -336,3 +336,126 @@ async fn the_operator_console_answers_seat_requests_unlocks_and_suspends() {
             .any(|m| m.to == "boss@newco.test")
     );
 }
+
+#[tokio::test]
+async fn an_operator_invitation_creates_an_id_or_is_accepted_by_an_existing_one() {
+    use roster_core::service::OperatorInvited;
+    let t = roster_testkit::spawn_app(roster_testkit::Backend::Sqlite).await;
+    let (a, admin) = t.app_with_admin("Acme", 3).await;
+    // nobody has this email: an invitation to create an ID is emailed
+    let OperatorInvited::Invited { token, .. } = t
+        .services
+        .invite_operator(&t.ctx(), "sam@roster.test")
+        .await
+        .expect("invite")
+    else {
+        panic!("no ID has this email")
+    };
+    let mail = t.deliver_mail().await;
+    let m = mail
+        .iter()
+        .find(|m| m.to == "sam@roster.test")
+        .expect("mail");
+    assert!(
+        m.text.contains(&format!("/operator/join/{token}")),
+        "{}",
+        m.text
+    );
+    let b = browser();
+    let page = get(&b, &t, &format!("/operator/join/{token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.html.contains("Create your Roster ID to accept"),
+        "{}",
+        page.html
+    );
+    let c = csrf(&page.html);
+    let bad = post(
+        &b,
+        &t,
+        &format!("/operator/join/{token}/create"),
+        &[
+            ("csrf", &c),
+            ("first_name", "Sam"),
+            ("password", "short"),
+            ("security_question", "first_car"),
+            ("security_answer", "Volvo"),
+            ("accept_terms", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.html.contains("value=\"Sam\""), "{}", bad.html);
+    let done = post(
+        &b,
+        &t,
+        &format!("/operator/join/{token}/create"),
+        &[
+            ("csrf", &c),
+            ("first_name", "Sam"),
+            ("password", GOOD_PASSWORD),
+            ("security_question", "first_car"),
+            ("security_answer", "Volvo"),
+            ("accept_terms", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (done.status, done.location.as_str()),
+        (StatusCode::SEE_OTHER, "/account/two-step")
+    );
+    // an operator now, who must set up two-step verification first
+    let shut = get(&b, &t, "/operator").await;
+    assert_eq!(shut.status, StatusCode::FORBIDDEN);
+    assert!(shut.html.contains("Set up two-step verification first"));
+    // the link works once
+    let again = get(&browser(), &t, &format!("/operator/join/{token}")).await;
+    assert_eq!(again.status, StatusCode::GONE);
+
+    // invited before their ID existed: they log in and accept
+    let OperatorInvited::Invited { token, .. } = t
+        .services
+        .invite_operator(&t.ctx(), "pat@example.com")
+        .await
+        .expect("invite")
+    else {
+        panic!("no ID yet")
+    };
+    t.add_user(&a, &admin, "pat@example.com").await;
+    let anon = browser();
+    let page = get(&anon, &t, &format!("/operator/join/{token}")).await;
+    assert!(page.html.contains("Log in to accept"), "{}", page.html);
+    // another ID cannot take it
+    let other = roster_testkit::pages::logged_in_browser(&t, "admin@acme.test").await;
+    let page = get(&other, &t, &format!("/operator/join/{token}")).await;
+    assert!(
+        page.html.contains("You are logged in as admin@acme.test"),
+        "{}",
+        page.html
+    );
+    let r = post(
+        &other,
+        &t,
+        &format!("/operator/join/{token}"),
+        &[("csrf", &csrf(&get(&other, &t, "/account").await.html))],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let pat = roster_testkit::pages::logged_in_browser(&t, "pat@example.com").await;
+    let page = get(&pat, &t, &format!("/operator/join/{token}")).await;
+    let r = post(
+        &pat,
+        &t,
+        &format!("/operator/join/{token}"),
+        &[("csrf", &csrf(&page.html))],
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.location.as_str()),
+        (StatusCode::SEE_OTHER, "/operator")
+    );
+    assert_eq!(
+        get(&pat, &t, "/operator").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

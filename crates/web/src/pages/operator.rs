@@ -33,6 +33,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/operator/seat-requests/{id}", post(answer))
         .route("/operator/ids", get(id_page))
         .route("/operator/ids/action", post(id_action))
+        .merge(super::operator_join::routes())
 }
 
 /// The operator, or 404 (and a page saying what to do when two-step verification is missing).
