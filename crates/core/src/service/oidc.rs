@@ -189,6 +189,16 @@ impl Services {
 
     /// Operator: register a client.
     pub async fn create_oidc_client(&self, ctx: &Ctx, req: NewClient) -> Result<RegisteredClient> {
+        self.create_client_as(ctx, Actor::Operator, req).await
+    }
+
+    /// Register a client, audited as `actor` (the CLI, or an operator in the console).
+    pub(super) async fn create_client_as(
+        &self,
+        ctx: &Ctx,
+        actor: Actor<'_>,
+        req: NewClient,
+    ) -> Result<RegisteredClient> {
         let name = req.name.trim().to_string();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(Error::invalid(
@@ -245,7 +255,7 @@ impl Services {
             &mut *tx,
             ctx,
             None,
-            Actor::Operator,
+            actor,
             "oidc.client_created",
             Some(client.client_id.clone()),
             json!({"name": client.name, "public": req.public, "first_party": client.first_party}),

@@ -617,6 +617,23 @@ impl Services {
         self.operator_reset_two_step(ctx, email).await
     }
 
+    /// Console: register an OpenID Connect client (the secret is shown once).
+    pub async fn support_create_client(
+        &self,
+        ctx: &Ctx,
+        p: &Principal,
+        req: super::NewClient,
+    ) -> Result<super::RegisteredClient> {
+        self.require_operator(p).await?;
+        self.create_client_as(ctx, Actor::Support(p), req).await
+    }
+
+    /// Console: the registered OpenID Connect clients.
+    pub async fn support_clients(&self, p: &Principal) -> Result<Vec<OidcClient>> {
+        self.require_operator(p).await?;
+        self.oidc_clients().await
+    }
+
     /// Console: create an app and invite its first admin.
     pub async fn support_create_app(
         &self,

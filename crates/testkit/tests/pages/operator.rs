@@ -459,3 +459,109 @@ async fn an_operator_invitation_creates_an_id_or_is_accepted_by_an_existing_one(
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn operators_register_sign_in_clients_in_the_console() {
+    let t = roster_testkit::spawn_app(roster_testkit::Backend::Sqlite).await;
+    let (_, support) = t.app_with_admin("Support", 1).await;
+    t.services
+        .add_operator(&t.ctx(), "admin@support.test")
+        .await
+        .expect("operator");
+    let r = t
+        .post("/api/v1/me/two-step/totp", Some(&support), json!({}))
+        .await;
+    let secret = r.body["secret"].as_str().expect("secret").to_string();
+    let code = totp_code(&secret, t.now().unix_timestamp());
+    t.post(
+        "/api/v1/me/two-step/totp/confirm",
+        Some(&support),
+        json!({"code": code}),
+    )
+    .await;
+    let op = operator_browser(&t, "admin@support.test", &secret).await;
+    let page = get(&op, &t, "/operator/clients").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("No client yet"));
+    let c = csrf(&page.html);
+    // an unusable redirect URI is refused, the form kept
+    let bad = post(
+        &op,
+        &t,
+        "/operator/clients",
+        &[
+            ("csrf", &c),
+            ("name", "CRM"),
+            ("redirect_uris", "http://crm.example.com/cb"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.html.contains("not a usable redirect URI") && bad.html.contains("value=\"CRM\""));
+    // a confidential first-party client: its secret is shown once
+    let done = post(
+        &op,
+        &t,
+        "/operator/clients",
+        &[
+            ("csrf", &c),
+            ("name", "CRM"),
+            (
+                "redirect_uris",
+                "https://crm.example.com/cb\nhttps://crm.example.com/cb2",
+            ),
+            ("back_channel_logout_uri", "https://crm.example.com/bcl"),
+            ("first_party", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert!(done.html.contains("id=\"client-secret\""), "{}", done.html);
+    let i = done.html.find("id=\"client-id\">").expect("id") + 15;
+    let id = &done.html[i..i + 25];
+    let client = t
+        .services
+        .oidc_client(id)
+        .await
+        .expect("read")
+        .expect("registered");
+    assert!(client.first_party && !client.is_public());
+    assert_eq!(client.redirect_uris.len(), 2);
+    assert_eq!(
+        client.back_channel_logout_uri.as_deref(),
+        Some("https://crm.example.com/bcl")
+    );
+    // a public EdDSA plugin: no secret
+    let done = post(
+        &op,
+        &t,
+        "/operator/clients",
+        &[
+            ("csrf", &c),
+            ("name", "Plugin"),
+            ("redirect_uris", "https://p.example.com/cb"),
+            ("public", "yes"),
+            ("eddsa", "yes"),
+        ],
+    )
+    .await;
+    assert!(
+        done.html.contains("A public client: no secret") && !done.html.contains("client-secret")
+    );
+    let list = get(&op, &t, "/operator/clients").await;
+    assert!(
+        list.html.contains("CRM")
+            && list.html.contains("public")
+            && list.html.contains("first-party")
+    );
+    assert!(
+        !list.html.contains("client-secret"),
+        "the secret is not shown again"
+    );
+    // not for anyone else
+    let stranger = roster_testkit::pages::browser();
+    assert_eq!(
+        get(&stranger, &t, "/operator/clients").await.status,
+        StatusCode::SEE_OTHER
+    );
+}

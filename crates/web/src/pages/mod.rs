@@ -24,6 +24,7 @@ pub mod members;
 pub mod notifications;
 pub mod oidc;
 pub mod operator;
+pub mod operator_clients;
 pub mod operator_join;
 pub mod password;
 pub mod profile;

@@ -34,10 +34,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/operator/ids", get(id_page))
         .route("/operator/ids/action", post(id_action))
         .merge(super::operator_join::routes())
+        .merge(super::operator_clients::routes())
 }
 
 /// The operator, or 404 (and a page saying what to do when two-step verification is missing).
-async fn operator(
+pub(super) async fn operator(
     state: &AppState,
     headers: &HeaderMap,
     here: &str,
