@@ -121,8 +121,10 @@ pub(crate) async fn keys(cmd: KeysCmd, cfg: Config) -> Result<(), CliError> {
     let w = roster::wire(&cfg).await?;
     match cmd {
         KeysCmd::Rotate { lead_seconds } => {
-            if lead_seconds < 0 {
-                return Err(CliError::new("--lead-seconds: must not be negative"));
+            if !(0..=30 * 86_400).contains(&lead_seconds) {
+                return Err(CliError::new(
+                    "--lead-seconds: between 0 and 2592000 (30 days)",
+                ));
             }
             let kids = w
                 .services

@@ -177,11 +177,16 @@ fn sorted(rows: &[PgRow]) -> StoreResult<Vec<OauthGrant>> {
 }
 
 /// `prune_oidc`'s statements, in order (codes and tokens before the grants they belong to).
-const PRUNE: [&str; 4] = [
+const PRUNE: [&str; 5] = [
     "DELETE FROM oauth_codes WHERE expires_at < $1 \
      OR grant_id IN (SELECT id FROM oauth_grants WHERE revoked_at < $1)",
     "DELETE FROM oauth_refresh_tokens WHERE expires_at < $1 \
      OR grant_id IN (SELECT id FROM oauth_grants WHERE revoked_at < $1)",
+    // a sign-in without offline_access is over once its access tokens are (minutes)
+    "DELETE FROM oauth_grants WHERE revoked_at IS NULL AND created_at < $1 \
+     AND scopes NOT LIKE '%offline_access%' \
+     AND NOT EXISTS (SELECT 1 FROM oauth_codes c WHERE c.grant_id = oauth_grants.id) \
+     AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens t WHERE t.grant_id = oauth_grants.id)",
     "DELETE FROM oauth_grants WHERE revoked_at < $1",
     "DELETE FROM oidc_backchannel_logouts WHERE delivered_at < $1",
 ];

@@ -195,4 +195,17 @@ where
         .rows_affected();
         Ok(n == 1)
     }
+
+    async fn void_operator_invites(&mut self, email: &str, at: OffsetDateTime) -> StoreResult<u64> {
+        let n = sqlx::query(
+            "UPDATE operator_invites SET used_at = $2 WHERE lower(email) = lower($1) AND used_at IS NULL",
+        )
+        .bind(email)
+        .bind(at)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        Ok(n)
+    }
 }

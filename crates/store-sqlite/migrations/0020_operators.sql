@@ -18,3 +18,6 @@ CREATE TABLE operator_invites (
     expires_at INTEGER NOT NULL,
     used_at    INTEGER
 ) STRICT;
+
+-- Housekeeping forgets revoked sign-ins (issue 11) without reading every grant.
+CREATE INDEX oauth_grants_revoked ON oauth_grants (revoked_at) WHERE revoked_at IS NOT NULL;

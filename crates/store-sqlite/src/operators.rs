@@ -158,4 +158,12 @@ impl<C: HasConn> OperatorQueries for Handle<C> {
         )?;
         Ok(n == 1)
     }
+
+    async fn void_operator_invites(&mut self, email: &str, at: OffsetDateTime) -> StoreResult<u64> {
+        let n = self.exec(
+            "UPDATE operator_invites SET used_at = ?2 WHERE lower(email) = lower(?1) AND used_at IS NULL",
+            rusqlite::params![email, ms(at)],
+        )?;
+        Ok(n as u64)
+    }
 }

@@ -213,6 +213,18 @@ impl FromRequestParts<AppState> for AppAuth {
             let Auth(p) = Auth::from_request_parts(parts, state).await?;
             return Ok(AppAuth(p));
         };
+        if let Some(granted) = p.key.as_ref().and_then(|k| k.oidc_scopes.as_ref()) {
+            let route = parts
+                .extensions
+                .get::<axum::extract::MatchedPath>()
+                .map(|m| m.as_str())
+                .unwrap_or("");
+            match oidc_scope_for(&parts.method, route) {
+                Some(s) if granted.iter().any(|g| g == s) => {}
+                Some(s) => return Err(Error::InsufficientScope(s).into()),
+                None => return Err(Error::InsufficientScope("session").into()),
+            }
+        }
         let needed = if matches!(parts.method, Method::GET | Method::HEAD) {
             ApiScope::Read
         } else {
@@ -222,6 +234,33 @@ impl FromRequestParts<AppState> for AppAuth {
             return Err(Error::InsufficientScope(needed.as_str()).into());
         }
         Ok(AppAuth(p))
+    }
+}
+
+/// The one route family an OpenID Connect access token may reach, and the scope it needs:
+/// reading members and invitations (`members:read`), changing a member (`members:write`),
+/// inviting, resending, copying a link and revoking (`invitations:write`). Everything else
+/// (settings, seats, keys, webhooks, the audit log, two-step rules) needs a session or an API
+/// key.
+fn oidc_scope_for(method: &Method, route: &str) -> Option<&'static str> {
+    let r = route.strip_prefix("/api/v1")?;
+    match (method.as_str(), r) {
+        (
+            "GET" | "HEAD",
+            "/apps/{app_id}/members"
+            | "/apps/{app_id}/members/{member_id}"
+            | "/apps/{app_id}/invitations",
+        ) => Some("members:read"),
+        ("PATCH", "/apps/{app_id}/members/{member_id}") => Some("members:write"),
+        (
+            "POST",
+            "/apps/{app_id}/invitations"
+            | "/apps/{app_id}/invitations/bulk"
+            | "/apps/{app_id}/invitations/{invitation_id}/resend"
+            | "/apps/{app_id}/invitations/{invitation_id}/link",
+        )
+        | ("DELETE", "/apps/{app_id}/invitations/{invitation_id}") => Some("invitations:write"),
+        _ => None,
     }
 }
 

@@ -21,6 +21,8 @@ pub struct KeyGrant {
     pub kind: ApiKeyKind,
     pub name: String,
     pub scopes: Vec<ApiScope>,
+    /// For an OpenID Connect access token: its scopes (it may reach only the routes they name).
+    pub oidc_scopes: Option<Vec<String>>,
 }
 
 impl KeyGrant {
@@ -283,6 +285,7 @@ impl Services {
             kind: key.kind,
             name: key.name.clone(),
             scopes: key.scopes.clone(),
+            oidc_scopes: None,
         };
         let principal = match key.member_id {
             Some(member_id) => {

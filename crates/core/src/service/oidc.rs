@@ -351,6 +351,13 @@ impl Services {
         };
         let state = q.state.clone().filter(|s| !s.is_empty());
         let nonce = q.nonce.clone().filter(|s| !s.is_empty());
+        // against code injection every request binds its code: PKCE, or at least a nonce
+        if code_challenge.is_none() && nonce.is_none() {
+            return Err(redirect_err(
+                "invalid_request",
+                "Use PKCE (S256) or send a nonce.",
+            ));
+        }
         if !client.first_party && (state.is_none() || nonce.is_none()) {
             return Err(redirect_err(
                 "invalid_request",
@@ -450,6 +457,9 @@ impl Services {
         choices: &'a [AppChoice],
     ) -> Option<&'a AppChoice> {
         let usable = |c: &&AppChoice| !c.needs_two_step;
+        if v.prompts("select_account") {
+            return None;
+        }
         let named = v.app_id.as_deref().or(v.login_hint.as_deref());
         if let Some(n) = named
             && let Some(c) = choices
@@ -458,9 +468,6 @@ impl Services {
                 .find(|c| c.app.app_id.as_str().eq_ignore_ascii_case(n))
         {
             return Some(c);
-        }
-        if v.prompts("select_account") {
-            return None;
         }
         let mut usable_ones = choices.iter().filter(usable);
         match (usable_ones.next(), usable_ones.next()) {

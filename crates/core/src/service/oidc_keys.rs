@@ -177,7 +177,7 @@ impl Services {
 
     /// The keys, making the first key of each algorithm, and a scheduled successor of a key
     /// older than the rotation interval, when missing.
-    async fn ensure_signing_keys(&self, now: OffsetDateTime) -> Result<Vec<SigningKey>> {
+    pub(super) async fn ensure_signing_keys(&self, now: OffsetDateTime) -> Result<Vec<SigningKey>> {
         let mut keys = self.read().await?.list_signing_keys().await?;
         let mut made = false;
         for alg in SigningAlg::ALL {
@@ -299,6 +299,18 @@ impl Services {
         claims: &Value,
     ) -> Result<String> {
         let keys = self.ensure_signing_keys(now).await?;
+        self.sign_with(&keys, now, alg, typ, claims)
+    }
+
+    /// Sign with keys already read (no database access: safe inside a write transaction).
+    pub(super) fn sign_with(
+        &self,
+        keys: &[SigningKey],
+        now: OffsetDateTime,
+        alg: SigningAlg,
+        typ: &str,
+        claims: &Value,
+    ) -> Result<String> {
         let key = keys
             .iter()
             .find(|k| k.alg == alg && k.activates_at <= now)

@@ -55,7 +55,7 @@ impl Services {
         self.queue_logouts(tx, ctx, &grants).await
     }
 
-    async fn queue_logouts(
+    pub(super) async fn queue_logouts(
         &self,
         tx: &mut dyn Queries,
         ctx: &Ctx,
@@ -228,9 +228,16 @@ impl Services {
         plan: &LogoutPlan,
         session_token: Option<&str>,
     ) -> Result<()> {
+        // the browser's own ID, when it has a session: a hint naming another ID's sign-in only
+        // ends this browser's session
+        let me = match session_token {
+            Some(t) => self.authenticate(ctx, t).await.ok().map(|p| p.identity_id),
+            None => None,
+        };
         if let Some(sid) = plan.sid {
             let mut tx = self.begin().await?;
             if let Some(g) = tx.get_grant(sid).await?
+                && me.is_none_or(|i| i == g.identity_id)
                 && tx.revoke_grant(sid, ctx.now).await?
             {
                 self.audit(

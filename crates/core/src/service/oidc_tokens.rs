@@ -180,14 +180,25 @@ impl Services {
             .as_deref()
             .filter(|c| c.len() <= 128)
             .ok_or_else(|| OauthError::grant("The code is missing."))?;
+        // before the transaction: making a key writes
+        let keys = self.ensure_signing_keys(ctx.now).await?;
+        // one transaction: the code is used, checked and its tokens issued, or nothing is
+        // (a dropped transaction leaves the code as it was)
         let mut tx = self.begin().await?;
-        let found = tx.use_auth_code(&hash_token(code), ctx.now).await?;
-        let Some(c) = found else {
+        let Some(c) = tx.use_auth_code(&hash_token(code), ctx.now).await? else {
             return Err(OauthError::grant("The code is not valid."));
         };
+        if c.client_id != client.client_id {
+            // another client's code: neither used up nor taken as a replay
+            return Err(OauthError::grant("The code is not valid for this request."));
+        }
         if c.used_at.is_some() {
             // a second use: whoever holds it may have stolen it; revoke what the first issued
+            let grant = tx.get_grant(c.grant_id).await?;
             let revoked = tx.revoke_grant(c.grant_id, ctx.now).await?;
+            if let (true, Some(g)) = (revoked, grant) {
+                self.queue_logouts(&mut *tx, ctx, &[g]).await?;
+            }
             self.audit(
                 &mut *tx,
                 ctx,
@@ -201,31 +212,36 @@ impl Services {
             tx.commit().await?;
             return Err(OauthError::grant("The code was already used."));
         }
-        tx.commit().await?;
-        if c.client_id != client.client_id
-            || req.redirect_uri.as_deref() != Some(c.redirect_uri.as_str())
+        let refused = if req.redirect_uri.as_deref() != Some(c.redirect_uri.as_str())
             || ctx.now >= c.expires_at
         {
-            return Err(OauthError::grant("The code is not valid for this request."));
-        }
-        match (&c.code_challenge, req.code_verifier.as_deref()) {
-            (Some(ch), Some(v)) if pkce_ok(v, ch) => {}
-            (Some(_), _) => return Err(OauthError::grant("The code_verifier does not match.")),
-            (None, Some(_)) => return Err(OauthError::grant("No code_challenge was sent.")),
-            (None, None) if client.is_public() => {
-                return Err(OauthError::grant("PKCE is required."));
+            Some("The code is not valid for this request.")
+        } else {
+            match (&c.code_challenge, req.code_verifier.as_deref()) {
+                (Some(ch), Some(v)) if pkce_ok(v, ch) => None,
+                (Some(_), _) => Some("The code_verifier does not match."),
+                (None, Some(_)) => Some("No code_challenge was sent."),
+                (None, None) if client.is_public() => Some("PKCE is required."),
+                (None, None) => None,
             }
-            (None, None) => {}
+        };
+        if let Some(why) = refused {
+            // its own client misused it: it is used up
+            tx.commit().await?;
+            return Err(OauthError::grant(why));
         }
-        let grant = self
-            .read()
-            .await?
+        let Some(grant) = tx
             .get_grant(c.grant_id)
             .await?
             .filter(|g| g.revoked_at.is_none())
-            .ok_or_else(|| OauthError::grant("The sign-in was revoked."))?;
-        self.issue_tokens(ctx, client, &grant, "oidc.tokens_issued")
-            .await
+        else {
+            tx.commit().await?;
+            return Err(OauthError::grant("The sign-in was revoked."));
+        };
+        let out = self
+            .issue_tokens(&mut *tx, &keys, ctx, client, &grant, "oidc.tokens_issued")
+            .await;
+        Self::settle(tx, out).await
     }
 
     async fn redeem_refresh(
@@ -239,6 +255,8 @@ impl Services {
             .as_deref()
             .filter(|t| t.len() <= 128)
             .ok_or_else(|| OauthError::grant("The refresh_token is missing."))?;
+        let keys = self.ensure_signing_keys(ctx.now).await?;
+        // one transaction: a failure (the database, a suspended app) leaves the token usable
         let mut tx = self.begin().await?;
         let Some(t) = tx.use_refresh_token(&hash_token(raw), ctx.now).await? else {
             return Err(OauthError::grant("The refresh token is not valid."));
@@ -250,6 +268,10 @@ impl Services {
         if t.used_at.is_some() {
             // reuse: the family is compromised; revoke it all
             let revoked = tx.revoke_grant(grant.id, ctx.now).await?;
+            if revoked {
+                self.queue_logouts(&mut *tx, ctx, std::slice::from_ref(&grant))
+                    .await?;
+            }
             self.audit(
                 &mut *tx,
                 ctx,
@@ -263,7 +285,6 @@ impl Services {
             tx.commit().await?;
             return Err(OauthError::grant("The refresh token was already used."));
         }
-        tx.commit().await?;
         if grant.revoked_at.is_some() || ctx.now >= t.expires_at {
             return Err(OauthError::grant(
                 "The refresh token was revoked or has expired.",
@@ -282,35 +303,92 @@ impl Services {
                 ));
             }
         }
-        self.issue_tokens(ctx, client, &grant, "oidc.tokens_refreshed")
-            .await
+        let out = self
+            .issue_tokens(
+                &mut *tx,
+                &keys,
+                ctx,
+                client,
+                &grant,
+                "oidc.tokens_refreshed",
+            )
+            .await;
+        Self::settle(tx, out).await
+    }
+
+    /// Commit what `issue_tokens` did when it asks to (tokens issued, or a grant revoked);
+    /// otherwise drop the transaction, leaving the code or refresh token as it was.
+    async fn settle(
+        tx: Box<dyn crate::store::Tx>,
+        out: Result<TokenResponse, (OauthError, bool)>,
+    ) -> OResult<TokenResponse> {
+        match out {
+            Ok(t) => {
+                tx.commit().await?;
+                Ok(t)
+            }
+            Err((e, true)) => {
+                tx.commit().await?;
+                Err(e)
+            }
+            Err((e, false)) => Err(e),
+        }
     }
 
     /// Access token, ID token and (with `offline_access`) a refresh token, for a live grant
-    /// of an Active member.
+    /// of an Active member, in the caller's transaction. An error says whether to commit
+    /// (the grant was revoked) or not.
     async fn issue_tokens(
         &self,
+        tx: &mut dyn crate::store::Queries,
+        keys: &[SigningKey],
         ctx: &Ctx,
         client: &OidcClient,
         grant: &OauthGrant,
         action: &str,
-    ) -> OResult<TokenResponse> {
-        let mut r = self.read().await?;
-        if r.app_suspended_at(&grant.app_id).await?.is_some() {
-            return Err(OauthError::grant("The app is suspended."));
+    ) -> Result<TokenResponse, (OauthError, bool)> {
+        let keep = |e: OauthError| (e, false);
+        let store = |e: crate::error::StoreError| (OauthError::from(e), false);
+        if tx
+            .app_suspended_at(&grant.app_id)
+            .await
+            .map_err(store)?
+            .is_some()
+        {
+            return Err(keep(OauthError::grant("The app is suspended.")));
         }
-        let app = r.get_app(&grant.app_id).await?;
-        let member = r.get_member(&grant.app_id, grant.member_id).await?;
-        let identity = r.get_identity(grant.identity_id).await?;
-        drop(r);
+        let app = tx.get_app(&grant.app_id).await.map_err(store)?;
+        let member = tx
+            .get_member(&grant.app_id, grant.member_id)
+            .await
+            .map_err(store)?;
+        let identity = tx.get_identity(grant.identity_id).await.map_err(store)?;
         let (Some(app), Some(member), Some(identity)) = (app, member, identity) else {
-            return Err(OauthError::grant("The membership no longer exists."));
+            return Err(keep(OauthError::grant("The membership no longer exists.")));
         };
-        if member.status != MemberStatus::Active || member.identity_id != Some(identity.id) {
-            let mut tx = self.begin().await?;
-            tx.revoke_grant(grant.id, ctx.now).await?;
-            tx.commit().await?;
-            return Err(OauthError::grant("The membership is no longer active."));
+        let two_step_missing = tx
+            .app_requires_second_factor(&app.app_id)
+            .await
+            .map_err(store)?
+            && !tx
+                .second_factor_status(identity.id)
+                .await
+                .map_err(store)?
+                .enabled();
+        if member.status != MemberStatus::Active
+            || member.identity_id != Some(identity.id)
+            || two_step_missing
+        {
+            let revoked = tx.revoke_grant(grant.id, ctx.now).await.map_err(store)?;
+            if revoked {
+                self.queue_logouts(tx, ctx, std::slice::from_ref(grant))
+                    .await
+                    .map_err(|e| (OauthError::from(e), false))?;
+            }
+            return Err((
+                OauthError::grant("The membership is no longer active in this app."),
+                true,
+            ));
         }
         let o = &self.settings.oidc;
         let iss = self.issuer();
@@ -354,18 +432,17 @@ impl Services {
                 id["family_name"] = json!(l);
             }
         }
-        let access_token = self
-            .sign_jwt(ctx.now, SigningAlg::RS256, "at+jwt", &access)
-            .await?;
-        let id_token = self
-            .sign_jwt(ctx.now, client.id_token_alg, "JWT", &id)
-            .await?;
+        let sign = |alg, typ, claims: &Value| {
+            self.sign_with(keys, ctx.now, alg, typ, claims)
+                .map_err(|e| (OauthError::from(e), false))
+        };
+        let access_token = sign(SigningAlg::RS256, "at+jwt", &access)?;
+        let id_token = sign(client.id_token_alg, "JWT", &id)?;
         let refresh = grant
             .scopes
             .iter()
             .any(|s| s == "offline_access")
             .then(new_token);
-        let mut tx = self.begin().await?;
         if let Some(r) = &refresh {
             tx.insert_refresh_token(&RefreshToken {
                 token_hash: hash_token(r),
@@ -374,11 +451,12 @@ impl Services {
                 expires_at: ctx.now + o.refresh_token_ttl,
                 used_at: None,
             })
-            .await?;
+            .await
+            .map_err(store)?;
         }
-        tx.touch_grant(grant.id, ctx.now).await?;
+        tx.touch_grant(grant.id, ctx.now).await.map_err(store)?;
         self.audit(
-            &mut *tx,
+            tx,
             ctx,
             Some(&app.app_id),
             Actor::Identity(&identity),
@@ -386,8 +464,8 @@ impl Services {
             Some(client.name.clone()),
             json!({"client": client.client_id, "grant": grant.id, "refresh": refresh.is_some()}),
         )
-        .await?;
-        tx.commit().await?;
+        .await
+        .map_err(|e| (OauthError::from(e), false))?;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
@@ -472,6 +550,7 @@ impl Services {
                     .map(|c| c.name)
                     .unwrap_or_else(|| grant.client_id.clone()),
                 scopes,
+                oidc_scopes: Some(grant.scopes.clone()),
             }),
             amr: grant.amr.clone(),
         })
@@ -481,6 +560,9 @@ impl Services {
     pub async fn userinfo(&self, ctx: &Ctx, token: &str) -> Result<Value> {
         let (claims, grant) = self.live_access_token(ctx, token).await?;
         let mut r = self.read().await?;
+        if r.app_suspended_at(&grant.app_id).await?.is_some() {
+            return Err(Error::Unauthenticated);
+        }
         let member = r
             .get_member(&grant.app_id, grant.member_id)
             .await?
@@ -522,25 +604,28 @@ impl Services {
     /// `/oauth2/introspect` (RFC 7662), for confidential clients: `{"active": false}` for
     /// anything not live right now.
     pub async fn introspect(&self, ctx: &Ctx, auth: ClientAuth, token: &str) -> OResult<Value> {
-        if !self
-            .authenticate_client(&auth)
-            .await
-            .is_ok_and(|c| !c.is_public())
-        {
-            self.throttle(ctx, Throttled::Token).await?;
-            return Err(OauthError::client());
-        }
+        let client = match self.authenticate_client(&auth).await {
+            Ok(c) if !c.is_public() => c,
+            _ => {
+                self.throttle(ctx, Throttled::Token).await?;
+                return Err(OauthError::client());
+            }
+        };
         let inactive = json!({"active": false});
         if token.contains('.') {
             let Ok((claims, grant)) = self.live_access_token(ctx, token).await else {
                 return Ok(inactive);
             };
-            let active = self
-                .read()
-                .await?
+            // a client learns only about its own tokens
+            if grant.client_id != client.client_id {
+                return Ok(inactive);
+            }
+            let mut r = self.read().await?;
+            let active = r
                 .get_member(&grant.app_id, grant.member_id)
                 .await?
-                .is_some_and(|m| m.status == MemberStatus::Active);
+                .is_some_and(|m| m.status == MemberStatus::Active)
+                && r.app_suspended_at(&grant.app_id).await?.is_none();
             if !active {
                 return Ok(inactive);
             }
@@ -556,12 +641,14 @@ impl Services {
         let grant = r.get_grant(t.grant_id).await?;
         let live = t.used_at.is_none() && ctx.now < t.expires_at;
         match grant {
-            Some(g) if live && g.revoked_at.is_none() => Ok(json!({
-                "active": true, "token_type": "refresh_token", "client_id": g.client_id,
-                "sub": self.oidc_subject(g.identity_id), "scope": g.scopes.join(" "),
-                "exp": t.expires_at.unix_timestamp(), "iat": t.created_at.unix_timestamp(),
-                "sid": g.id.to_string(), "app_id": g.app_id.as_str(),
-            })),
+            Some(g) if live && g.revoked_at.is_none() && g.client_id == client.client_id => {
+                Ok(json!({
+                    "active": true, "token_type": "refresh_token", "client_id": g.client_id,
+                    "sub": self.oidc_subject(g.identity_id), "scope": g.scopes.join(" "),
+                    "exp": t.expires_at.unix_timestamp(), "iat": t.created_at.unix_timestamp(),
+                    "sid": g.id.to_string(), "app_id": g.app_id.as_str(),
+                }))
+            }
             _ => Ok(inactive),
         }
     }

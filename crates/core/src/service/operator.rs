@@ -26,7 +26,7 @@ pub enum SeatAnswer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperatorAccess {
     No,
-    /// An operator who has not set up two-step verification yet.
+    /// An operator without two-step verification, or who logged in without using it.
     NeedsTwoStep,
     Yes,
 }
@@ -85,7 +85,10 @@ impl Services {
         if !r.is_operator(p.identity_id).await? {
             return Ok(OperatorAccess::No);
         }
-        if !r.second_factor_status(p.identity_id).await?.enabled() {
+        // set up, and used at this login (a trusted browser skips the second step)
+        if !r.second_factor_status(p.identity_id).await?.enabled()
+            || !p.amr.iter().any(|a| a == "mfa")
+        {
             return Ok(OperatorAccess::NeedsTwoStep);
         }
         Ok(OperatorAccess::Yes)
@@ -140,6 +143,8 @@ impl Services {
         }
         let token = crate::token::new_token();
         let mut tx = self.begin().await?;
+        // one live invitation per email
+        tx.void_operator_invites(e.as_str(), ctx.now).await?;
         tx.insert_operator_invite(&OperatorInvite {
             token_hash: crate::token::hash_token(&token),
             email: e.clone(),
@@ -271,6 +276,7 @@ impl Services {
             .find_identity_by_email(e.normalized())
             .await?
             .ok_or(Error::NotFound)?;
+        tx.void_operator_invites(e.as_str(), ctx.now).await?;
         if !tx.remove_operator(identity.id).await? {
             return Err(Error::NotFound);
         }
@@ -591,6 +597,8 @@ impl Services {
         let n = tx
             .delete_sessions_except(identity.id, SessionId::new())
             .await?;
+        // and the applications it signed in to
+        self.end_identity_grants(&mut *tx, ctx, identity.id).await?;
         let actor = by.map(Actor::Support).unwrap_or(Actor::Operator);
         self.audit(
             &mut *tx,

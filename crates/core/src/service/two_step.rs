@@ -304,6 +304,8 @@ impl Services {
             .await?
             .ok_or(Error::NotFound)?;
         tx.reset_second_factors(identity.id).await?;
+        // whoever had the phone loses the applications' sign-ins too
+        self.end_identity_grants(&mut *tx, ctx, identity.id).await?;
         self.notify_owner(
             &mut *tx,
             ctx,

@@ -35,6 +35,8 @@ pub trait OperatorQueries: Send {
         &mut self,
         token_hash: &[u8],
     ) -> StoreResult<Option<OperatorInvite>>;
+    /// Mark every live invitation of this email (compared without case) used.
+    async fn void_operator_invites(&mut self, email: &str, at: OffsetDateTime) -> StoreResult<u64>;
     /// Mark it used; false if it already was.
     async fn use_operator_invite(
         &mut self,

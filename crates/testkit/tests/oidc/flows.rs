@@ -138,7 +138,7 @@ pub(super) async fn bad_requests_are_refused_clearly(t: TestApp) {
     }
     // an email as login_hint fills in the login form
     let s = format!(
-        "/oauth2/authorize?client_id={id}&redirect_uri={REDIRECT}&response_type=code&scope=openid&login_hint=ann%40example.com"
+        "/oauth2/authorize?client_id={id}&redirect_uri={REDIRECT}&response_type=code&scope=openid&nonce=n1&login_hint=ann%40example.com"
     );
     let p = get(&br, &t, &s).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
@@ -149,7 +149,7 @@ pub(super) async fn bad_requests_are_refused_clearly(t: TestApp) {
         login.html
     );
     // prompt=none without a session
-    let p = get(&br, &t, &format!("/oauth2/authorize?client_id={id}&redirect_uri={REDIRECT}&response_type=code&scope=openid&prompt=none")).await;
+    let p = get(&br, &t, &format!("/oauth2/authorize?client_id={id}&redirect_uri={REDIRECT}&response_type=code&scope=openid&nonce=n1&prompt=none")).await;
     assert_eq!(
         rp::param(&rp::continue_target(&p), "error").as_deref(),
         Some("login_required")
@@ -281,15 +281,51 @@ pub(super) async fn bad_requests_are_refused_clearly(t: TestApp) {
 }
 
 pub(super) async fn rp_initiated_logout_ends_the_session_and_the_grant(t: TestApp) {
-    t.app_with_admin("Bye", 2).await;
+    let (a, _) = t.app_with_admin("Bye", 2).await;
     let (id, cs) = client(&t, "CRM", true, None).await;
     let cs = cs.expect("secret");
     let c = rp::discover(&t, &id, Some(&cs), REDIRECT).await;
     let br = browser();
-    let s = rp::start(&c, &[], &[]);
+    let s = rp::start(&c, &["members:read"], &[]);
     let page = rp::through_login(&br, &t, &s.url, "admin@bye.test", None).await;
     let code = rp::code_from(&t, &page, &s, REDIRECT);
     let tok = rp::exchange(&c, &code, s).await;
+    // an admin's token reaches exactly what its scopes name: members:read reads members,
+    // nothing else (no invitations, no settings, no seats, no audit log)
+    let members = t
+        .get(&format!("/api/v1/apps/{a}/members"), Some(&tok.access))
+        .await;
+    assert_eq!(members.status, StatusCode::OK, "{:?}", members.body);
+    let r = t
+        .post(
+            &format!("/api/v1/apps/{a}/invitations"),
+            Some(&tok.access),
+            json!({"email": "x@bye.test", "first_name": "X"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+    for path in ["audit", "seats", "api-keys", "webhooks"] {
+        let r = t
+            .get(&format!("/api/v1/apps/{a}/{path}"), Some(&tok.access))
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::FORBIDDEN, "insufficient_scope"),
+            "{path}"
+        );
+    }
+    let r = t
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/apps/{a}/two-step"),
+            Some(&tok.access),
+            Some(json!({"required": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
     // an unregistered return address is refused
     let bad = get(
         &br,

@@ -458,6 +458,21 @@ async fn an_operator_invitation_creates_an_id_or_is_accepted_by_an_existing_one(
         get(&pat, &t, "/operator").await.status,
         StatusCode::FORBIDDEN
     );
+    // a second invitation voids the first link
+    let first = match t
+        .services
+        .invite_operator(&t.ctx(), "late@example.com")
+        .await
+    {
+        Ok(OperatorInvited::Invited { token, .. }) => token,
+        other => panic!("{other:?}"),
+    };
+    t.services
+        .invite_operator(&t.ctx(), "late@example.com")
+        .await
+        .expect("again");
+    let gone = get(&browser(), &t, &format!("/operator/join/{first}")).await;
+    assert_eq!(gone.status, StatusCode::GONE);
 }
 
 #[tokio::test]

@@ -276,8 +276,9 @@ async fn flow(
         if v.prompts("none") {
             return fail("login_required", "The person is not signed in.");
         }
-        if v.prompts("login") {
-            // after this login the session is fresh: come back without asking again
+        if v.prompts("login") || v.max_age.is_some_and(|m| m < 120) {
+            // after this login the session is fresh: come back without asking again (a
+            // max_age shorter than the way through the login page would loop)
             q.prompt = None;
             q.max_age = Some("120".into());
         }
@@ -472,7 +473,16 @@ async fn logout_submit(
     RequestCtx(ctx): RequestCtx,
     Form(f): Form<LogoutForm>,
 ) -> PageResult {
-    check_csrf(&state, &headers, &f.csrf)?;
+    if check_csrf(&state, &headers, &f.csrf).is_err() {
+        // a relying party may POST its logout request: ask, as for a GET
+        let q = LogoutQuery {
+            id_token_hint: f.id_token_hint,
+            client_id: f.client_id,
+            post_logout_redirect_uri: f.post_logout_redirect_uri,
+            state: f.state,
+        };
+        return logout_page(State(state), headers, Query(q)).await;
+    }
     let plan = state
         .services
         .plan_logout(

@@ -50,8 +50,9 @@ pub(super) async fn operator(
             axum::http::StatusCode::FORBIDDEN,
             super::frame::ErrorInfo {
                 title: "Set up two-step verification first".into(),
-                message: "The operator console opens only to IDs with two-step verification. \
-                          Set it up, then come back."
+                message: "The operator console opens only to IDs with two-step verification, \
+                          used at this login. Set it up, or log out and log in again with your \
+                          second step (a trusted browser skips it), then come back."
                     .into(),
                 link: Some((
                     "/account/two-step".into(),
