@@ -15,6 +15,7 @@ mod member_list;
 mod members;
 mod notifications;
 mod oidc;
+mod oidc_rows;
 mod operators;
 mod ops;
 mod outbox;

@@ -1,7 +1,7 @@
 //! Login sessions (and the member's last-login time). SQL and row mapping, PostgreSQL.
 
 use crate::Handle;
-use crate::oidc::{join_words, split_words};
+use crate::oidc_rows::{join_words, split_words};
 use crate::rows::*;
 use async_trait::async_trait;
 use roster_core::StoreError;

@@ -190,6 +190,17 @@ async fn an_independent_relying_party_signs_in_and_loses_access_when_the_member_
         "{v}"
     );
     assert_eq!(v["app_id"], a.to_string());
+    // another client learns nothing about this client's tokens
+    let (other, other_cs) = client(&t, "Other CRM", true, None).await;
+    let (st, v) = oauth_post(
+        &t,
+        "/oauth2/introspect",
+        &other,
+        &other_cs.expect("secret"),
+        &[("token", &r1.access)],
+    )
+    .await;
+    assert_eq!((st, v), (StatusCode::OK, json!({"active": false})));
 
     // the member is deactivated
     let r = t

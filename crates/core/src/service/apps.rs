@@ -20,7 +20,7 @@ pub struct CreateApp {
 impl Services {
     /// Operator: create an app and invite its first admin (who takes the first seat).
     pub async fn create_app(&self, ctx: &Ctx, req: CreateApp) -> Result<(App, IssuedInvitation)> {
-        self.create_app_with(ctx, req, None).await
+        self.create_app_with(ctx, req, None, None).await
     }
 
     /// First run: on an empty database, a one-time link to create the first app. Returns the
@@ -54,15 +54,18 @@ impl Services {
         req: CreateApp,
     ) -> Result<(App, IssuedInvitation)> {
         self.throttle(ctx, super::Throttled::Setup).await?;
-        self.create_app_with(ctx, req, Some(hash_token(token)))
+        self.create_app_with(ctx, req, Some(hash_token(token)), None)
             .await
     }
 
-    async fn create_app_with(
+    /// `by`: the operator in the console (audited as "Roster support"); `None`: the CLI or the
+    /// first-run link.
+    pub(super) async fn create_app_with(
         &self,
         ctx: &Ctx,
         req: CreateApp,
         setup_token: Option<Vec<u8>>,
+        by: Option<&Principal>,
     ) -> Result<(App, IssuedInvitation)> {
         let mut errors = Vec::new();
         let name = collect(&mut errors, Name::parse("name", &req.name));
@@ -125,7 +128,7 @@ impl Services {
                 &mut *tx,
                 ctx,
                 Some(&app_id),
-                Actor::Operator,
+                by.map(Actor::Support).unwrap_or(Actor::Operator),
                 "app.created",
                 Some(app_id.to_string()),
                 serde_json::json!({"name": app.name, "seats": req.seats}),

@@ -4,7 +4,8 @@
 //! One module per journey, each adding its steps to [`Services`]: `apps`, `seats`,
 //! `invitations`, `accept`, `identity`, `members`, `profile`, `account` (sessions, leave an
 //! app), `api_keys`, `password` (forgot, reset, change), `login_email`, `terms`, `audit`, `throttle`, and the OpenID Connect provider
-//! (`oidc`: clients, authorize, consent; `oidc_tokens`; `oidc_keys`; `oidc_logout`). This module holds what they
+//! (`oidc`: clients, authorize, consent; `oidc_tokens`; `oidc_access`; `oidc_keys`;
+//! `oidc_logout`), and the operator console (`operator`). This module holds what they
 //! share: the settings, the request context, the principal, and the transaction and audit
 //! helpers.
 
@@ -31,6 +32,7 @@ mod login_email;
 mod members;
 mod notifications;
 mod oidc;
+mod oidc_access;
 mod oidc_keys;
 mod oidc_logout;
 mod oidc_tokens;

@@ -1,7 +1,8 @@
 //! Journey: "Sign in with your Roster ID" — Roster as an OpenID Connect provider. This module
 //! holds the clients the operator registers and the authorization request: its checks, the app
 //! picker (which of the ID's apps the client gets), consent, and the single-use code.
-//! `oidc_tokens` answers the token, userinfo, introspection and revocation endpoints,
+//! `oidc_tokens` answers the token endpoint, `oidc_access` userinfo, introspection, revocation
+//! and access tokens on the REST API,
 //! `oidc_keys` signs, and `oidc_logout` carries membership changes to the applications.
 
 use super::{Actor, Ctx, Principal, Services};

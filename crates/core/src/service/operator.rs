@@ -102,6 +102,17 @@ impl Services {
         }
     }
 
+    /// Who acts: an operator in the console (checked: NotFound otherwise), or the CLI.
+    async fn acting_as<'a>(&self, by: Option<&'a Principal>) -> Result<Actor<'a>> {
+        match by {
+            Some(p) => {
+                self.require_operator(p).await?;
+                Ok(Actor::Support(p))
+            }
+            None => Ok(Actor::Operator),
+        }
+    }
+
     /// CLI: make the ID with this email an operator.
     pub async fn add_operator(&self, ctx: &Ctx, email: &str) -> Result<Identity> {
         let e = Email::parse(email)?;
@@ -392,9 +403,7 @@ impl Services {
         answer: SeatAnswer,
         note: Option<&str>,
     ) -> Result<(App, SeatRequest)> {
-        if let Some(p) = by {
-            self.require_operator(p).await?;
-        }
+        let actor = self.acting_as(by).await?;
         let note = note_of(note)?;
         let mut tx = self.begin().await?;
         let mut app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
@@ -451,7 +460,6 @@ impl Services {
             ))
             .await?;
         }
-        let actor = by.map(Actor::Support).unwrap_or(Actor::Operator);
         self.audit(
             &mut *tx,
             ctx,
@@ -500,14 +508,11 @@ impl Services {
         app_id: &AppId,
         suspended: bool,
     ) -> Result<()> {
-        if let Some(p) = by {
-            self.require_operator(p).await?;
-        }
+        let actor = self.acting_as(by).await?;
         let mut tx = self.begin().await?;
         tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
         tx.set_app_suspended(app_id, suspended.then_some(ctx.now))
             .await?;
-        let actor = by.map(Actor::Support).unwrap_or(Actor::Operator);
         let action = if suspended {
             "app.suspended"
         } else {
@@ -526,9 +531,7 @@ impl Services {
         by: Option<&Principal>,
         email: &str,
     ) -> Result<IdSupportView> {
-        if let Some(p) = by {
-            self.require_operator(p).await?;
-        }
+        self.acting_as(by).await?;
         let e = Email::parse(email).map_err(|_| Error::NotFound)?;
         let mut r = self.read().await?;
         let identity = r
@@ -552,9 +555,7 @@ impl Services {
         by: Option<&Principal>,
         email: &str,
     ) -> Result<Identity> {
-        if let Some(p) = by {
-            self.require_operator(p).await?;
-        }
+        let actor = self.acting_as(by).await?;
         let e = Email::parse(email).map_err(|_| Error::NotFound)?;
         let mut tx = self.begin().await?;
         let mut identity = tx
@@ -563,7 +564,6 @@ impl Services {
             .ok_or(Error::NotFound)?;
         identity.lockout.unlock();
         tx.update_lockout(identity.id, &identity.lockout).await?;
-        let actor = by.map(Actor::Support).unwrap_or(Actor::Operator);
         self.audit(
             &mut *tx,
             ctx,
@@ -585,9 +585,7 @@ impl Services {
         by: Option<&Principal>,
         email: &str,
     ) -> Result<u64> {
-        if let Some(p) = by {
-            self.require_operator(p).await?;
-        }
+        let actor = self.acting_as(by).await?;
         let e = Email::parse(email).map_err(|_| Error::NotFound)?;
         let mut tx = self.begin().await?;
         let identity = tx
@@ -599,7 +597,6 @@ impl Services {
             .await?;
         // and the applications it signed in to
         self.end_identity_grants(&mut *tx, ctx, identity.id).await?;
-        let actor = by.map(Actor::Support).unwrap_or(Actor::Operator);
         self.audit(
             &mut *tx,
             ctx,
@@ -621,8 +618,8 @@ impl Services {
         p: &Principal,
         email: &str,
     ) -> Result<Identity> {
-        self.require_operator(p).await?;
-        self.operator_reset_two_step(ctx, email).await
+        let actor = self.acting_as(Some(p)).await?;
+        self.reset_two_step_as(ctx, actor, email).await
     }
 
     /// Console: register an OpenID Connect client (the secret is shown once).
@@ -650,7 +647,7 @@ impl Services {
         req: super::CreateApp,
     ) -> Result<(App, super::IssuedInvitation)> {
         self.require_operator(p).await?;
-        self.create_app(ctx, req).await
+        self.create_app_with(ctx, req, None, Some(p)).await
     }
 
     /// 403 `app_suspended` when the app is suspended (checked on every member access).

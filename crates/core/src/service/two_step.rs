@@ -297,6 +297,16 @@ impl Services {
     /// Operator: remove every second factor of the ID with this email (audited; the owner is
     /// told by email).
     pub async fn operator_reset_two_step(&self, ctx: &Ctx, email: &str) -> Result<Identity> {
+        self.reset_two_step_as(ctx, Actor::Operator, email).await
+    }
+
+    /// Reset an ID's second factors, audited as `actor` (the CLI or support in the console).
+    pub(super) async fn reset_two_step_as(
+        &self,
+        ctx: &Ctx,
+        actor: Actor<'_>,
+        email: &str,
+    ) -> Result<Identity> {
         let email = Email::parse(email)?;
         let mut tx = self.begin().await?;
         let identity = tx
@@ -318,7 +328,7 @@ impl Services {
             &mut *tx,
             ctx,
             None,
-            Actor::Operator,
+            actor,
             "twofactor.reset",
             Some(identity.email.to_string()),
             serde_json::json!({}),
