@@ -170,11 +170,14 @@ struct HasherInner {
     /// At most this many hashes run at once (each holds its memory cost): a burst of logins
     /// queues instead of exhausting memory and the blocking pool.
     permits: tokio::sync::Semaphore,
+    slots: usize,
 }
 
-/// Concurrent Argon2 computations: twice the cores.
-fn hash_slots() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+/// Concurrent Argon2 computations: one per core. Argon2 is pure CPU work, so more at once only
+/// adds memory (each holds its memory cost, 19 MiB by default) without adding throughput; a burst
+/// of logins waits for a slot instead (issue 13: 16 logins at once took 1.4 GB with twice this).
+pub fn hash_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 impl Hasher {
@@ -185,11 +188,17 @@ impl Hasher {
             params,
             dummy: String::new(),
             permits: tokio::sync::Semaphore::new(hash_slots()),
+            slots: hash_slots(),
         };
         inner.dummy = hash_sync(&inner.params, "roster-dummy-password-for-timing")?;
         Ok(Hasher {
             inner: Arc::new(inner),
         })
+    }
+
+    /// How many hashes may run at once (the rest wait): the bound on Argon2's memory.
+    pub fn slots(&self) -> usize {
+        self.inner.slots
     }
 
     pub async fn hash(&self, secret: String) -> Result<String, Error> {
@@ -332,6 +341,30 @@ mod tests {
         );
         assert!(!h.verify("wrong".into(), Some(hash)).await.unwrap());
         assert!(!h.verify("Tr8fulX".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn argon2_runs_at_most_once_per_core() {
+        let h = Hasher::new(HashCost {
+            memory_kib: 1024,
+            iterations: 1,
+            lanes: 1,
+        })
+        .unwrap();
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        assert_eq!(h.slots(), cores);
+        assert_eq!(h.inner.permits.available_permits(), cores);
+        // with every slot taken, a hash waits (and holds no memory) until one is free
+        let held = h.inner.permits.acquire_many(cores as u32).await.unwrap();
+        let waiting = tokio::spawn({
+            let h = h.clone();
+            async move { h.hash("Tr8fulX".into()).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished(), "a hash ran without a slot");
+        drop(held);
+        let hash = waiting.await.unwrap().unwrap();
+        assert!(hash.starts_with("$argon2id$"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod access_log;
 pub mod config;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 
 use config::Config;

@@ -13,6 +13,14 @@ impl<C> OpsQueries for Handle<C>
 where
     C: DerefMut<Target = PgConnection> + Send,
 {
+    async fn ping(&mut self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(self.c())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn migration_state(&mut self) -> StoreResult<MigrationState> {
         let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
             .fetch_one(self.c())

@@ -61,6 +61,13 @@ fn applied_versions(conn: &Connection) -> StoreResult<Vec<i64>> {
 
 #[async_trait]
 impl<C: HasConn> OpsQueries for Handle<C> {
+    async fn ping(&mut self) -> StoreResult<()> {
+        let conn = self.0.conn()?;
+        conn.query_row("SELECT 1", [], |_| Ok(()))
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn migration_state(&mut self) -> StoreResult<MigrationState> {
         let conn = self.0.conn()?;
         Ok(state_of(&applied_versions(conn)?))

@@ -11,9 +11,9 @@ use crate::token::{hash_token, new_token};
 use crate::types::*;
 use time::{Duration, OffsetDateTime};
 
-/// How many times, and how long, a login waits for a free verification slot of its ID (up to
-/// about 9 s: five verifications on a loaded machine finish well within it).
-const BUSY_WAITS: u32 = 300;
+/// How long a login waits for a free verification slot of its ID in all (five verifications on
+/// a loaded machine finish well within it), and at most between two looks at the row.
+const BUSY_WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(9);
 const BUSY_WAIT_MS: u64 = 30;
 
 /// Hex SHA-256 of a text (keys that must not hold the text itself, e.g. an email).
@@ -148,6 +148,7 @@ impl Services {
         current.lockout.record_partial_success();
         tx.update_lockout(current.id, &current.lockout).await?;
         tx.commit().await?;
+        self.attempt_settled.notify_waiters();
         Ok(Some(current))
     }
 
@@ -161,7 +162,7 @@ impl Services {
         email_norm: &str,
         secret: &str,
     ) -> Result<Option<Identity>> {
-        let mut waited = 0;
+        let waiting_since = std::time::Instant::now();
         loop {
             let mut tx = self.begin().await?;
             let Some(mut identity) = tx.lock_identity_by_email(email_norm).await? else {
@@ -193,14 +194,19 @@ impl Services {
                 }
                 Attempt::Busy => {
                     drop(tx);
-                    waited += 1;
-                    if waited > BUSY_WAITS {
+                    if waiting_since.elapsed() > BUSY_WAIT_LIMIT {
                         return Err(Error::Busy);
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(BUSY_WAIT_MS)).await;
+                    self.wait_for_a_settled_attempt().await;
                 }
             }
         }
+    }
+
+    /// Wait until an attempt on this node settles, or a moment for those settled by other nodes.
+    async fn wait_for_a_settled_attempt(&self) {
+        let settled = self.attempt_settled.notified();
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(BUSY_WAIT_MS), settled).await;
     }
 
     /// Record the outcome of a reserved attempt on the ID's current row. A failure is audited
@@ -220,6 +226,7 @@ impl Services {
             current.lockout.record_success();
             tx.update_lockout(current.id, &current.lockout).await?;
             tx.commit().await?;
+            self.attempt_settled.notify_waiters();
             return Ok(Some(current));
         }
         let locked_now = current.lockout.record_failure(ctx.now);
@@ -249,6 +256,7 @@ impl Services {
             .await?;
         }
         tx.commit().await?;
+        self.attempt_settled.notify_waiters();
         if locked_now {
             self.mail_kick.notify_one();
         }
@@ -271,33 +279,43 @@ impl Services {
         } else {
             "(not an email address)"
         };
-        // 1. reserve, as for a real ID
-        let mut tx = self.begin().await?;
-        let mut l = tx.lock_phantom_lockout(&key).await?;
-        match l.begin_attempt(ctx.now) {
-            Attempt::Go => {
-                tx.save_phantom_lockout(&key, &l).await?;
-                tx.commit().await?;
+        // 1. reserve, as for a real ID (waiting for a slot the same way)
+        let waiting_since = std::time::Instant::now();
+        loop {
+            let mut tx = self.begin().await?;
+            let mut l = tx.lock_phantom_lockout(&key).await?;
+            match l.begin_attempt(ctx.now) {
+                Attempt::Go => {
+                    tx.save_phantom_lockout(&key, &l).await?;
+                    tx.commit().await?;
+                    break;
+                }
+                Attempt::Locked(until) => {
+                    tx.save_phantom_lockout(&key, &l).await?;
+                    self.audit(
+                        &mut *tx,
+                        ctx,
+                        None,
+                        Actor::Anonymous(label),
+                        "login.failed",
+                        None,
+                        serde_json::json!({"reason": "locked"}),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    let _ = self.hasher.verify(password.to_string(), None).await?;
+                    return Err(Error::Locked {
+                        retry_after_secs: super::throttle::ceil_secs(until - ctx.now),
+                    });
+                }
+                Attempt::Busy => {
+                    drop(tx);
+                    if waiting_since.elapsed() > BUSY_WAIT_LIMIT {
+                        return Err(Error::Busy);
+                    }
+                    self.wait_for_a_settled_attempt().await;
+                }
             }
-            Attempt::Locked(until) => {
-                tx.save_phantom_lockout(&key, &l).await?;
-                self.audit(
-                    &mut *tx,
-                    ctx,
-                    None,
-                    Actor::Anonymous(label),
-                    "login.failed",
-                    None,
-                    serde_json::json!({"reason": "locked"}),
-                )
-                .await?;
-                tx.commit().await?;
-                let _ = self.hasher.verify(password.to_string(), None).await?;
-                return Err(Error::Locked {
-                    retry_after_secs: super::throttle::ceil_secs(until - ctx.now),
-                });
-            }
-            Attempt::Busy => return Err(Error::Busy),
         }
         // 2. the same verification work
         let _ = self.hasher.verify(password.to_string(), None).await?;
@@ -317,6 +335,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.attempt_settled.notify_waiters();
         Err(Error::InvalidCredentials)
     }
 

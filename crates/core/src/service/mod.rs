@@ -203,6 +203,8 @@ pub struct Services {
     mail_kick: Arc<Notify>,
     /// Notified when webhook deliveries are queued.
     webhook_kick: Arc<Notify>,
+    /// Notified when a reserved login attempt settles: waiting attempts retry at once.
+    attempt_settled: Notify,
     /// The WebAuthn relying party (`None` when the public URL cannot carry passkeys).
     webauthn: Option<webauthn_rs::Webauthn>,
     /// The current terms version and when it was read (see `terms`).
@@ -241,6 +243,7 @@ impl Services {
             settings,
             mail_kick: Arc::new(Notify::new()),
             webhook_kick: Arc::new(Notify::new()),
+            attempt_settled: Notify::new(),
             terms_cache: std::sync::Mutex::new(None),
             signers: oidc_keys::SignerCache::default(),
         })

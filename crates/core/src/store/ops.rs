@@ -58,6 +58,9 @@ pub struct PoolFigures {
 
 #[async_trait]
 pub trait OpsQueries: Send {
+    /// One round trip to the database (`SELECT 1`): `/healthz` asks it, since taking a pooled
+    /// connection does not check it (a connection the server dropped would still be handed out).
+    async fn ping(&mut self) -> StoreResult<()>;
     /// This binary's migrations against the database's record of them.
     async fn migration_state(&mut self) -> StoreResult<MigrationState>;
     /// The figures of [`OpsFigures`], each from an indexed or small query.

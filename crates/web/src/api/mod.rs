@@ -128,7 +128,13 @@ fn logged_in_response(state: &AppState, li: LoggedIn, status: StatusCode) -> Res
     responses((status = 200, body = Health), (status = 503, description = "database unreachable")))]
 pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     let store = state.services.store();
-    store.read().await.map_err(Error::from)?;
+    store
+        .read()
+        .await
+        .map_err(Error::from)?
+        .ping()
+        .await
+        .map_err(Error::from)?;
     let backend = if store.backend() == "postgres" {
         Backend::Postgres
     } else {
