@@ -3,7 +3,7 @@
 # in the same run on the same machine, so that machine drift cancels.
 #
 # Usage: scripts/bench.sh [seconds per figure]        (default 10)
-# Env:   BACKENDS="sqlite postgres"  LOGIN_SECS=60  IDLE_SECS=10  P99_SECS=5  BULK_ROWS=100000
+# Env:   BACKENDS="sqlite postgres"  LOGIN_SECS=60  IDLE_SECS=20  P99_SECS=5  BULK_ROWS=100000
 #        PG_URL=postgres://postgres@127.0.0.1:5432/postgres  OUT=<file for the table>
 # Needs: wrk (Debian package), and PostgreSQL at $PG_URL for the postgres rows.
 #
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 D="${1:-10}"
 LOGIN_SECS="${LOGIN_SECS:-60}"
-IDLE_SECS="${IDLE_SECS:-10}"
+IDLE_SECS="${IDLE_SECS:-20}"
 P99_SECS="${P99_SECS:-5}"
 BULK_ROWS="${BULK_ROWS:-100000}"
 BIG="${BIG:-100000}"
