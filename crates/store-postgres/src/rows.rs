@@ -61,7 +61,7 @@ pub(crate) fn opt_app_id(r: &PgRow, col: &str) -> Result<Option<AppId>, StoreErr
 
 pub(crate) fn email(r: &PgRow, col: &str) -> Result<Email, StoreError> {
     let s: String = get(r, col)?;
-    Email::parse(&s).map_err(|_| bad("email", &s))
+    Email::from_stored(&s).map_err(|_| bad("email", &s))
 }
 
 pub(crate) fn kind(r: &PgRow) -> Result<MemberKind, StoreError> {

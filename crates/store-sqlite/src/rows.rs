@@ -81,7 +81,7 @@ pub(crate) fn opt_app_id(r: &Row<'_>, col: usize) -> Result<Option<AppId>, Store
 
 pub(crate) fn email(r: &Row<'_>, col: usize) -> Result<Email, StoreError> {
     let s: String = get(r, col)?;
-    Email::parse(&s).map_err(|_| bad("email", &s))
+    Email::from_stored(&s).map_err(|_| bad("email", &s))
 }
 
 pub(crate) fn kind(r: &Row<'_>, col: usize) -> Result<MemberKind, StoreError> {
