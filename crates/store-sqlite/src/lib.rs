@@ -1,7 +1,8 @@
 //! Roster's `Store` on an embedded SQLite file.
 //!
 //! Two pools: one write connection (so writers queue in the pool, not in SQLite's busy handler)
-//! whose transactions all start with `BEGIN IMMEDIATE`, and several read-only connections.
+//! whose transactions all start with `BEGIN IMMEDIATE` and commit in groups (`writer`), and
+//! several read-only connections.
 //! WAL journal, `synchronous=NORMAL`, foreign keys on, `busy_timeout` for other processes (the
 //! CLI) writing to the same file.
 
@@ -31,6 +32,7 @@ mod setup_tokens;
 mod terms;
 mod throttle;
 mod webhooks;
+mod writer;
 
 use async_trait::async_trait;
 pub use ops::{BackupCheck, check_backup, holds_data, restore_backup};
@@ -42,7 +44,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
-use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use writer::WriteTx;
 
 /// Migrations, applied in order; the same names as the PostgreSQL backend's.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -132,9 +135,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// How long a writer waits for another process (e.g. the CLI) to release the write lock.
-const WRITE_LOCK_WAIT: Duration = Duration::from_secs(10);
-
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -142,7 +142,7 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Arc<tokio::sync::Mutex<Connection>>,
+    writer: Arc<writer::WriterPool>,
     readers: Mutex<Vec<Connection>>,
     read_slots: Arc<Semaphore>,
 }
@@ -212,7 +212,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
-                writer: Arc::new(tokio::sync::Mutex::new(writer)),
+                writer: writer::WriterPool::new(writer),
                 readers: Mutex::new(Vec::new()),
                 read_slots: Arc::new(Semaphore::new(readers)),
             }),
@@ -221,8 +221,8 @@ impl SqliteStore {
 
     /// Consistent online copy of the database into `dest` (`VACUUM INTO`).
     pub async fn backup(&self, dest: &str) -> StoreResult<()> {
-        let conn = self.inner.writer.clone().lock_owned().await;
-        conn.execute("VACUUM INTO ?1", [dest]).map_err(map_err)?;
+        let w = self.inner.writer.exclusive().await;
+        w.conn.execute("VACUUM INTO ?1", [dest]).map_err(map_err)?;
         Ok(())
     }
 
@@ -238,8 +238,9 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        let mut conn = self.inner.writer.clone().lock_owned().await;
-        let tx = conn
+        let mut w = self.inner.writer.exclusive().await;
+        let tx = w
+            .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(map_err)?;
         tx.execute_batch(
@@ -280,8 +281,9 @@ impl Store for SqliteStore {
     }
 
     async fn renormalize_emails(&self) -> StoreResult<roster_core::renorm::RenormReport> {
-        let mut conn = self.inner.writer.clone().lock_owned().await;
-        let tx = conn
+        let mut w = self.inner.writer.exclusive().await;
+        let tx = w
+            .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(map_err)?;
         let report = renorm::run(&tx)?;
@@ -290,33 +292,12 @@ impl Store for SqliteStore {
     }
 
     async fn email_norm_conflicts(&self) -> StoreResult<Vec<String>> {
-        let conn = self.inner.writer.clone().lock_owned().await;
-        renorm::conflicts(&conn)
+        let w = self.inner.writer.exclusive().await;
+        renorm::conflicts(&w.conn)
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
-        let conn = self.inner.writer.clone().lock_owned().await;
-        // BEGIN IMMEDIATE takes SQLite's write lock now, so every check made inside the
-        // transaction (seats!) holds until commit. Another process may hold it: wait without
-        // blocking the runtime.
-        let started = tokio::time::Instant::now();
-        let mut pause = Duration::from_millis(1);
-        loop {
-            match conn.execute_batch("BEGIN IMMEDIATE") {
-                Ok(()) => break,
-                Err(e) => {
-                    let err = map_err(e);
-                    if !matches!(err, StoreError::Unavailable(_))
-                        || started.elapsed() > WRITE_LOCK_WAIT
-                    {
-                        return Err(err);
-                    }
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(50));
-                }
-            }
-        }
-        Ok(Box::new(Handle(WriteTx { conn: Some(conn) })))
+        Ok(Box::new(Handle(self.inner.writer.begin().await?)))
     }
 
     async fn read(&self) -> StoreResult<Box<dyn Queries>> {
@@ -349,21 +330,6 @@ impl Store for SqliteStore {
     }
 }
 
-/// The writer connection inside `BEGIN IMMEDIATE`; rolled back if dropped without commit.
-struct WriteTx {
-    conn: Option<OwnedMutexGuard<Connection>>,
-}
-
-impl Drop for WriteTx {
-    fn drop(&mut self) {
-        if let Some(c) = &self.conn
-            && !c.is_autocommit()
-        {
-            let _ = c.execute_batch("ROLLBACK");
-        }
-    }
-}
-
 /// A pooled read-only connection, returned to the pool on drop.
 struct ReadConn {
     conn: Option<Connection>,
@@ -385,9 +351,7 @@ trait HasConn: Send {
 
 impl HasConn for WriteTx {
     fn conn(&mut self) -> StoreResult<&mut Connection> {
-        self.conn
-            .as_deref_mut()
-            .ok_or_else(|| StoreError::Other("transaction already finished".into()))
+        self.connection()
     }
 }
 
@@ -451,8 +415,6 @@ impl<C: HasConn> Handle<C> {
 #[async_trait]
 impl Tx for Handle<WriteTx> {
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        let conn = self.0.conn()?;
-        conn.execute_batch("COMMIT").map_err(map_err)?;
-        Ok(())
+        self.0.commit().await
     }
 }

@@ -119,7 +119,7 @@ impl<C: HasConn> OpsQueries for Handle<C> {
 impl SqliteStore {
     /// The writer (busy or not) and the read-only connections (taken, or open and idle).
     pub(crate) fn pool_now(&self) -> PoolFigures {
-        let writer_busy = u32::from(self.inner.writer.try_lock().is_err());
+        let writer_busy = u32::from(self.inner.writer.is_busy());
         let readers_taken = READERS.saturating_sub(self.inner.read_slots.available_permits());
         let readers_idle = self.inner.readers.lock().map(|v| v.len()).unwrap_or(0);
         PoolFigures {
