@@ -36,6 +36,7 @@ use async_trait::async_trait;
 use roster_core::StoreError;
 use roster_core::store::{Queries, Store, StoreResult, Tx};
 use rows::*;
+use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{Executor, PgPool, Postgres, Transaction};
 use std::ops::DerefMut;
@@ -44,6 +45,22 @@ use std::time::Duration;
 
 /// The migrations this release knows (readiness compares the database's with them).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A pooled connection unused this long is checked before use.
+const CHECK_IF_IDLE_FOR: Duration = Duration::from_secs(60);
+/// For this long after a connection was lost, every pooled connection is checked before use.
+const CHECK_AFTER_FAULT: Duration = Duration::from_secs(10);
+
+fn recent_connection_fault() -> bool {
+    let last = rows::LAST_CONNECTION_FAULT_MS.load(std::sync::atomic::Ordering::Relaxed);
+    if last == 0 {
+        return false;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(u64::MAX, |d| d.as_millis() as u64);
+    now.saturating_sub(last) < CHECK_AFTER_FAULT.as_millis() as u64
+}
 
 /// Pool and timeout settings.
 #[derive(Debug, Clone)]
@@ -78,10 +95,19 @@ impl PgStore {
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.connect_timeout)
             // no ping on every checkout (a round trip per request: PostgreSQL answered /healthz
-            // at a fifth of SQLite's rate, issue 13); a connection the server dropped fails its
-            // next statement once (503 `unavailable`, the request may be retried) and is
-            // discarded, and /readyz checks the database itself
+            // at a fifth of SQLite's rate, issue 13)...
             .test_before_acquire(false)
+            // ...but after a lost connection, for a while every checkout is checked (dead ones
+            // are replaced, so one fault costs one failed request, not one per pooled
+            // connection), and so is a connection idle for a long time
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > CHECK_IF_IDLE_FOR || recent_connection_fault() {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     conn.execute(sqlx::AssertSqlSafe(format!(

@@ -5,10 +5,40 @@ use roster_core::StoreError;
 use roster_core::types::*;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
+use std::sync::atomic::{AtomicU64, Ordering};
 use time::OffsetDateTime;
 
+/// When this process last saw a connection fail (ms since the Unix epoch; 0: never). For a while
+/// after it, pooled connections are checked before use (see `PgStore::connect`).
+pub(crate) static LAST_CONNECTION_FAULT_MS: AtomicU64 = AtomicU64::new(0);
+
+fn note_connection_fault() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_millis() as u64);
+    LAST_CONNECTION_FAULT_MS.store(now, Ordering::Relaxed);
+}
+
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
-    match &e {
+    // a broken connection or a server going away: other pooled connections may be dead too
+    let connection_lost = match &e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    };
+    if connection_lost {
+        note_connection_fault();
+    }
+    classify(&e)
+}
+
+fn classify(e: &sqlx::Error) -> StoreError {
+    match e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Unique,
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::ForeignKey,
         // 57014 statement timeout, 57P01 admin shutdown, 40001/40P01 serialization/deadlock,

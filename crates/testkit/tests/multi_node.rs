@@ -255,6 +255,14 @@ async fn a_lost_database_gives_503_and_the_node_recovers() {
                 .expect("sql");
         }
     };
+    // several connections in the pool
+    let warm = (0..8).map(|_| t.get("/api/v1/me", Some(&admin)));
+    assert!(
+        futures::future::join_all(warm)
+            .await
+            .iter()
+            .all(|r| r.status == StatusCode::OK)
+    );
     // the database goes away: no new connections, existing ones killed
     sql(format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS false")).await;
     sql(format!(
@@ -271,6 +279,14 @@ async fn a_lost_database_gives_503_and_the_node_recovers() {
     sql(format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS true")).await;
     let r = t.get("/api/v1/me", Some(&admin)).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    // and no stale pooled connection fails a later request (they are checked after a fault)
+    let after = (0..8).map(|_| t.get("/api/v1/me", Some(&admin)));
+    let statuses: Vec<StatusCode> = futures::future::join_all(after)
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![StatusCode::OK; 8]);
 }
 
 #[tokio::test]
