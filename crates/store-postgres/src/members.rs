@@ -127,6 +127,36 @@ where
         .transpose()
     }
 
+    async fn member_access(
+        &mut self,
+        app_id: &AppId,
+        identity: IdentityId,
+    ) -> StoreResult<Option<MemberAccess>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            member_cols!(),
+            ", (SELECT a.suspended_at IS NOT NULL FROM apps a WHERE a.app_id = $1) \
+             AS app_suspended, \
+             (SELECT a.require_second_factor FROM apps a WHERE a.app_id = $1) \
+             AS app_requires_second_factor \
+             FROM members WHERE app_id = $1 AND identity_id = $2"
+        ))
+        .bind(app_id.as_str())
+        .bind(identity.0)
+        .fetch_optional(self.c())
+        .await
+        .map_err(map_err)?
+        .map(|r| {
+            Ok(MemberAccess {
+                member: member_row(&r)?,
+                app_suspended: get::<Option<bool>>(&r, "app_suspended")?.unwrap_or(false),
+                app_requires_second_factor: get::<Option<bool>>(&r, "app_requires_second_factor")?
+                    .unwrap_or(false),
+            })
+        })
+        .transpose()
+    }
+
     async fn count_active_admins(&mut self, app_id: &AppId) -> StoreResult<i64> {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM members WHERE app_id = $1 AND status = 'active' AND admin",

@@ -113,6 +113,30 @@ impl<C: HasConn> MemberQueries for Handle<C> {
         )
     }
 
+    async fn member_access(
+        &mut self,
+        app_id: &AppId,
+        identity: IdentityId,
+    ) -> StoreResult<Option<MemberAccess>> {
+        self.one(
+            concat!(
+                "SELECT ",
+                member_cols!(),
+                ", (SELECT a.suspended_at IS NOT NULL FROM apps a WHERE a.app_id = ?1), \
+                 (SELECT a.require_second_factor FROM apps a WHERE a.app_id = ?1) \
+                 FROM members WHERE app_id = ?1 AND identity_id = ?2"
+            ),
+            rusqlite::params![app_id.as_str(), identity.0],
+            |r| {
+                Ok(MemberAccess {
+                    member: member_row(r)?,
+                    app_suspended: get::<Option<i64>>(r, 12)?.is_some_and(|v| v != 0),
+                    app_requires_second_factor: get::<Option<i64>>(r, 13)?.is_some_and(|v| v != 0),
+                })
+            },
+        )
+    }
+
     async fn count_active_admins(&mut self, app_id: &AppId) -> StoreResult<i64> {
         self.scalar(
             "SELECT COUNT(*) FROM members WHERE app_id = ?1 AND status = 'active' AND admin = 1",

@@ -135,6 +135,14 @@ pub struct Lockout {
     pub in_flight_at: Option<OffsetDateTime>,
 }
 
+/// A member with what else decides its access to the app, read in one round trip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberAccess {
+    pub member: Member,
+    pub app_suspended: bool,
+    pub app_requires_second_factor: bool,
+}
+
 /// An ID's place in one app (also an invited email before it has an ID there).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {

@@ -403,12 +403,15 @@ impl Services {
                 return Ok(Self::service_member(p, app_id));
             }
         }
-        let m = match q.find_member_by_identity(app_id, p.identity_id).await? {
-            Some(m) if m.status == MemberStatus::Active => m,
+        let access = match q.member_access(app_id, p.identity_id).await? {
+            Some(a) if a.member.status == MemberStatus::Active => a,
             _ => return Err(Error::NotFound),
         };
-        Self::check_not_suspended(q, app_id).await?;
-        if q.app_requires_second_factor(app_id).await?
+        if access.app_suspended {
+            return Err(Error::AppSuspended);
+        }
+        let m = access.member;
+        if access.app_requires_second_factor
             && !q.second_factor_status(p.identity_id).await?.enabled()
         {
             return Err(Error::SecondFactorEnrolmentRequired {

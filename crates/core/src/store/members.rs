@@ -20,6 +20,13 @@ pub trait MemberQueries: Send {
         app_id: &AppId,
         identity: IdentityId,
     ) -> StoreResult<Option<Member>>;
+    /// The ID's member row in the app with the app's suspension and second-factor rule: what
+    /// every request of a member checks, in one statement.
+    async fn member_access(
+        &mut self,
+        app_id: &AppId,
+        identity: IdentityId,
+    ) -> StoreResult<Option<MemberAccess>>;
     /// Active admins of the app.
     async fn count_active_admins(&mut self, app_id: &AppId) -> StoreResult<i64>;
     /// The Active admins themselves (who are told when a member leaves), by email.

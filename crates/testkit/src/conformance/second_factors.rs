@@ -4,6 +4,7 @@
 use super::{app, identity, t0};
 use roster_core::model::*;
 use roster_core::store::Store;
+use roster_core::types::{MemberKind, MemberStatus};
 use std::sync::Arc;
 use time::Duration;
 
@@ -119,4 +120,68 @@ pub async fn second_factors_challenges_and_trusted_browsers(store: Arc<dyn Store
     assert!(!tx.trusted_device(&[4; 32], i.id, t0()).await.expect("gone"));
     assert_eq!(tx.delete_trusted_devices(i.id).await.expect("none left"), 0);
     tx.commit().await.expect("commit");
+}
+
+/// What every member request checks, read in one statement: the member row, the app's
+/// suspension and its second-factor rule; nothing for another app or another ID.
+pub async fn member_access_tells_suspension_and_second_factor_rule(store: Arc<dyn Store>) {
+    let i = identity("access@example.com");
+    let a = app("ac123", 3);
+    let other = app("ac456", 3);
+    let mut m = super::member(
+        &a,
+        "access@example.com",
+        MemberKind::User,
+        MemberStatus::Active,
+    );
+    m.identity_id = Some(i.id);
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_identity(&i).await.expect("identity");
+    tx.insert_app(&a).await.expect("app");
+    tx.insert_app(&other).await.expect("other app");
+    tx.insert_member(&m).await.expect("member");
+    let got = tx
+        .member_access(&a.app_id, i.id)
+        .await
+        .expect("access")
+        .expect("found");
+    assert_eq!(got.member, m);
+    assert!(!got.app_suspended && !got.app_requires_second_factor);
+    assert_eq!(
+        tx.member_access(&other.app_id, i.id).await.expect("o"),
+        None
+    );
+    let stranger = identity("stranger@example.com");
+    tx.insert_identity(&stranger).await.expect("stranger");
+    assert_eq!(
+        tx.member_access(&a.app_id, stranger.id).await.expect("s"),
+        None
+    );
+    tx.set_app_suspended(&a.app_id, Some(t0()))
+        .await
+        .expect("suspend");
+    tx.set_app_requires_second_factor(&a.app_id, true)
+        .await
+        .expect("require");
+    tx.commit().await.expect("commit");
+    let mut r = store.read().await.expect("read");
+    let got = r
+        .member_access(&a.app_id, i.id)
+        .await
+        .expect("access")
+        .expect("found");
+    assert!(got.app_suspended && got.app_requires_second_factor);
+    drop(r);
+    let mut tx = store.begin().await.expect("begin");
+    tx.set_app_suspended(&a.app_id, None).await.expect("resume");
+    tx.commit().await.expect("commit");
+    let got = store
+        .read()
+        .await
+        .expect("read")
+        .member_access(&a.app_id, i.id)
+        .await
+        .expect("access")
+        .expect("found");
+    assert!(!got.app_suspended && got.app_requires_second_factor);
 }
