@@ -180,5 +180,7 @@ fi
       echo "| $b p99 at ${BIG} members: $k | $(get "${b}_p99_100k_${k}_ms") ms | $(get "${b}_p99_1k_first_page_ms") ms | $(ratio "${b}_p99_100k_${k}_ms" "${b}_p99_1k_first_page_ms") | ≤ 2 |"
     done
   done
-  [ "$BULK_ROWS" -gt 0 ] && echo "| sqlite bulk invitation of $BULK_ROWS rows | $(get sqlite_bulk_secs) s | — | — | < 30 s |"
+  if [ "$BULK_ROWS" -gt 0 ]; then
+    echo "| sqlite bulk invitation of $BULK_ROWS rows | $(get sqlite_bulk_secs) s | — | — | < 30 s |"
+  fi
 } | tee "${OUT:-/dev/null}"

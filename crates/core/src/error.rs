@@ -4,7 +4,7 @@
 use crate::password::{PasswordPolicy, PasswordRule};
 
 /// A failure reported by a storage backend, classified by kind (never by message text).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint was violated (e.g. an App ID or an email already present).
     #[error("unique constraint violated")]

@@ -175,13 +175,13 @@ struct HasherInner {
     permits: tokio::sync::Semaphore,
     slots: usize,
     /// Argon2's working memory, kept between verifications: a fresh 19 MiB buffer costs ~5,000
-    /// page faults and zeroing, a third of a verification (91 → 55 verifies/s on 2 cores).
+    /// page faults and zeroing, a third of a verification (106 → 55 verifies/s on 2 cores without it).
     /// At most `slots` buffers exist at once; those unused for [`BUFFER_IDLE`] are given back.
     buffers: std::sync::Mutex<Vec<(Vec<Block>, std::time::Instant)>>,
 }
 
 /// Buffers unused this long are freed (the process returns to its idle size after a burst).
-pub const BUFFER_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+const BUFFER_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl HasherInner {
     fn take_buffer(&self, blocks: usize) -> Vec<Block> {
@@ -248,7 +248,7 @@ impl HasherInner {
 /// Concurrent Argon2 computations: one per core. Argon2 is pure CPU work, so more at once only
 /// adds memory (each holds its memory cost, 19 MiB by default) without adding throughput; a burst
 /// of logins waits for a slot instead (issue 13: 16 logins at once took 1.4 GB with twice this).
-pub fn hash_slots() -> usize {
+fn hash_slots() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 

@@ -1,6 +1,7 @@
 //! `roster id …` and `roster terms …`: an operator's commands about IDs (reset their second
 //! steps) and the terms of use (publish a version, show the current one).
 
+use crate::operator_cmd::{IdSupport, id_support};
 use crate::{CliError, now};
 use clap::Subcommand;
 use roster::config::Config;
@@ -37,11 +38,9 @@ pub(crate) enum TermsCmd {
 
 pub(crate) async fn id(cmd: IdCmd, cfg: Config) -> Result<(), CliError> {
     match cmd {
-        IdCmd::Show { email } => crate::operator_cmd::id_support("show", &email, cfg).await,
-        IdCmd::Unlock { email } => crate::operator_cmd::id_support("unlock", &email, cfg).await,
-        IdCmd::EndSessions { email } => {
-            crate::operator_cmd::id_support("end-sessions", &email, cfg).await
-        }
+        IdCmd::Show { email } => id_support(IdSupport::Show, &email, cfg).await,
+        IdCmd::Unlock { email } => id_support(IdSupport::Unlock, &email, cfg).await,
+        IdCmd::EndSessions { email } => id_support(IdSupport::EndSessions, &email, cfg).await,
         IdCmd::Reset2fa { email } => {
             let w = roster::wire(&cfg).await?;
             let id = w
@@ -50,7 +49,7 @@ pub(crate) async fn id(cmd: IdCmd, cfg: Config) -> Result<(), CliError> {
                 .await
                 .map_err(|e| match e {
                     Error::NotFound => CliError::new(format!("EMAIL: no ID has {email}")),
-                    e => CliError::from_core(e, &[("email", "EMAIL", "")]),
+                    e => CliError::from_core(e, &[("email", "EMAIL", &email)]),
                 })?;
             w.worker.drain(now()).await.ok();
             println!(

@@ -5,7 +5,8 @@
 //! its mmap threshold to the freed size, so every later 19 MiB buffer comes from a per-thread heap
 //! arena that is kept after the burst: 16 logins at once left the process at 1.4 GB for good
 //! (issue 13). Fixing the threshold at 1 MiB keeps large buffers on `mmap`, so they go back to the
-//! system when the verification ends; small allocations are unaffected.
+//! system when freed — the hasher keeps one buffer per core between verifications and frees them
+//! after 10 s unused (`roster_core::password`); small allocations are unaffected.
 
 /// Called once at start, before the runtime's threads exist.
 pub fn return_large_buffers_to_the_system() {

@@ -85,6 +85,7 @@ pub(crate) async fn client(cmd: ClientCmd, cfg: Config) -> Result<(), CliError> 
                         &[
                             ("name", "--name", ""),
                             ("redirect_uri", "--redirect-uri", ""),
+                            ("post_logout_redirect_uri", "--post-logout-redirect-uri", ""),
                             ("back_channel_logout_uri", "--back-channel-logout-uri", ""),
                         ],
                     )

@@ -31,7 +31,7 @@ pub(crate) async fn operator(cmd: OperatorCmd, cfg: Config) -> Result<(), CliErr
                 .services
                 .invite_operator(&ctx, &email)
                 .await
-                .map_err(|e| CliError::from_core(e, &[("email", "EMAIL", "")]))?;
+                .map_err(|e| CliError::from_core(e, &[("email", "EMAIL", &email)]))?;
             match done {
                 OperatorInvited::Added(i) => println!(
                     "{} is an operator; the console opens at {}/operator once they have two-step verification",
@@ -55,7 +55,7 @@ pub(crate) async fn operator(cmd: OperatorCmd, cfg: Config) -> Result<(), CliErr
                 .await
                 .map_err(|e| match e {
                     Error::NotFound => CliError::new(format!("EMAIL: {email} is not an operator")),
-                    e => CliError::from_core(e, &[("email", "EMAIL", "")]),
+                    e => CliError::from_core(e, &[("email", "EMAIL", &email)]),
                 })?;
             println!("{email} is no longer an operator");
             Ok(())
@@ -167,16 +167,23 @@ pub(crate) async fn seats_answer(
     Ok(())
 }
 
+/// What `roster id … EMAIL` does for support.
+pub(crate) enum IdSupport {
+    Show,
+    Unlock,
+    EndSessions,
+}
+
 /// `roster id show|unlock|end-sessions EMAIL`.
-pub(crate) async fn id_support(what: &str, email: &str, cfg: Config) -> Result<(), CliError> {
+pub(crate) async fn id_support(what: IdSupport, email: &str, cfg: Config) -> Result<(), CliError> {
     let w = roster::wire(&cfg).await?;
     let ctx = Ctx::at(now());
     let not_found = |e: Error| match e {
         Error::NotFound => CliError::new(format!("EMAIL: no ID has {email}")),
-        e => CliError::from_core(e, &[("email", "EMAIL", "")]),
+        e => CliError::from_core(e, &[("email", "EMAIL", email)]),
     };
     match what {
-        "show" => {
+        IdSupport::Show => {
             let v = w
                 .services
                 .operator_id(&ctx, None, email)
@@ -197,7 +204,7 @@ pub(crate) async fn id_support(what: &str, email: &str, cfg: Config) -> Result<(
                 );
             }
         }
-        "unlock" => {
+        IdSupport::Unlock => {
             let i = w
                 .services
                 .operator_unlock(&ctx, None, email)
@@ -205,7 +212,7 @@ pub(crate) async fn id_support(what: &str, email: &str, cfg: Config) -> Result<(
                 .map_err(not_found)?;
             println!("{} unlocked", i.email);
         }
-        _ => {
+        IdSupport::EndSessions => {
             let n = w
                 .services
                 .operator_end_sessions(&ctx, None, email)

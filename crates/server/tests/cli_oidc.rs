@@ -98,6 +98,15 @@ fn client_create_refuses_unusable_addresses_and_algorithms_by_flag() {
             ],
             "--back-channel-logout-uri",
         ),
+        (
+            vec![
+                "--redirect-uri",
+                "https://ok.example.com/cb",
+                "--post-logout-redirect-uri",
+                "http://crm.example.com/bye",
+            ],
+            "--post-logout-redirect-uri",
+        ),
     ] {
         let mut all = vec!["client", "create", "--name", "X"];
         all.extend(args);

@@ -71,8 +71,9 @@ fn operator_commands_find_suspend_and_refuse_clearly() {
     let list = text(&roster(dir.path(), &["mail", "list"], &[]));
     assert!(list.contains("To: sam@roster.example"), "{list}");
     let o = roster(dir.path(), &["operator", "add", "not an email"], &[]);
+    // the flag and what was typed
     assert!(
-        !o.status.success() && text(&o).contains("EMAIL"),
+        !o.status.success() && text(&o).contains("EMAIL") && text(&o).contains("\"not an email\""),
         "{}",
         text(&o)
     );

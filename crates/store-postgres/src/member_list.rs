@@ -115,7 +115,7 @@ pub(crate) fn statement(q: &MemberQuery) -> Result<(&'static str, Option<String>
     Ok((sql, arg))
 }
 
-fn like_escape(s: &str) -> String {
+pub(crate) fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")

@@ -49,7 +49,6 @@ macro_rules! logout_columns {
     };
 }
 
-/// Scopes, amr values: joined by single spaces.
 /// `prune_oidc`'s statements, in order (codes and tokens before the grants they belong to).
 const PRUNE: [&str; 5] = [
     "DELETE FROM oauth_codes WHERE expires_at < $1 \

@@ -77,13 +77,7 @@ where
     }
 
     async fn search_apps(&mut self, q: &str, limit: u32) -> StoreResult<Vec<App>> {
-        let like = format!(
-            "%{}%",
-            q.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let like = format!("%{}%", crate::member_list::like_escape(&q.to_lowercase()));
         let rows = sqlx::query(concat!(
             "SELECT ",
             app_cols!(),

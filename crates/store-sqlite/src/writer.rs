@@ -4,7 +4,7 @@
 //! of a group) and its own savepoint, so every check a writer makes (seats!) holds until its
 //! work is committed, exactly as with one transaction each. When a writer commits while others
 //! are queued, its savepoint is released into the open transaction and it waits for the group's
-//! `COMMIT`, made by the last writer of the group (or by itself after [`GROUP_WAIT`] if no one
+//! `COMMIT`, made by the last writer of the group (or by a task after [`GROUP_WAIT`] if no one
 //! came). No writer hears "committed" before its work is; a failed `COMMIT` fails every writer of
 //! the group; a writer that fails or is dropped rolls back its savepoint only. One commit for many
 //! writers shares their pages in the WAL: fewer bytes written and fewer syscalls per write.
@@ -20,7 +20,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 /// At most this many writers share one `COMMIT` (bounds the wait of the first).
 const MAX_GROUP: usize = 64;
-/// A writer waiting for its group's commit makes it itself after this long.
+/// A group that no later writer commits is committed after this long.
 const GROUP_WAIT: Duration = Duration::from_millis(20);
 /// How long `begin` waits for another process's write lock before giving up.
 const WRITE_LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -33,15 +33,6 @@ pub(crate) struct Writer {
     group: Vec<oneshot::Sender<Outcome>>,
     /// `COMMIT`s made (for tests and figures).
     pub(crate) commits: u64,
-}
-
-fn same(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Unique => StoreError::Unique,
-        StoreError::ForeignKey => StoreError::ForeignKey,
-        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
-        StoreError::Other(m) => StoreError::Other(m.clone()),
-    }
 }
 
 impl Writer {
@@ -59,7 +50,7 @@ impl Writer {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
         for waiter in self.group.drain(..) {
-            let _ = waiter.send(r.as_ref().map(|_| ()).map_err(same));
+            let _ = waiter.send(r.clone());
         }
         r
     }
@@ -70,7 +61,7 @@ impl Writer {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
         for waiter in self.group.drain(..) {
-            let _ = waiter.send(Err(same(why)));
+            let _ = waiter.send(Err(why.clone()));
         }
     }
 
@@ -171,20 +162,18 @@ impl WriterPool {
         })
     }
 
-    /// Wait for the commit of the group this writer joined; make it if no one else does.
-    async fn await_group(&self, mut rx: oneshot::Receiver<Outcome>) -> Outcome {
-        let outcome = match tokio::time::timeout(GROUP_WAIT, &mut rx).await {
-            Ok(r) => r,
-            Err(_) => {
-                let mut w = self.writer.clone().lock_owned().await;
-                if !w.group.is_empty() {
-                    let _ = w.commit_group();
-                }
-                drop(w);
-                rx.await
+    /// Commit whatever group is open after [`GROUP_WAIT`], in a task of its own: the group is
+    /// committed even if no writer comes and every waiting one is dropped (a client gone), so
+    /// SQLite's write lock is never left held.
+    fn commit_group_soon(&self) {
+        let writer = self.writer.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(GROUP_WAIT).await;
+            let mut w = writer.lock_owned().await;
+            if !w.group.is_empty() {
+                let _ = w.commit_group();
             }
-        };
-        outcome.unwrap_or_else(|_| Err(StoreError::Other("the group commit was lost".into())))
+        });
     }
 }
 
@@ -217,7 +206,10 @@ impl WriteTx {
             let (tx, rx) = oneshot::channel();
             w.group.push(tx);
             drop(w);
-            return self.pool.await_group(rx).await;
+            self.pool.commit_group_soon();
+            return rx
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Other("the group commit was lost".into())));
         }
         w.commit_group()
     }
@@ -273,7 +265,7 @@ mod tests {
             .unwrap();
         let writers: Vec<_> = (0..20)
             .map(|i| {
-                let pool = pool.clone();
+                let (pool, file) = (pool.clone(), file.clone());
                 tokio::spawn(async move {
                     let mut tx = pool.begin().await?;
                     let c = tx.connection()?;
@@ -288,7 +280,15 @@ mod tests {
                         }
                         // dropped without commit
                         13 => Ok(()),
-                        _ => tx.commit().await,
+                        _ => {
+                            tx.commit().await?;
+                            // "committed" means another connection sees it now
+                            let seen: i64 = crate::open(&file, true)?
+                                .query_row("SELECT count(*) FROM t WHERE v = ?1", [i], |r| r.get(0))
+                                .map_err(map_err)?;
+                            assert_eq!(seen, 1, "writer {i} answered before its commit");
+                            Ok(())
+                        }
                     }
                 })
             })

@@ -172,7 +172,7 @@ pub fn session_token(headers: &HeaderMap, secure: bool) -> Option<String> {
     crate::cookies::read(headers, crate::cookies::SESSION, secure)
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()

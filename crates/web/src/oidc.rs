@@ -268,12 +268,7 @@ fn bearer_error(error: &str, description: &str) -> Response {
 }
 
 async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(token) = token else {
+    let Some(token) = crate::extract::bearer(&headers) else {
         return bearer_error(
             "invalid_request",
             "Send the access token as a Bearer token.",

@@ -164,6 +164,8 @@ impl Services {
     ) -> Result<Option<Identity>> {
         let waiting_since = std::time::Instant::now();
         loop {
+            let mut settled = std::pin::pin!(self.attempt_settled.notified());
+            settled.as_mut().enable();
             let mut tx = self.begin().await?;
             let Some(mut identity) = tx.lock_identity_by_email(email_norm).await? else {
                 return Ok(None);
@@ -176,37 +178,58 @@ impl Services {
                 }
                 Attempt::Locked(until) => {
                     tx.update_lockout(identity.id, &identity.lockout).await?;
-                    self.audit(
-                        &mut *tx,
-                        ctx,
-                        None,
-                        Actor::Identity(&identity),
-                        "login.failed",
-                        None,
-                        serde_json::json!({"reason": "locked"}),
-                    )
-                    .await?;
-                    tx.commit().await?;
-                    let _ = self.hasher.verify(secret.to_string(), None).await?;
-                    return Err(Error::Locked {
-                        retry_after_secs: super::throttle::ceil_secs(until - ctx.now),
-                    });
+                    let actor = Actor::Identity(&identity);
+                    return Err(self.refuse_locked(tx, ctx, actor, until, secret).await);
                 }
                 Attempt::Busy => {
                     drop(tx);
-                    if waiting_since.elapsed() > BUSY_WAIT_LIMIT {
-                        return Err(Error::Busy);
-                    }
-                    self.wait_for_a_settled_attempt().await;
+                    self.wait_for_a_slot(waiting_since, settled).await?;
                 }
             }
         }
     }
 
-    /// Wait until an attempt on this node settles, or a moment for those settled by other nodes.
-    async fn wait_for_a_settled_attempt(&self) {
-        let settled = self.attempt_settled.notified();
+    /// Every slot is in flight: wait until an attempt on this node settles (or a moment, for
+    /// those settled by other nodes); 429 `too_many_attempts` once the login has waited too long in
+    /// all.
+    /// `settled` was made (and enabled) before the row was read, so an attempt that settles
+    /// in between is not missed.
+    async fn wait_for_a_slot(
+        &self,
+        waiting_since: std::time::Instant,
+        settled: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    ) -> Result<()> {
+        if waiting_since.elapsed() > BUSY_WAIT_LIMIT {
+            return Err(Error::Busy);
+        }
         let _ = tokio::time::timeout(std::time::Duration::from_millis(BUSY_WAIT_MS), settled).await;
+        Ok(())
+    }
+
+    /// A locked ID (or a locked unknown email): the refusal is audited, costs the same work as
+    /// a verification of `secret`, and answers 429 `id_locked` with the time left.
+    async fn refuse_locked(
+        &self,
+        mut tx: Box<dyn crate::store::Tx>,
+        ctx: &Ctx,
+        actor: Actor<'_>,
+        until: OffsetDateTime,
+        secret: &str,
+    ) -> Error {
+        let refused = async move {
+            let reason = serde_json::json!({"reason": "locked"});
+            self.audit(&mut *tx, ctx, None, actor, "login.failed", None, reason)
+                .await?;
+            tx.commit().await?;
+            self.hasher.verify(secret.to_string(), None).await?;
+            Ok::<(), Error>(())
+        };
+        match refused.await {
+            Err(e) => e,
+            Ok(()) => Error::Locked {
+                retry_after_secs: super::throttle::ceil_secs(until - ctx.now),
+            },
+        }
     }
 
     /// Record the outcome of a reserved attempt on the ID's current row. A failure is audited
@@ -282,6 +305,8 @@ impl Services {
         // 1. reserve, as for a real ID (waiting for a slot the same way)
         let waiting_since = std::time::Instant::now();
         loop {
+            let mut settled = std::pin::pin!(self.attempt_settled.notified());
+            settled.as_mut().enable();
             let mut tx = self.begin().await?;
             let mut l = tx.lock_phantom_lockout(&key).await?;
             match l.begin_attempt(ctx.now) {
@@ -292,28 +317,12 @@ impl Services {
                 }
                 Attempt::Locked(until) => {
                     tx.save_phantom_lockout(&key, &l).await?;
-                    self.audit(
-                        &mut *tx,
-                        ctx,
-                        None,
-                        Actor::Anonymous(label),
-                        "login.failed",
-                        None,
-                        serde_json::json!({"reason": "locked"}),
-                    )
-                    .await?;
-                    tx.commit().await?;
-                    let _ = self.hasher.verify(password.to_string(), None).await?;
-                    return Err(Error::Locked {
-                        retry_after_secs: super::throttle::ceil_secs(until - ctx.now),
-                    });
+                    let actor = Actor::Anonymous(label);
+                    return Err(self.refuse_locked(tx, ctx, actor, until, password).await);
                 }
                 Attempt::Busy => {
                     drop(tx);
-                    if waiting_since.elapsed() > BUSY_WAIT_LIMIT {
-                        return Err(Error::Busy);
-                    }
-                    self.wait_for_a_settled_attempt().await;
+                    self.wait_for_a_slot(waiting_since, settled).await?;
                 }
             }
         }

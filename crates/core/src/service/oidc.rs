@@ -160,13 +160,10 @@ pub struct AppChoice {
 
 /// A redirect URI the operator may register: absolute, no fragment; https, or http on a
 /// loopback host, or a private-use scheme of a native app (`com.example.app:/cb`).
-fn check_redirect_uri(raw: &str) -> Result<String> {
-    let bad = || {
-        Error::invalid(
-            "redirect_uri",
-            format!("{raw:?} is not a usable redirect URI."),
-        )
-    };
+/// `field`: the form field or flag the address came from (`redirect_uri` or
+/// `post_logout_redirect_uri`).
+fn check_redirect_uri(raw: &str, field: &'static str) -> Result<String> {
+    let bad = || Error::invalid(field, format!("{raw:?} is not a usable redirect URI."));
     let u = url::Url::parse(raw).map_err(|_| bad())?;
     if u.fragment().is_some() || raw.len() > 2000 {
         return Err(bad());
@@ -216,12 +213,12 @@ impl Services {
         let redirect_uris = req
             .redirect_uris
             .iter()
-            .map(|u| check_redirect_uri(u))
+            .map(|u| check_redirect_uri(u, "redirect_uri"))
             .collect::<Result<Vec<_>>>()?;
         let post_logout_redirect_uris = req
             .post_logout_redirect_uris
             .iter()
-            .map(|u| check_redirect_uri(u))
+            .map(|u| check_redirect_uri(u, "post_logout_redirect_uri"))
             .collect::<Result<Vec<_>>>()?;
         let back_channel_logout_uri = match req.back_channel_logout_uri.as_deref() {
             None => None,
@@ -420,8 +417,8 @@ impl Services {
         })
     }
 
-    /// Whether the session's login is recent enough for `max_age` (and `prompt=login` was
-    /// not asked for).
+    /// Whether the session's login is recent enough for `max_age` (`prompt=login` is the
+    /// caller's to check).
     pub fn login_fresh_enough(&self, ctx: &Ctx, p: &Principal, v: &ValidAuthorize) -> bool {
         match v.max_age {
             Some(m) => ctx.now - p.session_started <= Duration::seconds(m),
@@ -614,7 +611,7 @@ mod tests {
             "http://localhost/cb",
             "com.example.app:/oauth",
         ] {
-            assert!(check_redirect_uri(ok).is_ok(), "{ok}");
+            assert!(check_redirect_uri(ok, "redirect_uri").is_ok(), "{ok}");
         }
         for bad in [
             "http://app.example.com/cb",
@@ -624,7 +621,7 @@ mod tests {
             "/relative",
             "custom:/no-dot",
         ] {
-            assert!(check_redirect_uri(bad).is_err(), "{bad}");
+            assert!(check_redirect_uri(bad, "redirect_uri").is_err(), "{bad}");
         }
     }
 }

@@ -315,9 +315,7 @@ impl Services {
         p: Option<&Principal>,
         q: Option<&str>,
     ) -> Result<Vec<App>> {
-        if let Some(p) = p {
-            self.require_operator(p).await?;
-        }
+        self.acting_as(p).await?;
         let mut r = self.read().await?;
         let q = q.map(str::trim).filter(|q| !q.is_empty());
         match q {
@@ -379,11 +377,21 @@ impl Services {
         self.require_operator(p).await?;
         let mut r = self.read().await?;
         let mut out = Vec::new();
+        // each app read once, however many of its requests wait
+        let mut apps: std::collections::HashMap<AppId, Option<App>> = Default::default();
         for req in r.list_all_seat_requests(1000).await? {
             if req.status != SeatRequestStatus::Pending {
                 continue;
             }
-            if let Some(app) = r.get_app(&req.app_id).await? {
+            let app = match apps.get(&req.app_id) {
+                Some(known) => known.clone(),
+                None => {
+                    let app = r.get_app(&req.app_id).await?;
+                    apps.insert(req.app_id.clone(), app.clone());
+                    app
+                }
+            };
+            if let Some(app) = app {
                 out.push((req, app));
             }
         }
@@ -484,19 +492,8 @@ impl Services {
         quantity: i64,
     ) -> Result<App> {
         self.require_operator(p).await?;
-        let mut tx = self.begin().await?;
-        let app = self
-            .add_seats_in(
-                &mut *tx,
-                ctx,
-                app_id,
-                quantity,
-                SeatEntryKind::Complimentary,
-                Some(p),
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(app)
+        self.add_seats(ctx, app_id, quantity, SeatEntryKind::Complimentary, Some(p))
+            .await
     }
 
     /// Suspend (`true`) or resume an app: while suspended its members get 403
@@ -629,8 +626,8 @@ impl Services {
         p: &Principal,
         req: super::NewClient,
     ) -> Result<super::RegisteredClient> {
-        self.require_operator(p).await?;
-        self.create_client_as(ctx, Actor::Support(p), req).await
+        let actor = self.acting_as(Some(p)).await?;
+        self.create_client_as(ctx, actor, req).await
     }
 
     /// Console: the registered OpenID Connect clients.
@@ -650,7 +647,8 @@ impl Services {
         self.create_app_with(ctx, req, None, Some(p)).await
     }
 
-    /// 403 `app_suspended` when the app is suspended (checked on every member access).
+    /// 403 `app_suspended` when the app is suspended (service keys; member access reads it with
+    /// the membership, `member_access`).
     pub(super) async fn check_not_suspended(
         q: &mut dyn crate::store::Queries,
         app_id: &AppId,

@@ -59,7 +59,7 @@ impl Services {
         }
     }
 
-    async fn add_seats(
+    pub(super) async fn add_seats(
         &self,
         ctx: &Ctx,
         app_id: &AppId,

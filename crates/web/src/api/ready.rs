@@ -1,7 +1,7 @@
 //! `/readyz`: may this node take traffic? The database answers, every migration this binary
 //! knows is applied, and the mail worker (when this process runs one) is alive. A load balancer
 //! or orchestrator sends traffic elsewhere while it answers 503; `/healthz` only says the
-//! process runs.
+//! process runs and its database answers.
 
 use crate::AppState;
 use crate::problem::Problem;
