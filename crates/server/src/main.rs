@@ -640,7 +640,9 @@ async fn serve(cfg: Config) -> Result<(), CliError> {
     {
         tracing::warn!("mail worker still sending after 30 s; its claims return within a minute");
     }
-    tracing::info!("shut down: requests drained, stopping");
+    // last: every connection closed (SQLite folds its WAL into the database file)
+    roster_core::store::Store::close(w.services.store().as_ref()).await;
+    tracing::info!("shut down: requests drained, database closed, stopping");
     Ok(())
 }
 

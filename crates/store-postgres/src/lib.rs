@@ -134,6 +134,16 @@ impl Store for PgStore {
         "postgres"
     }
 
+    async fn close(&self) {
+        // waits for checked-out connections to come back, then says goodbye to the server
+        if tokio::time::timeout(std::time::Duration::from_secs(10), self.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("PostgreSQL connections still in use after 10 s; closing anyway");
+        }
+    }
+
     async fn migrate(&self) -> StoreResult<()> {
         // a node of the previous release restarting after an upgrade (or a rollback) meets
         // migrations it does not know: they only add (docs/deploy.md), so it may go on; a

@@ -237,6 +237,25 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    async fn close(&self) {
+        // readers in use come back first (bounded), then every connection closes: the last
+        // one to close leaves no WAL behind
+        let slots = self.inner.read_slots.clone();
+        let all = tokio::time::timeout(
+            Duration::from_secs(10),
+            slots.acquire_many_owned(ops::READERS as u32),
+        )
+        .await;
+        self.inner.read_slots.close();
+        if let Ok(mut readers) = self.inner.readers.lock() {
+            readers.clear();
+        }
+        drop(all);
+        if let Err(e) = self.inner.writer.close().await {
+            tracing::warn!(error = %e, "closing the SQLite database");
+        }
+    }
+
     async fn migrate(&self) -> StoreResult<()> {
         let mut w = self.inner.writer.exclusive().await;
         let tx = w

@@ -77,6 +77,8 @@ impl Writer {
 
 pub(crate) struct WriterPool {
     writer: Arc<Mutex<Writer>>,
+    /// Set by `close`: no writer is let in any more.
+    closed: std::sync::atomic::AtomicBool,
     /// Writers queued for the connection in `begin`.
     queued: AtomicUsize,
 }
@@ -106,7 +108,21 @@ impl WriterPool {
                 commits: 0,
             })),
             queued: AtomicUsize::new(0),
+            closed: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Commit a waiting group, move everything in the WAL into the database file and close the
+    /// connection. Writers that come later get `Unavailable`.
+    pub(crate) async fn close(&self) -> StoreResult<()> {
+        let mut w = self.exclusive().await;
+        self.closed.store(true, Ordering::SeqCst);
+        w.conn
+            .execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(map_err)?;
+        let placeholder = Connection::open_in_memory().map_err(map_err)?;
+        let conn = std::mem::replace(&mut w.conn, placeholder);
+        conn.close().map_err(|(_, e)| map_err(e))
     }
 
     /// The connection for work outside transactions of the store (migrations, backups): a group
@@ -129,6 +145,9 @@ impl WriterPool {
             let _queued = Queued::new(&self.queued);
             self.writer.clone().lock_owned().await
         };
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("the database is closed".into()));
+        }
         if w.group.is_empty() {
             w.settle();
         }

@@ -31,7 +31,7 @@ use utoipa::OpenApi;
         api::webhooks::create_webhook, api::webhooks::list_webhooks, api::webhooks::get_webhook,
         api::webhooks::delete_webhook, api::webhooks::deliveries, api::webhooks::send_test,
         api::seat_requests::ledger, api::seat_requests::list_requests, api::seat_requests::request_seats,
-        api::profile::get_profile, api::profile::put_details, api::profile::put_signature, api::invitation_links::new_link
+        api::profile::get_profile, api::profile::put_details, api::profile::put_signature, api::profile::get_logo, api::profile::put_logo, api::profile::delete_logo, api::invitation_links::new_link
     ),
     components(schemas(
         LoginRequest, SessionResponse, AppSummary, MeResponse, MemberDto, MembersPage, PatchMember,

@@ -293,6 +293,21 @@ impl Services {
         Ok(profile)
     }
 
+    /// Take the logo away (nothing happens when there is none).
+    pub async fn remove_logo(&self, ctx: &Ctx, p: &Principal, app_id: &AppId) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let m = Self::member_in(&mut *tx, p, app_id).await?;
+        if let Some(mut profile) = tx.get_profile(m.id).await?
+            && profile.logo.is_some()
+        {
+            profile.logo = None;
+            profile.updated_at = ctx.now;
+            tx.save_profile(&profile).await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
     /// The end of the initial setup: marks it done and, the first time, sends the Account
     /// Information email.
     pub async fn finish_setup(&self, ctx: &Ctx, p: &Principal, app_id: &AppId) -> Result<()> {

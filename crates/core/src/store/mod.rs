@@ -89,6 +89,9 @@ pub trait Store: Send + Sync + 'static {
     fn pool_figures(&self) -> PoolFigures {
         PoolFigures::default()
     }
+    /// Shut down cleanly (after the last request): wait briefly for work in hand, then close
+    /// every connection. Later calls of `begin`/`read` fail with `Unavailable`.
+    async fn close(&self) {}
 }
 
 #[async_trait]

@@ -2,7 +2,7 @@
 //! caller's profile, and a fresh invitation link to copy.
 
 use reqwest::StatusCode;
-use roster_testkit::TestApp;
+use roster_testkit::{PNG_1X1, TestApp};
 use serde_json::json;
 
 pub(super) async fn the_api_has_the_ledger_seat_requests_profile_and_copy_link(t: TestApp) {
@@ -119,6 +119,80 @@ pub(super) async fn the_api_has_the_ledger_seat_requests_profile_and_copy_link(t
     assert_eq!(p.status, StatusCode::OK, "{:?}", p.body);
     assert_eq!(p.body["signature_text"], "Ada");
 
+    // the logo: upload the image itself, read it back, replace, remove
+    let logo = format!("{}{base}/profile/logo", t.addr);
+    let put = |body: Vec<u8>, ct: &'static str| {
+        t.client
+            .put(&logo)
+            .bearer_auth(&admin)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let none = t
+        .client
+        .get(&logo)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::NOT_FOUND);
+    let r = put(PNG_1X1.to_vec(), "image/png").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["has_logo"], true, "{body}");
+    let got = t
+        .client
+        .get(&logo)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert_eq!(got.bytes().await.unwrap().as_ref(), PNG_1X1);
+    // told by its bytes: an SVG is refused whatever it is called, and so is a large image
+    let svg = put(
+        b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
+        "image/png",
+    )
+    .await
+    .unwrap();
+    assert_eq!(svg.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let svg: serde_json::Value = svg.json().await.unwrap();
+    assert_eq!(svg["code"], "invalid_input", "{svg}");
+    let mut big = PNG_1X1.to_vec();
+    big.resize(2 * 1024 * 1024 + 10, 0);
+    let big = put(big, "image/png").await.unwrap();
+    assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // the PNG is still there; then it is removed, twice without harm
+    let got = t
+        .client
+        .get(&logo)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.bytes().await.unwrap().as_ref(), PNG_1X1);
+    for _ in 0..2 {
+        let d = t
+            .delete(&format!("{base}/profile/logo"), Some(&admin))
+            .await;
+        assert_eq!(d.status, StatusCode::NO_CONTENT);
+    }
+    let gone = t
+        .client
+        .get(&logo)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get(&format!("{base}/profile"), Some(&admin)).await.body["has_logo"],
+        false
+    );
+
     // copy a fresh link: the old one stops working
     let r = t.invite(&a, &admin, "lin@example.com", "user", false).await;
     let inv = r.body["id"].as_str().expect("id").to_string();
@@ -192,10 +266,24 @@ pub(super) async fn the_api_has_the_ledger_seat_requests_profile_and_copy_link(t
         t.get(&format!("{base}/profile"), Some(&key)).await.status,
         StatusCode::NOT_FOUND
     );
+    let k = put_as(&t, &logo, &key).await;
+    assert_eq!(k, StatusCode::NOT_FOUND);
     assert_eq!(
         t.get(&format!("{base}/seats/ledger"), Some(&key))
             .await
             .status,
         StatusCode::OK
     );
+}
+
+async fn put_as(t: &TestApp, url: &str, token: &str) -> StatusCode {
+    t.client
+        .put(url)
+        .bearer_auth(token)
+        .header("content-type", "image/png")
+        .body(PNG_1X1.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
 }

@@ -5,7 +5,12 @@ use super::app_id;
 use crate::AppState;
 use crate::extract::{ApiJson, AppAuth, RequestCtx};
 use crate::problem::ApiResult;
-use axum::extract::{Path, State};
+use crate::problem::Problem;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use roster_core::model::IdentityProfile;
@@ -18,7 +23,17 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/apps/{app_id}/profile", get(get_profile).put(put_details))
         .route("/apps/{app_id}/profile/signature", put(put_signature))
+        .route(
+            "/apps/{app_id}/profile/logo",
+            get(get_logo)
+                .put(put_logo)
+                .delete(delete_logo)
+                .layer(DefaultBodyLimit::max(LOGO_BODY_LIMIT)),
+        )
 }
+
+/// A logo upload's body: the image itself, at most 2 MB (larger: 413 `body_too_large`).
+const LOGO_BODY_LIMIT: usize = roster_core::service::MAX_LOGO_BYTES;
 
 /// The caller's profile.
 #[derive(Serialize, ToSchema)]
@@ -160,4 +175,90 @@ pub async fn put_signature(
         Path(app.to_string()),
     )
     .await
+}
+
+#[utoipa::path(get, path = "/api/v1/apps/{app_id}/profile/logo", tag = "profile",
+    params(("app_id" = String, Path)),
+    responses((status = 200, description = "The caller's logo or photo in this app",
+        content(("image/png"), ("image/jpeg"), ("image/webp"))),
+        (status = 404, description = "not_found: no logo (or no such app)")))]
+pub async fn get_logo(
+    State(state): State<AppState>,
+    AppAuth(p): AppAuth,
+    RequestCtx(ctx): RequestCtx,
+    Path(app): Path<String>,
+) -> ApiResult<Response> {
+    let app = app_id(&app)?;
+    person(&p)?;
+    let v = state.services.profile(&ctx, &p, &app).await?;
+    let logo = v.app.logo.ok_or(Error::NotFound)?;
+    let mut res = logo.bytes.into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&logo.mime) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=60"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(res)
+}
+
+#[utoipa::path(put, path = "/api/v1/apps/{app_id}/profile/logo", tag = "profile",
+    params(("app_id" = String, Path)),
+    request_body(description = "The image itself: PNG, JPEG or WebP (told by its bytes, not by its Content-Type), at most 2 MB.",
+        content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"))),
+    responses((status = 200, body = ProfileDto, description = "Saved: the profile now has a logo"),
+        (status = 413, description = "body_too_large: the image is larger than 2 MB"),
+        (status = 422, description = "invalid_input: not a PNG, JPEG or WebP image")))]
+pub async fn put_logo(
+    State(state): State<AppState>,
+    AppAuth(p): AppAuth,
+    RequestCtx(ctx): RequestCtx,
+    Path(app): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<ProfileDto>> {
+    let app = app_id(&app)?;
+    person(&p)?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "The image is larger than 2 MB.",
+            )
+        } else {
+            Problem::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
+        }
+    })?;
+    state
+        .services
+        .save_logo(&ctx, &p, &app, body.to_vec())
+        .await?;
+    get_profile(
+        State(state),
+        AppAuth(p),
+        RequestCtx(ctx),
+        Path(app.to_string()),
+    )
+    .await
+}
+
+#[utoipa::path(delete, path = "/api/v1/apps/{app_id}/profile/logo", tag = "profile",
+    params(("app_id" = String, Path)),
+    responses((status = 204, description = "The logo is gone (or there was none)")))]
+pub async fn delete_logo(
+    State(state): State<AppState>,
+    AppAuth(p): AppAuth,
+    RequestCtx(ctx): RequestCtx,
+    Path(app): Path<String>,
+) -> ApiResult<StatusCode> {
+    let app = app_id(&app)?;
+    person(&p)?;
+    state.services.remove_logo(&ctx, &p, &app).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
