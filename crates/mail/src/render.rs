@@ -239,6 +239,27 @@ impl Renderer {
                 }),
                 unsubscribe_url: None,
             },
+            Mail::Provisioned {
+                first_name,
+                app_name,
+                app_id,
+                set_password_until,
+            } => Prepared {
+                template: "provisioned",
+                vars: json!({
+                    "first_name": first_name,
+                    "app_name": app_name,
+                    "app_id": app_id.as_str(),
+                    "app_link": format!("{base}/app/{app_id}"),
+                    "set_password_link": match set_password_until {
+                        Some(_) => Some(format!("{base}/reset-password/{}", secret()?)),
+                        None => None,
+                    },
+                    "expires": set_password_until.as_ref().map(when),
+                    "reset_page": format!("{base}/forgot-password"),
+                }),
+                unsubscribe_url: None,
+            },
             Mail::OperatorInvitation { expires_at } => Prepared {
                 template: "operator_invitation",
                 vars: json!({

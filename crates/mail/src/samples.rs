@@ -162,6 +162,27 @@ pub fn all() -> Vec<(&'static str, OutboxMessage)> {
             ),
         ));
     }
+    for (set_password_until, secret) in [
+        (
+            Some(at() + Duration::days(14)),
+            Some("Zq3kXw9mP2tLr8vN4bY6cH1dF5gJ7aS0eU2iO4qW6xE"),
+        ),
+        (None, None),
+    ] {
+        v.push((
+            "provisioned",
+            msg(
+                "rohit@example.com",
+                Mail::Provisioned {
+                    first_name: Some("Rohit".into()),
+                    app_name: "Acme Plumbing".into(),
+                    app_id: app(),
+                    set_password_until,
+                },
+                secret,
+            ),
+        ));
+    }
     v.push((
         "operator_invitation",
         msg(

@@ -55,6 +55,14 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/member_notice.html"),
     ),
     (
+        "provisioned.txt",
+        include_str!("../templates/provisioned.txt"),
+    ),
+    (
+        "provisioned.html",
+        include_str!("../templates/provisioned.html"),
+    ),
+    (
         "operator_invitation.txt",
         include_str!("../templates/operator_invitation.txt"),
     ),

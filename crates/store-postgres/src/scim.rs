@@ -9,6 +9,7 @@ use roster_core::store::{ScimQueries, StoreResult};
 use roster_core::types::*;
 use sqlx::postgres::PgConnection;
 use std::ops::DerefMut;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 #[async_trait]
@@ -88,5 +89,62 @@ where
         .await
         .map_err(map_err)?;
         Ok(id.map(MemberId))
+    }
+
+    async fn scim_provisioning(&mut self, app: &AppId) -> StoreResult<ScimProvisioning> {
+        let mode: Option<String> =
+            sqlx::query_scalar("SELECT provisioning FROM app_scim_settings WHERE app_id = $1")
+                .bind(app.as_str())
+                .fetch_optional(self.c())
+                .await
+                .map_err(map_err)?;
+        Ok(mode
+            .as_deref()
+            .and_then(ScimProvisioning::parse)
+            .unwrap_or_default())
+    }
+
+    async fn set_scim_provisioning(
+        &mut self,
+        app: &AppId,
+        mode: ScimProvisioning,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO app_scim_settings (app_id, provisioning) VALUES ($1, $2) \
+             ON CONFLICT (app_id) DO UPDATE SET provisioning = EXCLUDED.provisioning",
+        )
+        .bind(app.as_str())
+        .bind(mode.as_str())
+        .execute(self.c())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn insert_unclaimed_identity(
+        &mut self,
+        identity: IdentityId,
+        app: &AppId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO unclaimed_identities (identity_id, app_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(identity.0)
+        .bind(app.as_str())
+        .bind(at)
+        .execute(self.c())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn claim_identity(&mut self, identity: IdentityId) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM unclaimed_identities WHERE identity_id = $1")
+            .bind(identity.0)
+            .execute(self.c())
+            .await
+            .map_err(map_err)?;
+        Ok(r.rows_affected() > 0)
     }
 }

@@ -133,6 +133,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0020_operators",
         include_str!("../migrations/0020_operators.sql"),
     ),
+    (
+        21,
+        "0021_scim_provisioning",
+        include_str!("../migrations/0021_scim_provisioning.sql"),
+    ),
 ];
 
 #[derive(Clone)]

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use roster_core::model::*;
 use roster_core::store::{ScimQueries, StoreResult};
 use roster_core::types::*;
+use time::OffsetDateTime;
 
 #[async_trait]
 impl<C: HasConn> ScimQueries for Handle<C> {
@@ -64,5 +65,50 @@ impl<C: HasConn> ScimQueries for Handle<C> {
             rusqlite::params![app.as_str(), external_id],
             |r| Ok(MemberId(uuid(r, 0)?)),
         )
+    }
+
+    async fn scim_provisioning(&mut self, app: &AppId) -> StoreResult<ScimProvisioning> {
+        let mode: Option<String> = self.one(
+            "SELECT provisioning FROM app_scim_settings WHERE app_id = ?1",
+            rusqlite::params![app.as_str()],
+            |r| get(r, 0),
+        )?;
+        Ok(mode
+            .as_deref()
+            .and_then(ScimProvisioning::parse)
+            .unwrap_or_default())
+    }
+
+    async fn set_scim_provisioning(
+        &mut self,
+        app: &AppId,
+        mode: ScimProvisioning,
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO app_scim_settings (app_id, provisioning) VALUES (?1, ?2) \
+             ON CONFLICT (app_id) DO UPDATE SET provisioning = excluded.provisioning",
+            rusqlite::params![app.as_str(), mode.as_str()],
+        )?;
+        Ok(())
+    }
+
+    async fn insert_unclaimed_identity(
+        &mut self,
+        identity: IdentityId,
+        app: &AppId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO unclaimed_identities (identity_id, app_id, created_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![identity.0, app.as_str(), ms(at)],
+        )?;
+        Ok(())
+    }
+
+    async fn claim_identity(&mut self, identity: IdentityId) -> StoreResult<bool> {
+        Ok(self.exec(
+            "DELETE FROM unclaimed_identities WHERE identity_id = ?1",
+            rusqlite::params![identity.0],
+        )? > 0)
     }
 }

@@ -28,6 +28,8 @@ mod openapi;
 mod password;
 #[path = "journeys/scim.rs"]
 mod scim;
+#[path = "journeys/scim_provision.rs"]
+mod scim_provision;
 #[path = "journeys/seats.rs"]
 mod seats;
 #[path = "journeys/terms_audit.rs"]
@@ -51,6 +53,7 @@ use notifications::*;
 use openapi::*;
 use password::*;
 use scim::*;
+use scim_provision::*;
 use seats::*;
 use terms_audit::*;
 use two_step::*;
@@ -117,6 +120,7 @@ roster_testkit::on_every_backend!(
     webhooks_report_every_change_signed_and_retried,
     a_delivery_that_keeps_failing_is_given_up_and_logged,
     an_identity_provider_provisions_people_over_scim,
+    scim_can_make_active_members_and_ids_their_owners_claim,
     the_api_has_the_ledger_seat_requests_profile_and_copy_link,
     the_openapi_document_is_exact,
     every_operation_answers_only_what_it_documents,

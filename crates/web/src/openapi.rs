@@ -31,7 +31,7 @@ use utoipa::OpenApi;
         api::webhooks::create_webhook, api::webhooks::list_webhooks, api::webhooks::get_webhook,
         api::webhooks::delete_webhook, api::webhooks::deliveries, api::webhooks::send_test,
         api::seat_requests::ledger, api::seat_requests::list_requests, api::seat_requests::request_seats,
-        api::profile::get_profile, api::profile::put_details, api::profile::put_signature, api::profile::get_logo, api::profile::put_logo, api::profile::delete_logo, api::invitation_links::new_link
+        api::profile::get_profile, api::profile::put_details, api::profile::put_signature, api::profile::get_logo, api::profile::put_logo, api::profile::delete_logo, api::scim_settings::get_settings, api::scim_settings::put_settings, api::invitation_links::new_link
     ),
     components(schemas(
         LoginRequest, SessionResponse, AppSummary, MeResponse, MemberDto, MembersPage, PatchMember,
@@ -53,7 +53,7 @@ use utoipa::OpenApi;
         api::webhooks::WebhooksList, api::webhooks::WebhookDeliveryState, api::webhooks::WebhookDeliveryDto, api::webhooks::WebhookDeliveries,
         api::seat_requests::LedgerKind, api::seat_requests::LedgerEntryDto, api::seat_requests::LedgerPage, api::seat_requests::RequestStatus,
         api::seat_requests::SeatRequestDto, api::seat_requests::SeatRequestsList, api::seat_requests::SeatRequestBody,
-        api::profile::ProfileDto, api::profile::DetailsBody, api::profile::SignatureBody,
+        api::profile::ProfileDto, api::scim_settings::ScimSettings, api::scim_settings::ScimProvisioningDto, api::profile::DetailsBody, api::profile::SignatureBody,
         crate::problem::ProblemDoc, crate::problem::FieldProblem, crate::problem::PasswordRuleDoc,
         crate::problem::SecondFactorMethod, crate::problem::ProblemSeats,
         MemberKindDto, MemberStatusDto, InvitationStatusDto, NotificationKindName, StatusChangeDto,

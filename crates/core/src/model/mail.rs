@@ -95,11 +95,20 @@ pub enum Mail {
         change: MemberChange,
         by: String,
     },
-    /// To the admin who bought seats.
     /// An invitation to become a Roster support operator (link with the token, 7 days).
     OperatorInvitation {
         #[serde(with = "time::serde::rfc3339")]
         expires_at: OffsetDateTime,
+    },
+    /// The app's identity provider added the person as an Active member (SCIM direct
+    /// provisioning). `set_password_until`: a Roster ID was made for them and the secret is a
+    /// link to choose its password, usable until then.
+    Provisioned {
+        first_name: Option<String>,
+        app_name: String,
+        app_id: AppId,
+        #[serde(default, with = "time::serde::rfc3339::option")]
+        set_password_until: Option<OffsetDateTime>,
     },
     /// Support answered an admin's seat request (granted: how many; declined: `None`).
     SeatRequestAnswered {
@@ -111,6 +120,7 @@ pub enum Mail {
         /// The operator's note or reason.
         note: Option<String>,
     },
+    /// To the admin who bought seats.
     SeatReceipt {
         first_name: String,
         app_name: String,
@@ -284,6 +294,7 @@ impl Mail {
             Mail::SeatReceipt { .. } => "seat_receipt",
             Mail::SeatRequestAnswered { .. } => "seat_request_answered",
             Mail::OperatorInvitation { .. } => "operator_invitation",
+            Mail::Provisioned { .. } => "provisioned",
         }
     }
 }

@@ -122,6 +122,34 @@ pub struct Identity {
     pub lockout: Lockout,
 }
 
+/// What a SCIM create makes in an app (an app setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScimProvisioning {
+    /// An invitation, emailed; the person accepts it with their ID (or makes one).
+    #[default]
+    Invite,
+    /// An Active member at once, linked to the ID with that email; when there is none, an ID
+    /// is made whose owner chooses a password through an emailed link.
+    Active,
+}
+
+impl ScimProvisioning {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invite => "invite",
+            Self::Active => "active",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "invite" => Some(Self::Invite),
+            "active" => Some(Self::Active),
+            _ => None,
+        }
+    }
+}
+
 /// Failed-login bookkeeping of one ID (see `crate::lockout`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Lockout {

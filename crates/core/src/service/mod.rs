@@ -41,6 +41,7 @@ mod passkeys;
 mod password;
 mod profile;
 mod scim;
+mod scim_provision;
 mod seats;
 mod second_step;
 mod terms;

@@ -301,14 +301,22 @@ impl Services {
             .await?;
         // and every application it signed in to hears of it
         self.end_identity_grants(&mut *tx, ctx, identity.id).await?;
-        self.notify_owner(&mut *tx, ctx, &identity, SecurityEvent::PasswordReset, None)
-            .await?;
+        // an ID made by SCIM provisioning gets its first password: no "was reset" notice
+        let first_password = tx.claim_identity(identity.id).await?;
+        if !first_password {
+            self.notify_owner(&mut *tx, ctx, &identity, SecurityEvent::PasswordReset, None)
+                .await?;
+        }
         self.audit(
             &mut *tx,
             ctx,
             None,
             Actor::Identity(&identity),
-            "password.reset",
+            if first_password {
+                "id.claimed"
+            } else {
+                "password.reset"
+            },
             None,
             serde_json::json!({"by": if req.token.is_some() { "link" } else { "code" }}),
         )

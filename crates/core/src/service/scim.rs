@@ -201,7 +201,8 @@ impl Services {
         })
     }
 
-    /// Create a user: an invitation (emailed), which takes a seat now.
+    /// Create a user: an invitation (emailed), which takes a seat now; or, when the app's
+    /// setting says `active`, an Active member at once (`scim_provision`).
     pub async fn scim_create_user(
         &self,
         ctx: &Ctx,
@@ -222,6 +223,11 @@ impl Services {
         let last =
             Name::parse_optional("last_name", input.family_name.clone().flatten().as_deref())?;
         let external_id = input.external_id.clone().flatten();
+        let mode = self.read().await?.scim_provisioning(app_id).await?;
+        let unclaimed = match mode {
+            ScimProvisioning::Active => self.prepare_unclaimed_id(&email).await?,
+            ScimProvisioning::Invite => None,
+        };
         let mut tx = self.begin().await?;
         let mut app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
         if let Some(x) = &external_id
@@ -229,24 +235,33 @@ impl Services {
         {
             return Err(Error::AlreadyMember);
         }
-        let issued = self
-            .issue_invitation(
-                &mut *tx,
-                ctx,
-                &mut app,
-                Some(p),
-                &p.display_name(),
-                email,
-                Some(first.to_string()),
-                last.map(|l| l.to_string()),
-                false,
-                MemberKind::User,
-                true,
-                false,
-            )
-            .await?;
+        let (first, last) = (first.to_string(), last.map(|l| l.to_string()));
+        let member = match mode {
+            ScimProvisioning::Invite => {
+                self.issue_invitation(
+                    &mut *tx,
+                    ctx,
+                    &mut app,
+                    Some(p),
+                    &p.display_name(),
+                    email,
+                    Some(first),
+                    last,
+                    false,
+                    MemberKind::User,
+                    true,
+                    false,
+                )
+                .await?
+                .member
+            }
+            ScimProvisioning::Active => {
+                self.provision_active(&mut *tx, ctx, p, &mut app, email, first, last, unclaimed)
+                    .await?
+            }
+        };
         if let Some(x) = &external_id {
-            tx.set_external_id(app_id, issued.member.id, Some(x))
+            tx.set_external_id(app_id, member.id, Some(x))
                 .await
                 .map_err(|e| match e {
                     StoreError::Unique => Error::AlreadyMember,
@@ -256,7 +271,7 @@ impl Services {
         tx.commit().await?;
         self.mail_kick.notify_one();
         Ok(ScimUser {
-            member: issued.member,
+            member,
             external_id,
         })
     }

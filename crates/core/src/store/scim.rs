@@ -4,6 +4,7 @@ use super::StoreResult;
 use crate::model::*;
 use crate::types::*;
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 #[async_trait]
 pub trait ScimQueries: Send {
@@ -23,4 +24,20 @@ pub trait ScimQueries: Send {
         app: &AppId,
         external_id: &str,
     ) -> StoreResult<Option<MemberId>>;
+    /// What the app's SCIM creates make (`Invite` when never set).
+    async fn scim_provisioning(&mut self, app: &AppId) -> StoreResult<ScimProvisioning>;
+    async fn set_scim_provisioning(
+        &mut self,
+        app: &AppId,
+        mode: ScimProvisioning,
+    ) -> StoreResult<()>;
+    /// Record an ID made by provisioning, whose owner has not chosen a password yet.
+    async fn insert_unclaimed_identity(
+        &mut self,
+        identity: IdentityId,
+        app: &AppId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Forget that the ID was unclaimed; true if it was.
+    async fn claim_identity(&mut self, identity: IdentityId) -> StoreResult<bool>;
 }

@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use roster_testkit::TestApp;
 use serde_json::{Value, json};
 
-async fn scim(
+pub(super) async fn scim(
     t: &TestApp,
     method: Method,
     path: &str,
@@ -30,7 +30,7 @@ async fn scim(
     (s, h, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-fn new_user(email: &str, given: &str, external: &str) -> Value {
+pub(super) fn new_user(email: &str, given: &str, external: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": email,

@@ -141,4 +141,52 @@ async fn keys_are_made_shown_once_used_and_revoked_on_the_page() {
         !page.html.contains("My script"),
         "admins do not see others' personal keys"
     );
+
+    // SCIM provisioning: invitations by default; the admin switches to Active members
+    assert!(page.html.contains("SCIM provisioning"));
+    assert!(
+        page.html.contains(r#"value="invite" checked"#),
+        "{}",
+        page.html
+    );
+    let scim = format!("{path}/scim");
+    let r = post(&ada, &t, &scim, &[("csrf", &c), ("provisioning", "active")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    let page = get(&ada, &t, &path).await;
+    assert!(
+        page.html.contains("added as Active members at once"),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains(r#"value="active" checked"#));
+    let setting = t
+        .get(&format!("/api/v1/apps/{app}/scim-settings"), Some(&admin))
+        .await;
+    assert_eq!(setting.body["provisioning"], "active");
+    // nothing chosen: the page says so and nothing changes
+    let r = post(&ada, &t, &scim, &[("csrf", &c), ("provisioning", "")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.html.contains("Choose what new users"), "{}", r.html);
+    // a user has no such section and cannot post the form; nor can anyone without CSRF
+    assert!(
+        !get(&una, &t, &path)
+            .await
+            .html
+            .contains("SCIM provisioning")
+    );
+    let c_una = csrf(&get(&una, &t, &path).await.html);
+    let r = post(
+        &una,
+        &t,
+        &scim,
+        &[("csrf", &c_una), ("provisioning", "invite")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = post(&ada, &t, &scim, &[("provisioning", "invite")]).await;
+    assert!(r.status.is_client_error());
+    let setting = t
+        .get(&format!("/api/v1/apps/{app}/scim-settings"), Some(&admin))
+        .await;
+    assert_eq!(setting.body["provisioning"], "active");
 }

@@ -16,6 +16,7 @@ pub mod passkeys;
 pub mod password;
 pub mod profile;
 pub mod ready;
+pub mod scim_settings;
 pub mod seat_requests;
 pub mod seats;
 pub mod terms;
@@ -58,6 +59,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(two_step::routes())
         .merge(passkeys::routes())
         .merge(webhooks::routes())
+        .merge(scim_settings::routes())
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)
 }

@@ -14,7 +14,7 @@ use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use roster_core::model::{ApiKey, ApiKeyKind, ApiScope};
+use roster_core::model::{ApiKey, ApiKeyKind, ApiScope, ScimProvisioning};
 use roster_core::service::NewApiKey;
 use roster_core::types::AppId;
 use roster_core::{Ctx, Error, Principal};
@@ -25,6 +25,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/app/{app_id}/api-keys", get(keys_page).post(create))
         .route("/app/{app_id}/api-keys/{id}/revoke", post(revoke))
+        .route("/app/{app_id}/api-keys/scim", post(set_scim))
 }
 
 /// Personal keys, or (admins) service keys: the list and the form that makes one.
@@ -58,6 +59,8 @@ struct KeysPage<'a> {
     sections: Vec<Section>,
     /// A key just made: its name and secret.
     secret: Option<(String, String)>,
+    /// Admins: whether SCIM creates make Active members (else invitations).
+    scim_active: Option<bool>,
     errors: Vec<String>,
 }
 
@@ -128,6 +131,11 @@ async fn render_page(
             .map(row)
             .collect(),
     }];
+    let scim_active = if me.admin {
+        Some(state.services.scim_provisioning(p, app).await? == ScimProvisioning::Active)
+    } else {
+        None
+    };
     if me.admin {
         sections.push(Section {
             kind: "service",
@@ -160,6 +168,7 @@ async fn render_page(
         app_id: app.to_string(),
         sections,
         secret,
+        scim_active,
         errors,
     };
     let mut res = Page::new(&t, &csrf)?.into_response();
@@ -263,4 +272,40 @@ pub async fn revoke(
             k.name
         ),
     ))
+}
+
+#[derive(Deserialize)]
+pub struct ScimForm {
+    csrf: String,
+    #[serde(default)]
+    provisioning: String,
+}
+
+/// Admins: what the identity provider's new users become (invited, or Active at once).
+pub async fn set_scim(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RequestCtx(ctx): RequestCtx,
+    Path(app_raw): Path<String>,
+    Form(f): Form<ScimForm>,
+) -> PageResult {
+    check_csrf(&state, &headers, &f.csrf)?;
+    let here = format!("/app/{app_raw}/api-keys");
+    let p = require_login(&state, &headers, &here).await?;
+    let app = app_id(&app_raw)?;
+    let Some(mode) = ScimProvisioning::parse(&f.provisioning) else {
+        let errors = vec!["Choose what new users from your identity provider become.".to_string()];
+        return render_page(&state, &headers, &ctx, &p, &app, None, errors).await;
+    };
+    state
+        .services
+        .set_scim_provisioning(&ctx, &p, &app, mode)
+        .await?;
+    let said = match mode {
+        ScimProvisioning::Invite => "New users from your identity provider will be invited.",
+        ScimProvisioning::Active => {
+            "New users from your identity provider will be added as Active members at once."
+        }
+    };
+    Ok(see_other_with(&state, &format!("{here}#scim"), said))
 }

@@ -73,6 +73,12 @@ pub(super) fn activity(action: &str, target: Option<&str>) -> String {
         "session.ended_others" => "ended their other sessions".into(),
         "terms.accepted" => format!("agreed to the terms, version {t}"),
         "member.left" => "left the app".into(),
+        "member.provisioned" => format!("added {t} as an active member"),
+        "id.provisioned" => format!("made a Roster ID for {t}"),
+        "id.claimed" => "chose the password of their new ID".into(),
+        "scim.provisioning_changed" => {
+            "changed what the identity provider's new users become".into()
+        }
         other => match target {
             Some(t) => format!("{other} ({t})"),
             None => other.to_string(),
