@@ -133,6 +133,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0020_operators",
         include_str!("../migrations/0020_operators.sql"),
     ),
+    (
+        22,
+        "0022_seat_ledger_why",
+        include_str!("../migrations/0022_seat_ledger_why.sql"),
+    ),
 ];
 
 #[derive(Clone)]

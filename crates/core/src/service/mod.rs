@@ -74,6 +74,7 @@ pub use profile::{
 pub use scim::{
     ScimGroup, ScimUser, ScimUserInput, display_name as scim_display_name, scim_active,
 };
+pub use seats::LedgerLine;
 pub use second_step::{SecondStep, TRUST_TTL};
 pub use terms::TermsView;
 pub use throttle::{ThrottleLimits, Throttled};

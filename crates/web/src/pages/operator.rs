@@ -146,8 +146,10 @@ struct MemberRow {
 
 struct LedgerRow {
     at: String,
-    kind: String,
-    quantity: i64,
+    /// "+3"
+    change: String,
+    who: String,
+    why: String,
 }
 
 struct RequestRow {
@@ -209,13 +211,11 @@ async fn app_page(
         ledger: v
             .ledger
             .iter()
-            .map(|e| LedgerRow {
-                at: zone.format(e.at),
-                kind: match e.kind {
-                    SeatEntryKind::Complimentary => "complimentary".into(),
-                    k => format!("{k:?}").to_lowercase(),
-                },
-                quantity: e.quantity,
+            .map(|l| LedgerRow {
+                at: zone.format(l.entry.at),
+                change: format!("{:+}", l.entry.quantity),
+                who: l.who.clone(),
+                why: l.why.clone(),
             })
             .collect(),
         members: v
@@ -271,6 +271,7 @@ struct SeatsForm {
     csrf: String,
     #[serde(default)]
     quantity: String,
+    note: Option<String>,
 }
 
 fn quantity(raw: &str) -> Result<i64, PageError> {
@@ -291,7 +292,10 @@ async fn grant_seats(
     let p = operator(&state, &headers, &here).await?;
     let a = app_id(&raw)?;
     let q = quantity(&f.quantity)?;
-    state.services.operator_grant_seats(&ctx, &p, &a, q).await?;
+    state
+        .services
+        .operator_grant_seats(&ctx, &p, &a, q, f.note.as_deref())
+        .await?;
     Ok(see_other_with(
         &state,
         &here,
