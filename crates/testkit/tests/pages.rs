@@ -544,6 +544,8 @@ mod bulk;
 mod notifications;
 #[path = "pages/operator.rs"]
 mod operator;
+#[path = "pages/operator_support.rs"]
+mod operator_support;
 #[path = "pages/security.rs"]
 mod security;
 #[path = "pages/setup.rs"]

@@ -26,8 +26,11 @@ pub enum SeatAnswer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperatorAccess {
     No,
-    /// An operator without two-step verification, or who logged in without using it.
+    /// An operator without two-step verification.
     NeedsTwoStep,
+    /// An operator with two-step verification who logged in without using it (a trusted
+    /// browser skipped the second step).
+    UseSecondStep,
     Yes,
 }
 
@@ -87,10 +90,11 @@ impl Services {
             return Ok(OperatorAccess::No);
         }
         // set up, and used at this login (a trusted browser skips the second step)
-        if !r.second_factor_status(p.identity_id).await?.enabled()
-            || !p.amr.iter().any(|a| a == "mfa")
-        {
+        if !r.second_factor_status(p.identity_id).await?.enabled() {
             return Ok(OperatorAccess::NeedsTwoStep);
+        }
+        if !p.amr.iter().any(|a| a == "mfa") {
+            return Ok(OperatorAccess::UseSecondStep);
         }
         Ok(OperatorAccess::Yes)
     }

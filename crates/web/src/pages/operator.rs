@@ -51,13 +51,25 @@ pub(super) async fn operator(
             super::frame::ErrorInfo {
                 title: "Set up two-step verification first".into(),
                 message: "The operator console opens only to IDs with two-step verification, \
-                          used at this login. Set it up, or log out and log in again with your \
-                          second step (a trusted browser skips it), then come back."
+                          used at this login. Set it up, log out and log in again with your \
+                          second step, then come back."
                     .into(),
                 link: Some((
                     "/account/two-step".into(),
                     "Set up two-step verification".into(),
                 )),
+            },
+        )),
+        OperatorAccess::UseSecondStep => Err(PageError::Info(
+            axum::http::StatusCode::FORBIDDEN,
+            super::frame::ErrorInfo {
+                title: "Use your second step to open the console".into(),
+                message: "You logged in without your second step: this browser is trusted, so \
+                          it was not asked. The operator console needs it at every login. \
+                          Forget trusted browsers, log out and log in again with your second \
+                          step, then come back."
+                    .into(),
+                link: Some(("/account/two-step".into(), "Forget trusted browsers".into())),
             },
         )),
         OperatorAccess::No => Err(Error::NotFound.into()),
