@@ -544,6 +544,8 @@ mod bulk;
 mod notifications;
 #[path = "pages/operator.rs"]
 mod operator;
+#[path = "pages/operator_oidc.rs"]
+mod operator_oidc;
 #[path = "pages/operator_support.rs"]
 mod operator_support;
 #[path = "pages/security.rs"]
