@@ -355,8 +355,11 @@ async fn run(cmd: Cmd, cfg: Config) -> Result<(), CliError> {
                     "seats: {} used of {} ({} purchased + {} complimentary), {} available",
                     seats.used, seats.total, seats.purchased, seats.complimentary, seats.available
                 );
-                for e in ledger {
-                    println!("  {}  {:>14}  {:+}", e.at, e.kind.as_str(), e.quantity);
+                for l in ledger {
+                    println!(
+                        "  {}  {:+}  by {}: {}",
+                        l.entry.at, l.entry.quantity, l.who, l.why
+                    );
                 }
                 Ok(())
             }

@@ -1,6 +1,6 @@
 //! `roster operator …` and the operator's app, seat and ID commands (`roster app
 //! list|suspend|resume`, `roster seats answer`, `roster id show|unlock|end-sessions`): the same
-//! operations as the operator console, audited with "operator" as the actor.
+//! operations as the operator console, audited as "Roster support" (without an operator's ID).
 
 use crate::{CliError, app_id_arg, now};
 use clap::Subcommand;

@@ -100,8 +100,8 @@ where
 
     async fn insert_seat_entry(&mut self, e: &SeatLedgerEntry) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO seat_ledger (id, app_id, at, kind, quantity, actor) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO seat_ledger (id, app_id, at, kind, quantity, actor, note, request_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(e.id)
         .bind(e.app_id.as_str())
@@ -109,6 +109,8 @@ where
         .bind(e.kind.as_str())
         .bind(e.quantity)
         .bind(e.actor.map(|a| a.0))
+        .bind(e.note.as_deref())
+        .bind(e.request.map(|r| r.0))
         .execute(self.c())
         .await
         .map_err(map_err)?;
@@ -117,7 +119,7 @@ where
 
     async fn list_seat_entries(&mut self, app_id: &AppId) -> StoreResult<Vec<SeatLedgerEntry>> {
         let rows = sqlx::query(
-            "SELECT id, app_id, at, kind, quantity, actor FROM seat_ledger \
+            "SELECT id, app_id, at, kind, quantity, actor, note, request_id FROM seat_ledger \
              WHERE app_id = $1 ORDER BY at, id",
         )
         .bind(app_id.as_str())
@@ -268,6 +270,8 @@ pub(crate) fn seat_row(r: &PgRow) -> Result<SeatLedgerEntry, StoreError> {
         kind: SeatEntryKind::parse(&k).ok_or_else(|| bad("seat kind", &k))?,
         quantity: get(r, "quantity")?,
         actor: get::<Option<Uuid>>(r, "actor")?.map(IdentityId),
+        note: get(r, "note")?,
+        request: get::<Option<Uuid>>(r, "request_id")?.map(SeatRequestId),
     })
 }
 

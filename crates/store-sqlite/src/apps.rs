@@ -76,15 +76,17 @@ impl<C: HasConn> AppQueries for Handle<C> {
 
     async fn insert_seat_entry(&mut self, e: &SeatLedgerEntry) -> StoreResult<()> {
         self.exec(
-            "INSERT INTO seat_ledger (id, app_id, at, kind, quantity, actor) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO seat_ledger (id, app_id, at, kind, quantity, actor, note, request_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             rusqlite::params![
                 e.id,
                 e.app_id.as_str(),
                 ms(e.at),
                 e.kind.as_str(),
                 e.quantity,
-                e.actor.map(|a| a.0)
+                e.actor.map(|a| a.0),
+                e.note,
+                e.request.map(|r| r.0)
             ],
         )?;
         Ok(())
@@ -92,7 +94,7 @@ impl<C: HasConn> AppQueries for Handle<C> {
 
     async fn list_seat_entries(&mut self, app_id: &AppId) -> StoreResult<Vec<SeatLedgerEntry>> {
         self.all(
-            "SELECT id, app_id, at, kind, quantity, actor FROM seat_ledger \
+            "SELECT id, app_id, at, kind, quantity, actor, note, request_id FROM seat_ledger \
              WHERE app_id = ?1 ORDER BY at, id",
             rusqlite::params![app_id.as_str()],
             seat_row,
@@ -234,6 +236,8 @@ pub(crate) fn seat_row(r: &Row<'_>) -> Result<SeatLedgerEntry, StoreError> {
         kind: SeatEntryKind::parse(&k).ok_or_else(|| bad("seat kind", &k))?,
         quantity: get(r, 4)?,
         actor: opt_uuid(r, 5)?.map(IdentityId),
+        note: get(r, 6)?,
+        request: opt_uuid(r, 7)?.map(SeatRequestId),
     })
 }
 

@@ -138,6 +138,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0021_scim_provisioning",
         include_str!("../migrations/0021_scim_provisioning.sql"),
     ),
+    (
+        22,
+        "0022_seat_ledger_why",
+        include_str!("../migrations/0022_seat_ledger_why.sql"),
+    ),
 ];
 
 #[derive(Clone)]

@@ -116,24 +116,26 @@ pub async fn apps_and_seats(store: Arc<dyn Store>) {
     locked.seats_complimentary = 1;
     locked.seats_held = 3;
     tx.update_app_seats(&locked).await.expect("update");
-    tx.insert_seat_entry(&SeatLedgerEntry {
+    let entry = SeatLedgerEntry {
         id: uuid::Uuid::now_v7(),
         app_id: a.app_id.clone(),
         at: t0(),
         kind: SeatEntryKind::Complimentary,
         quantity: 1,
         actor: None,
-    })
-    .await
-    .expect("ledger");
+        note: Some("a welcome gift".into()),
+        request: None,
+    };
+    tx.insert_seat_entry(&entry).await.expect("ledger");
     tx.commit().await.expect("commit");
 
     let mut r = store.read().await.expect("read");
     let got = r.get_app(&a.app_id).await.expect("get").expect("app");
     assert_eq!((got.seats_total(), got.seats_held), (3, 3));
+    // the note (why) is kept with the entry
     assert_eq!(
-        r.list_seat_entries(&a.app_id).await.expect("ledger").len(),
-        1
+        r.list_seat_entries(&a.app_id).await.expect("ledger"),
+        vec![entry]
     );
     assert_eq!(r.count_apps().await.expect("count"), 1);
     assert!(

@@ -537,6 +537,10 @@ mod bulk;
 mod notifications;
 #[path = "pages/operator.rs"]
 mod operator;
+#[path = "pages/operator_oidc.rs"]
+mod operator_oidc;
+#[path = "pages/operator_support.rs"]
+mod operator_support;
 #[path = "pages/security.rs"]
 mod security;
 #[path = "pages/setup.rs"]

@@ -104,6 +104,10 @@ pub struct SeatLedgerEntry {
     pub kind: SeatEntryKind,
     pub quantity: i64,
     pub actor: Option<IdentityId>,
+    /// Why, in the operator's words (a grant's note).
+    pub note: Option<String>,
+    /// The seat request this grant answered.
+    pub request: Option<SeatRequestId>,
 }
 
 /// A person's global ID.

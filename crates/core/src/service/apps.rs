@@ -122,6 +122,8 @@ impl Services {
                 kind: SeatEntryKind::Initial,
                 quantity: req.seats,
                 actor: None,
+                note: None,
+                request: None,
             })
             .await?;
             self.audit(
@@ -157,15 +159,17 @@ impl Services {
         Err(Error::Internal("could not find a free App ID".into()))
     }
 
-    /// Operator view of an app.
+    /// Operator view of an app: its seats and its ledger (oldest first, who and why).
     pub async fn app_overview(
         &self,
         ctx: &Ctx,
         app_id: &AppId,
-    ) -> Result<(App, SeatSummary, Vec<SeatLedgerEntry>)> {
+    ) -> Result<(App, SeatSummary, Vec<super::LedgerLine>)> {
         let mut r = self.read().await?;
         let app = r.get_app(app_id).await?.ok_or(Error::NotFound)?;
-        let ledger = r.list_seat_entries(app_id).await?;
+        let entries = r.list_seat_entries(app_id).await?;
+        let requests = r.list_seat_requests(app_id).await?;
+        let ledger = super::seats::ledger_lines(&mut *r, entries, &requests).await?;
         drop(r);
         let summary = self.summary_of(app.clone(), ctx.now).await?;
         Ok((app, summary, ledger))

@@ -75,6 +75,7 @@ pub use profile::{
 pub use scim::{
     ScimGroup, ScimUser, ScimUserInput, display_name as scim_display_name, scim_active,
 };
+pub use seats::LedgerLine;
 pub use second_step::{SecondStep, TRUST_TTL};
 pub use terms::TermsView;
 pub use throttle::{ThrottleLimits, Throttled};
@@ -192,6 +193,7 @@ enum Actor<'a> {
     /// An operator acting in the console: shown to the app as "Roster support".
     Support(&'a Principal),
     Identity(&'a Identity),
+    /// The operator's CLI: shown as "Roster support" too, without an actor ID.
     Operator,
     Anonymous(&'a str),
 }
@@ -317,7 +319,8 @@ impl Services {
             },
             Actor::Support(p) => (Some(p.identity_id), "Roster support".to_string()),
             Actor::Identity(i) => (Some(i.id), i.email.to_string()),
-            Actor::Operator => (None, "operator".to_string()),
+            // the CLI: no ID, but to the app it is support all the same
+            Actor::Operator => (None, "Roster support".to_string()),
             Actor::Anonymous(label) => (None, label.to_string()),
         };
         crate::ops::on_audit(action, actor_id, &details);

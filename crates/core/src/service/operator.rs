@@ -26,8 +26,11 @@ pub enum SeatAnswer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperatorAccess {
     No,
-    /// An operator without two-step verification, or who logged in without using it.
+    /// An operator without two-step verification.
     NeedsTwoStep,
+    /// An operator with two-step verification who logged in without using it (a trusted
+    /// browser skipped the second step).
+    UseSecondStep,
     Yes,
 }
 
@@ -36,7 +39,8 @@ pub enum OperatorAccess {
 pub struct OperatorAppView {
     pub app: App,
     pub summary: SeatSummary,
-    pub ledger: Vec<SeatLedgerEntry>,
+    /// Oldest first, with who and why.
+    pub ledger: Vec<super::LedgerLine>,
     /// Active members and pending invitations (first 200 by email).
     pub members: Vec<Member>,
     pub seat_requests: Vec<SeatRequest>,
@@ -86,10 +90,11 @@ impl Services {
             return Ok(OperatorAccess::No);
         }
         // set up, and used at this login (a trusted browser skips the second step)
-        if !r.second_factor_status(p.identity_id).await?.enabled()
-            || !p.amr.iter().any(|a| a == "mfa")
-        {
+        if !r.second_factor_status(p.identity_id).await?.enabled() {
             return Ok(OperatorAccess::NeedsTwoStep);
+        }
+        if !p.amr.iter().any(|a| a == "mfa") {
+            return Ok(OperatorAccess::UseSecondStep);
         }
         Ok(OperatorAccess::Yes)
     }
@@ -434,8 +439,12 @@ impl Services {
         let (action, granted) = match answer {
             SeatAnswer::Grant { quantity, kind } => {
                 let quantity = quantity.unwrap_or(r.quantity);
+                let why = super::seats::LedgerWhy {
+                    note: note.clone(),
+                    request: Some(r.id),
+                };
                 app = self
-                    .add_seats_in(&mut *tx, ctx, app_id, quantity, kind, by)
+                    .add_seats_in(&mut *tx, ctx, app_id, quantity, kind, by, why)
                     .await?;
                 r.status = SeatRequestStatus::Granted;
                 r.granted_quantity = Some(quantity);
@@ -483,17 +492,29 @@ impl Services {
         Ok((app, r))
     }
 
-    /// Console: add complimentary seats directly.
+    /// Console: add complimentary seats directly, with an optional note (why) for the ledger.
     pub async fn operator_grant_seats(
         &self,
         ctx: &Ctx,
         p: &Principal,
         app_id: &AppId,
         quantity: i64,
+        note: Option<&str>,
     ) -> Result<App> {
         self.require_operator(p).await?;
-        self.add_seats(ctx, app_id, quantity, SeatEntryKind::Complimentary, Some(p))
-            .await
+        let why = super::seats::LedgerWhy {
+            note: note_of(note)?,
+            request: None,
+        };
+        self.add_seats(
+            ctx,
+            app_id,
+            quantity,
+            SeatEntryKind::Complimentary,
+            Some(p),
+            why,
+        )
+        .await
     }
 
     /// Suspend (`true`) or resume an app: while suspended its members get 403

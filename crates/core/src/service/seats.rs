@@ -8,6 +8,75 @@ use crate::store::Queries;
 use crate::types::*;
 use time::OffsetDateTime;
 
+/// Why seats are added, kept in the ledger: the operator's note and the request a grant answers.
+#[derive(Debug, Clone, Default)]
+pub(super) struct LedgerWhy {
+    pub note: Option<String>,
+    pub request: Option<SeatRequestId>,
+}
+
+/// A seat ledger entry as support reads it: who made the change and why, in words.
+#[derive(Debug, Clone)]
+pub struct LedgerLine {
+    pub entry: SeatLedgerEntry,
+    /// "Roster support (sam@…)" for an operator in the console, an admin's email for a
+    /// purchase, "Roster support" for the CLI and app creation.
+    pub who: String,
+    /// The kind in words, the request a grant answered, and the note.
+    pub why: String,
+}
+
+/// The app's ledger (oldest first) with who and why, read through `q`; `requests` are the
+/// app's seat requests (for what a grant answered).
+pub(super) async fn ledger_lines(
+    q: &mut dyn Queries,
+    entries: Vec<SeatLedgerEntry>,
+    requests: &[SeatRequest],
+) -> Result<Vec<LedgerLine>> {
+    let mut people: std::collections::HashMap<IdentityId, Option<Email>> = Default::default();
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let email = match entry.actor {
+            Some(id) => match people.get(&id) {
+                Some(known) => known.clone(),
+                None => {
+                    let e = q.get_identity(id).await?.map(|i| i.email);
+                    people.insert(id, e.clone());
+                    e
+                }
+            },
+            None => None,
+        };
+        let who = match (entry.kind, entry.actor, email) {
+            (SeatEntryKind::Complimentary, Some(_), Some(e)) => format!("Roster support ({e})"),
+            (_, Some(_), Some(e)) => e.to_string(),
+            (_, Some(_), None) => "an ID since deleted".to_string(),
+            (SeatEntryKind::Purchase, None, _) => "a service key or the CLI".to_string(),
+            (_, None, _) => "Roster support".to_string(),
+        };
+        let mut why = match entry.kind {
+            SeatEntryKind::Initial => "seats the app was created with".to_string(),
+            SeatEntryKind::Purchase => "bought".to_string(),
+            SeatEntryKind::Complimentary => "complimentary".to_string(),
+        };
+        if let Some(id) = entry.request {
+            match requests.iter().find(|r| r.id == id) {
+                Some(r) => why.push_str(&format!(
+                    ", in answer to a request for {} seat{}",
+                    r.quantity,
+                    if r.quantity == 1 { "" } else { "s" }
+                )),
+                None => why.push_str(", in answer to a seat request"),
+            }
+        }
+        if let Some(n) = &entry.note {
+            why.push_str(&format!(": “{n}”"));
+        }
+        out.push(LedgerLine { entry, who, why });
+    }
+    Ok(out)
+}
+
 impl Services {
     /// Operator: add complimentary seats (or purchased ones, e.g. after an offline payment).
     pub async fn grant_seats(
@@ -17,7 +86,8 @@ impl Services {
         quantity: i64,
         kind: SeatEntryKind,
     ) -> Result<App> {
-        self.add_seats(ctx, app_id, quantity, kind, None).await
+        self.add_seats(ctx, app_id, quantity, kind, None, LedgerWhy::default())
+            .await
     }
 
     /// Operator: grant seats in answer to an app's seat request, and close that request as
@@ -66,16 +136,18 @@ impl Services {
         quantity: i64,
         kind: SeatEntryKind,
         by: Option<&Principal>,
+        why: LedgerWhy,
     ) -> Result<App> {
         let mut tx = self.begin().await?;
         let app = self
-            .add_seats_in(&mut *tx, ctx, app_id, quantity, kind, by)
+            .add_seats_in(&mut *tx, ctx, app_id, quantity, kind, by, why)
             .await?;
         tx.commit().await?;
         Ok(app)
     }
 
     /// Add seats inside the caller's transaction (which locks the app first).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn add_seats_in(
         &self,
         tx: &mut dyn Queries,
@@ -84,6 +156,7 @@ impl Services {
         quantity: i64,
         kind: SeatEntryKind,
         by: Option<&Principal>,
+        why: LedgerWhy,
     ) -> Result<App> {
         if !(1..=1000).contains(&quantity) {
             return Err(Error::invalid(
@@ -122,6 +195,8 @@ impl Services {
             kind,
             quantity,
             actor: by.and_then(|p| p.person()),
+            note: why.note.clone(),
+            request: why.request,
         })
         .await?;
         let data = serde_json::json!({
@@ -152,7 +227,7 @@ impl Services {
             actor,
             action,
             None,
-            serde_json::json!({"quantity": quantity}),
+            serde_json::json!({"quantity": quantity, "note": why.note, "request": why.request}),
         )
         .await?;
         Ok(app)
@@ -168,7 +243,14 @@ impl Services {
     ) -> Result<SeatSummary> {
         self.require_admin(p, app_id).await?;
         let app = self
-            .add_seats(ctx, app_id, quantity, SeatEntryKind::Purchase, Some(p))
+            .add_seats(
+                ctx,
+                app_id,
+                quantity,
+                SeatEntryKind::Purchase,
+                Some(p),
+                LedgerWhy::default(),
+            )
             .await?;
         self.mail_kick.notify_one();
         self.summary_of(app, ctx.now).await

@@ -1,10 +1,10 @@
-//! The operator console (J8) in Chromium at laptop and phone size: a seat request is granted
-//! (the admin is emailed and their Users page shows it), a locked ID is unlocked, and an app is
-//! suspended (its admin's API key is refused) and resumed. Screenshots: operator-,
-//! operator-app-{1280,375}.png.
+//! The operator console (J8) in Chromium at laptop and phone size: the admin, out of seats, asks
+//! support for one on the Add Users page; support grants it (the admin is emailed and their
+//! Users page shows it), unlocks a locked ID, and suspends the app (the admin's sign-in to it
+//! ends on a clear page, its API key is refused) and resumes it. Screenshots: operator-,
+//! operator-app-, app-suspended-{1280,375}.png.
 
-use super::{SIZES, browser, click, fill, shot, text_with, wait_path};
-use roster_testkit::pages::{get, logged_in_browser};
+use super::{SIZES, browser, click, fill, login, shot, text_with, wait_path};
 use roster_testkit::{Backend, GOOD_PASSWORD, spawn_app, totp_code};
 use serde_json::json;
 
@@ -28,14 +28,21 @@ async fn support_grants_a_seat_request_unlocks_an_id_and_suspends_an_app() {
             .as_str()
             .expect("key")
             .to_string();
-        let r = t
-            .post(
-                &format!("/api/v1/apps/{a}/seat-requests"),
-                Some(&admin),
-                json!({"quantity": 2}),
-            )
-            .await;
-        assert_eq!(r.status.as_u16(), 201);
+        // the admin, out of seats, asks support for one on the page
+        let ab = browser(w, h).await;
+        let ac = &ab.client;
+        login(ac, &t, "admin@acme.test").await;
+        ac.goto(&format!("{}/app/{a}/admin/users/add", t.addr))
+            .await
+            .expect("add");
+        fill(ac, "first_name", "Third").await;
+        fill(ac, "email", "third@example.com").await;
+        click(ac, "form:not([action]) button[type=submit]").await;
+        text_with(ac, "No seat available").await;
+        click(ac, "form[action$='/seats/request'] button[type=submit]").await;
+        let page = text_with(ac, "was sent to support").await;
+        assert!(page.contains("1 seat asked on"), "{page}");
+        assert!(page.contains("pending"), "{page}");
         let (_, support) = t.app_with_admin("Support", 1).await;
         t.services
             .add_operator(&t.ctx(), "admin@support.test")
@@ -67,7 +74,7 @@ async fn support_grants_a_seat_request_unlocks_an_id_and_suspends_an_app() {
         fill(c, "code", &totp_code(&secret, t.now().unix_timestamp())).await;
         click(c, "form[action='/login/second-factor'] button[type=submit]").await;
         let page = text_with(c, "Seat requests").await;
-        assert!(page.contains("asked for 2 seats"), "{page}");
+        assert!(page.contains("asked for 1 seat"), "{page}");
         shot(c, "operator", w).await;
         // grant what was asked, with a note
         fill(c, &format!("note-{}", request_id(c).await), "Enjoy").await;
@@ -80,9 +87,13 @@ async fn support_grants_a_seat_request_unlocks_an_id_and_suspends_an_app() {
                 .any(|m| m.to == "admin@acme.test" && m.text.contains("Enjoy")),
             "the admin is emailed"
         );
-        let admin_pages = logged_in_browser(&t, "admin@acme.test").await;
-        let users = get(&admin_pages, &t, &format!("/app/{a}/admin/users")).await;
-        assert!(users.html.contains("granted: 2 seats"), "{}", users.html);
+        // the admin's Users page shows the outcome
+        ac.goto(&format!("{}/app/{a}/admin/users", t.addr))
+            .await
+            .expect("users");
+        let page = text_with(ac, "granted: 1 seat").await;
+        assert!(page.contains("1 seat asked on"), "{page}");
+        assert!(page.contains("granted: 1 seat on"), "{page}");
 
         // a locked ID, found by email and unlocked
         for _ in 0..5 {
@@ -114,6 +125,22 @@ async fn support_grants_a_seat_request_unlocks_an_id_and_suspends_an_app() {
             .get(&format!("/api/v1/apps/{a}/members"), Some(&key))
             .await;
         assert_eq!(r.code(), "app_suspended");
+        // the admin signs in to the app again: a page says why it cannot be used
+        ac.delete_all_cookies().await.expect("log out");
+        ac.goto(&format!("{}/login?next=/app/{a}", t.addr))
+            .await
+            .expect("login");
+        fill(ac, "email", "admin@acme.test").await;
+        fill(ac, "password", GOOD_PASSWORD).await;
+        click(ac, "form[action='/login'] button[type=submit]").await;
+        let page = text_with(ac, "This app is suspended").await;
+        assert!(
+            page.contains("Roster support has suspended this app")
+                && page.contains("Your ID and your other apps are not affected"),
+            "{page}"
+        );
+        assert_eq!(wait_path(ac, "/app/").await, format!("/app/{a}"));
+        shot(ac, "app-suspended", w).await;
         click(c, "form[action$='/suspension'] button[type=submit]").await;
         text_with(c, "The app is resumed").await;
         let r = t

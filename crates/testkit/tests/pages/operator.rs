@@ -9,12 +9,49 @@ use roster_testkit::{GOOD_PASSWORD, TestApp, totp_code};
 use serde_json::json;
 use time::Duration;
 
+/// Make the ID with `email` (logged in as `session`) an operator with an authenticator app;
+/// returns the app's secret and the session token that confirming it gave.
+pub(super) async fn make_operator(t: &TestApp, email: &str, session: &str) -> (String, String) {
+    t.services
+        .add_operator(&t.ctx(), email)
+        .await
+        .expect("operator");
+    let r = t
+        .post("/api/v1/me/two-step/totp", Some(session), json!({}))
+        .await;
+    let secret = r.body["secret"].as_str().expect("secret").to_string();
+    let code = totp_code(&secret, t.now().unix_timestamp());
+    let r = t
+        .post(
+            "/api/v1/me/two-step/totp/confirm",
+            Some(session),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let token = r.body["token"].as_str().expect("token").to_string();
+    (secret, token)
+}
+
 /// A browser logged in as `email` (password, then the authenticator code of `secret`).
-async fn operator_browser(t: &TestApp, email: &str, secret: &str) -> reqwest::Client {
+pub(super) async fn operator_browser(t: &TestApp, email: &str, secret: &str) -> reqwest::Client {
     let b = browser();
-    let page = get(&b, t, "/login?next=/operator").await;
+    login_with_second_step(&b, t, email, secret, false).await;
+    b
+}
+
+/// Log `b` in as `email` with the authenticator code of `secret`, trusting the browser when
+/// `trust` (its next logins skip the second step).
+pub(super) async fn login_with_second_step(
+    b: &reqwest::Client,
+    t: &TestApp,
+    email: &str,
+    secret: &str,
+    trust: bool,
+) {
+    let page = get(b, t, "/login?next=/operator").await;
     let r = post(
-        &b,
+        b,
         t,
         "/login",
         &[
@@ -29,27 +66,25 @@ async fn operator_browser(t: &TestApp, email: &str, secret: &str) -> reqwest::Cl
     let challenge = field(&r, "challenge");
     t.clock.advance(Duration::seconds(31));
     let code = totp_code(secret, t.now().unix_timestamp());
-    let r = post(
-        &b,
-        t,
-        "/login/second-factor",
-        &[
-            ("csrf", &csrf(&r.html)),
-            ("challenge", &challenge),
-            ("next", "/operator"),
-            ("method", "totp"),
-            ("code", &code),
-        ],
-    )
-    .await;
+    let c = csrf(&r.html);
+    let mut form = vec![
+        ("csrf", c.as_str()),
+        ("challenge", challenge.as_str()),
+        ("next", "/operator"),
+        ("method", "totp"),
+        ("code", code.as_str()),
+    ];
+    if trust {
+        form.push(("trust_browser", "yes"));
+    }
+    let r = post(b, t, "/login/second-factor", &form).await;
     assert_eq!(
         (r.status, r.location.as_str()),
         (StatusCode::SEE_OTHER, "/operator")
     );
-    b
 }
 
-fn field(page: &Got, name: &str) -> String {
+pub(super) fn field(page: &Got, name: &str) -> String {
     let m = format!("name=\"{name}\" value=\"");
     let i = page
         .html
@@ -60,8 +95,25 @@ fn field(page: &Got, name: &str) -> String {
     page.html[i..end].to_string()
 }
 
+/// The seat ledger of an app's console page: (change, who, why) per row, oldest first.
+pub(super) fn ledger_rows(page: &Got) -> Vec<(String, String, String)> {
+    let start = page.html.find("id=\"ledger\"").expect("the ledger");
+    let end = page.html[start..].find("</table>").expect("its end") + start;
+    let cell = |row: &str, label: &str| {
+        let m = format!("<td data-label=\"{label}\">");
+        let i = row.find(&m).unwrap_or_else(|| panic!("{label}: {row}")) + m.len();
+        let j = row[i..].find("</td>").expect("cell end") + i;
+        row[i..j].to_string()
+    };
+    page.html[start..end]
+        .split("<tr>")
+        .filter(|row| row.contains("data-label=\"Who\""))
+        .map(|row| (cell(row, "Seats"), cell(row, "Who"), cell(row, "Why")))
+        .collect()
+}
+
 /// The id of the app's pending seat request as the console lists it.
-fn request_id(page: &Got) -> String {
+pub(super) fn request_id(page: &Got) -> String {
     let marker = "action=\"/operator/seat-requests/";
     let i = page.html.find(marker).expect("a request") + marker.len();
     let end = page.html[i..].find('"').expect("end") + i;
@@ -214,16 +266,42 @@ async fn the_operator_console_answers_seat_requests_unlocks_and_suspends() {
                 && m.text.contains("Buy them on the Users page"))
     );
 
-    // grant seats directly
+    // grant seats directly, saying why
     let r = post(
         &op,
         &t,
         &format!("/operator/apps/{a}/seats"),
-        &[("csrf", &c), ("quantity", "2")],
+        &[
+            ("csrf", &c),
+            ("quantity", "2"),
+            ("note", "Partner discount"),
+        ],
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(t.seats(&a, &admin).await["total"], 6);
+    // the seat ledger says when, who and why
+    let page = get(&op, &t, &format!("/operator/apps/{a}")).await;
+    let ledger = ledger_rows(&page);
+    assert_eq!(
+        ledger,
+        [
+            ("+1", "Roster support", "seats the app was created with"),
+            (
+                "+3",
+                "Roster support (admin@support.test)",
+                "complimentary, in answer to a request for 2 seats: “Welcome aboard”"
+            ),
+            (
+                "+2",
+                "Roster support (admin@support.test)",
+                "complimentary: “Partner discount”"
+            ),
+        ]
+        .map(|(q, who, why)| (q.to_string(), who.to_string(), why.to_string())),
+        "{}",
+        page.html
+    );
 
     // a locked ID is unlocked
     for _ in 0..5 {
@@ -479,21 +557,7 @@ async fn an_operator_invitation_creates_an_id_or_is_accepted_by_an_existing_one(
 async fn operators_register_sign_in_clients_in_the_console() {
     let t = roster_testkit::spawn_app(roster_testkit::Backend::Sqlite).await;
     let (_, support) = t.app_with_admin("Support", 1).await;
-    t.services
-        .add_operator(&t.ctx(), "admin@support.test")
-        .await
-        .expect("operator");
-    let r = t
-        .post("/api/v1/me/two-step/totp", Some(&support), json!({}))
-        .await;
-    let secret = r.body["secret"].as_str().expect("secret").to_string();
-    let code = totp_code(&secret, t.now().unix_timestamp());
-    t.post(
-        "/api/v1/me/two-step/totp/confirm",
-        Some(&support),
-        json!({"code": code}),
-    )
-    .await;
+    let (secret, _) = make_operator(&t, "admin@support.test", &support).await;
     let op = operator_browser(&t, "admin@support.test", &secret).await;
     let page = get(&op, &t, "/operator/clients").await;
     assert_eq!(page.status, StatusCode::OK);

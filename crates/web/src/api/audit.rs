@@ -24,7 +24,7 @@ pub(crate) fn routes() -> Router<AppState> {
 #[derive(Serialize, ToSchema)]
 pub struct AuditDto {
     pub at: String,
-    /// Who did it (an email, "operator", or the email typed at a failed login).
+    /// Who did it (an email, "Roster support", or the email typed at a failed login).
     pub actor: String,
     pub app_id: Option<String>,
     pub action: String,

@@ -51,13 +51,25 @@ pub(super) async fn operator(
             super::frame::ErrorInfo {
                 title: "Set up two-step verification first".into(),
                 message: "The operator console opens only to IDs with two-step verification, \
-                          used at this login. Set it up, or log out and log in again with your \
-                          second step (a trusted browser skips it), then come back."
+                          used at this login. Set it up, log out and log in again with your \
+                          second step, then come back."
                     .into(),
                 link: Some((
                     "/account/two-step".into(),
                     "Set up two-step verification".into(),
                 )),
+            },
+        )),
+        OperatorAccess::UseSecondStep => Err(PageError::Info(
+            axum::http::StatusCode::FORBIDDEN,
+            super::frame::ErrorInfo {
+                title: "Use your second step to open the console".into(),
+                message: "You logged in without your second step: this browser is trusted, so \
+                          it was not asked. The operator console needs it at every login. \
+                          Forget trusted browsers, log out and log in again with your second \
+                          step, then come back."
+                    .into(),
+                link: Some(("/account/two-step".into(), "Forget trusted browsers".into())),
             },
         )),
         OperatorAccess::No => Err(Error::NotFound.into()),
@@ -146,8 +158,10 @@ struct MemberRow {
 
 struct LedgerRow {
     at: String,
-    kind: String,
-    quantity: i64,
+    /// "+3"
+    change: String,
+    who: String,
+    why: String,
 }
 
 struct RequestRow {
@@ -209,13 +223,11 @@ async fn app_page(
         ledger: v
             .ledger
             .iter()
-            .map(|e| LedgerRow {
-                at: zone.format(e.at),
-                kind: match e.kind {
-                    SeatEntryKind::Complimentary => "complimentary".into(),
-                    k => format!("{k:?}").to_lowercase(),
-                },
-                quantity: e.quantity,
+            .map(|l| LedgerRow {
+                at: zone.format(l.entry.at),
+                change: format!("{:+}", l.entry.quantity),
+                who: l.who.clone(),
+                why: l.why.clone(),
             })
             .collect(),
         members: v
@@ -271,6 +283,7 @@ struct SeatsForm {
     csrf: String,
     #[serde(default)]
     quantity: String,
+    note: Option<String>,
 }
 
 fn quantity(raw: &str) -> Result<i64, PageError> {
@@ -291,7 +304,10 @@ async fn grant_seats(
     let p = operator(&state, &headers, &here).await?;
     let a = app_id(&raw)?;
     let q = quantity(&f.quantity)?;
-    state.services.operator_grant_seats(&ctx, &p, &a, q).await?;
+    state
+        .services
+        .operator_grant_seats(&ctx, &p, &a, q, f.note.as_deref())
+        .await?;
     Ok(see_other_with(
         &state,
         &here,
