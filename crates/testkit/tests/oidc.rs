@@ -3,10 +3,13 @@
 
 #[path = "oidc/flows.rs"]
 mod flows;
+#[path = "oidc/grants.rs"]
+mod grants;
 #[path = "oidc/rp.rs"]
 mod rp;
 
 use flows::*;
+use grants::*;
 use reqwest::StatusCode;
 use roster_core::service::NewClient;
 use roster_testkit::pages::{browser, get};
@@ -27,6 +30,13 @@ roster_testkit::on_every_backend!(
     signing_keys_rotate_on_two_nodes_without_a_failed_validation,
     leaving_or_a_password_reset_ends_the_applications_sign_in,
     an_eddsa_client_gets_ed25519_id_tokens,
+    revoking_a_refresh_or_access_token_ends_the_sign_in,
+    prompt_login_and_max_age_ask_for_a_fresh_login,
+    prompt_consent_asks_again_and_an_app_id_login_hint_picks_the_app,
+    public_clients_get_tokens_only_with_pkce,
+    codes_are_bound_to_client_redirect_uri_verifier_and_a_minute,
+    client_secret_post_authenticates_a_client,
+    a_back_channel_logout_is_retried_until_delivered,
 );
 
 /// Register a client as the operator does.
@@ -53,6 +63,19 @@ pub async fn client(
         .await
         .expect("client");
     (r.client.client_id, r.secret)
+}
+
+/// The `oidc.*` events of the audit log, oldest first, in an app or not (client registration,
+/// key rotation and a reused code are recorded outside any app).
+pub async fn oidc_audit(t: &TestApp) -> Vec<roster_core::model::AuditEvent> {
+    let filter = roster_core::model::AuditFilter {
+        action: Some("oidc.".into()),
+        ..Default::default()
+    };
+    let mut r = t.store.read().await.expect("read");
+    let mut events = r.list_identity_audit(&filter, 500).await.expect("audit");
+    events.reverse();
+    events
 }
 
 /// Turn on an authenticator app for the session's ID; returns its secret.
