@@ -242,6 +242,9 @@ pub(super) async fn prompt_login_and_max_age_ask_for_a_fresh_login(t: TestApp) {
     rp::code_from(&t, &page, &s, REDIRECT);
 }
 
+/// What the third-party client of the consent test asks for.
+const SCOPES: [&str; 2] = ["email", "offline_access"];
+
 pub(super) async fn prompt_consent_asks_again_and_an_app_id_login_hint_picks_the_app(t: TestApp) {
     let (a, admin_a) = t.app_with_admin("Alpha", 3).await;
     let (b_app, _) = t.app_with_admin("Beta", 3).await;
@@ -252,12 +255,12 @@ pub(super) async fn prompt_consent_asks_again_and_an_app_id_login_hint_picks_the
     let br = browser();
     let email = "admin@beta.test";
     // without a hint, both apps are offered
-    let s = rp::start(&c, &["email"], &[]);
+    let s = rp::start(&c, &SCOPES, &[]);
     let page = rp::through_login(&br, &t, &s.url, email, None).await;
     assert!(page.html.contains("Sign in to Plugin Co"), "{}", page.html);
     // a login_hint that is one of the ID's App IDs picks that app: no picker, its consent
     let hint = [("login_hint", b_app.as_str())];
-    let s = rp::start(&c, &["email"], &hint);
+    let s = rp::start(&c, &SCOPES, &hint);
     let page = get(&br, &t, &rp::local(&t, &s.url)).await;
     assert!(
         page.html.contains("Allow Plugin Co into Beta?")
@@ -280,22 +283,35 @@ pub(super) async fn prompt_consent_asks_again_and_an_app_id_login_hint_picks_the
     assert_eq!(tok.claims["app_id"], b_app.to_string());
     // remembered: the same request goes straight back
     t.clock.advance(Duration::hours(3));
-    let s = rp::start(&c, &["email"], &hint);
+    let s = rp::start(&c, &SCOPES, &hint);
     let page = get(&br, &t, &rp::local(&t, &s.url)).await;
-    rp::code_from(&t, &page, &s, REDIRECT);
-    // "Connected applications" says when the client was last let in
-    let account = get(&br, &t, "/account").await;
-    let row = account
-        .html
-        .split("<tr>")
-        .find(|r| r.contains("Plugin Co"))
-        .unwrap_or_else(|| panic!("{}", account.html));
-    assert!(row.contains(&as_shown(t.now())), "{row}");
-    assert!(!row.contains(&as_shown(allowed_at)), "{row}");
+    let code = rp::code_from(&t, &page, &s, REDIRECT);
+    let tok = rp::exchange(&c, &code, s).await;
+    // "Connected applications" says when the client last used its access: when it was let in
+    let row = |html: String| {
+        html.split("<tr>")
+            .find(|r| r.contains("Plugin Co"))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("{html}"))
+    };
+    let let_in_at = t.now();
+    let shown = row(get(&br, &t, "/account").await.html);
+    assert!(shown.contains(&as_shown(let_in_at)), "{shown}");
+    assert!(!shown.contains(&as_shown(allowed_at)), "{shown}");
+    // ...or, later, when it refreshed its tokens
+    t.clock.advance(Duration::days(2));
+    rp::refresh(&c, tok.refresh.as_deref().expect("rt"))
+        .await
+        .expect("refresh");
+    // (the browser's session ended meanwhile)
+    roster_testkit::pages::log_in(&t, &br, email).await;
+    let shown = row(get(&br, &t, "/account").await.html);
+    assert!(shown.contains(&as_shown(t.now())), "{shown}");
+    assert!(!shown.contains(&as_shown(let_in_at)), "{shown}");
     // prompt=consent asks again although it was allowed
     let s = rp::start(
         &c,
-        &["email"],
+        &SCOPES,
         &[("login_hint", b_app.as_str()), ("prompt", "consent")],
     );
     let page = get(&br, &t, &rp::local(&t, &s.url)).await;
@@ -317,7 +333,7 @@ pub(super) async fn prompt_consent_asks_again_and_an_app_id_login_hint_picks_the
     assert_eq!(tok.claims["app_id"], b_app.to_string());
     // a hint naming an app the ID is not in picks nothing: the picker
     let (gamma, _) = t.app_with_admin("Gamma", 2).await;
-    let s = rp::start(&c, &["email"], &[("login_hint", gamma.as_str())]);
+    let s = rp::start(&c, &SCOPES, &[("login_hint", gamma.as_str())]);
     let page = get(&br, &t, &rp::local(&t, &s.url)).await;
     assert!(page.html.contains("Sign in to Plugin Co"), "{}", page.html);
     let offered = |app: &str| {
