@@ -37,13 +37,24 @@ pub(crate) enum ClientCmd {
     List,
 }
 
+/// How long new keys are published before they sign, unless told otherwise: longer than the
+/// JWKS's cache time (`max-age=60`), so relying parties have fetched the new keys before a
+/// token signed with them reaches them.
+const DEFAULT_LEAD_SECONDS: i64 = 300;
+
 #[derive(Subcommand)]
 pub(crate) enum KeysCmd {
-    /// Make new signing keys (RS256 and EdDSA) that sign from now on (or after --lead-seconds).
-    /// The old keys stay in the JWKS until every token they signed has expired.
+    /// Make new signing keys (RS256 and EdDSA), published at once and signing after
+    /// --lead-seconds (default 300, longer than relying parties cache the JWKS), or at once
+    /// with --now. The old keys stay in the JWKS until every token they signed has expired.
     Rotate {
-        #[arg(long, default_value_t = 0)]
+        /// Seconds the new keys are published before they sign.
+        #[arg(long, default_value_t = DEFAULT_LEAD_SECONDS, conflicts_with = "now")]
         lead_seconds: i64,
+        /// Sign with the new keys at once (a compromised key): relying parties that cached
+        /// the JWKS may refuse the new tokens until they fetch it again (up to a minute).
+        #[arg(long)]
+        now: bool,
     },
 }
 
@@ -121,7 +132,11 @@ pub(crate) async fn client(cmd: ClientCmd, cfg: Config) -> Result<(), CliError> 
 pub(crate) async fn keys(cmd: KeysCmd, cfg: Config) -> Result<(), CliError> {
     let w = roster::wire(&cfg).await?;
     match cmd {
-        KeysCmd::Rotate { lead_seconds } => {
+        KeysCmd::Rotate {
+            lead_seconds,
+            now: at_once,
+        } => {
+            let lead_seconds = if at_once { 0 } else { lead_seconds };
             if !(0..=30 * 86_400).contains(&lead_seconds) {
                 return Err(CliError::new(
                     "--lead-seconds: between 0 and 2592000 (30 days)",
@@ -132,6 +147,13 @@ pub(crate) async fn keys(cmd: KeysCmd, cfg: Config) -> Result<(), CliError> {
                 .rotate_signing_keys(&Ctx::at(now()), time::Duration::seconds(lead_seconds))
                 .await?;
             println!("new signing keys: {}", kids.join(", "));
+            if lead_seconds == 0 {
+                println!("they sign from now on");
+            } else {
+                println!(
+                    "published now; they sign in {lead_seconds} s (the current keys sign until then)"
+                );
+            }
             Ok(())
         }
     }

@@ -467,11 +467,16 @@ where
         identity: IdentityId,
     ) -> StoreResult<Vec<ConnectedApp>> {
         let rows = sqlx::query(
+            // last used: the consent's last authorization, or the last tokens issued from one
+            // of its live sign-ins (a refresh), whichever is later
             "SELECT c.identity_id, c.client_id, c.app_id, c.scopes, c.created_at, \
-             c.last_used_at, cl.name AS client_name, a.name AS app_name FROM oidc_consents c \
+             GREATEST(c.last_used_at, (SELECT MAX(g.last_used_at) FROM oauth_grants g \
+             WHERE g.identity_id = c.identity_id AND g.revoked_at IS NULL \
+             AND g.client_id = c.client_id AND g.app_id = c.app_id)) AS last_used_at, \
+             cl.name AS client_name, a.name AS app_name FROM oidc_consents c \
              JOIN oidc_clients cl ON cl.client_id = c.client_id \
              JOIN apps a ON a.app_id = c.app_id WHERE c.identity_id = $1 \
-             ORDER BY c.last_used_at DESC, c.client_id, c.app_id",
+             ORDER BY 6 DESC, c.client_id, c.app_id",
         )
         .bind(identity.0)
         .fetch_all(self.c())

@@ -3,10 +3,13 @@
 
 #[path = "oidc/flows.rs"]
 mod flows;
+#[path = "oidc/grants.rs"]
+mod grants;
 #[path = "oidc/rp.rs"]
 mod rp;
 
 use flows::*;
+use grants::*;
 use reqwest::StatusCode;
 use roster_core::service::NewClient;
 use roster_testkit::pages::{browser, get};
@@ -27,6 +30,13 @@ roster_testkit::on_every_backend!(
     signing_keys_rotate_on_two_nodes_without_a_failed_validation,
     leaving_or_a_password_reset_ends_the_applications_sign_in,
     an_eddsa_client_gets_ed25519_id_tokens,
+    revoking_a_refresh_or_access_token_ends_the_sign_in,
+    prompt_login_and_max_age_ask_for_a_fresh_login,
+    prompt_consent_asks_again_and_an_app_id_login_hint_picks_the_app,
+    public_clients_get_tokens_only_with_pkce,
+    codes_are_bound_to_client_redirect_uri_verifier_and_a_minute,
+    client_secret_post_authenticates_a_client,
+    a_back_channel_logout_is_retried_until_delivered,
 );
 
 /// Register a client as the operator does.
@@ -53,6 +63,19 @@ pub async fn client(
         .await
         .expect("client");
     (r.client.client_id, r.secret)
+}
+
+/// The `oidc.*` events of the audit log, oldest first, in an app or not (client registration,
+/// key rotation and a reused code are recorded outside any app).
+pub async fn oidc_audit(t: &TestApp) -> Vec<roster_core::model::AuditEvent> {
+    let filter = roster_core::model::AuditFilter {
+        action: Some("oidc.".into()),
+        ..Default::default()
+    };
+    let mut r = t.store.read().await.expect("read");
+    let mut events = r.list_identity_audit(&filter, 500).await.expect("audit");
+    events.reverse();
+    events
 }
 
 /// Turn on an authenticator app for the session's ID; returns its secret.
@@ -263,7 +286,7 @@ async fn an_independent_relying_party_signs_in_and_loses_access_when_the_member_
 }
 
 async fn reused_refresh_tokens_and_codes_revoke_what_they_issued(t: TestApp) {
-    let (_a, _admin) = t.app_with_admin("Reuse", 3).await;
+    let (a, _admin) = t.app_with_admin("Reuse", 3).await;
     let (id, cs) = client(&t, "Reuse CRM", true, None).await;
     let cs = cs.expect("secret");
     let c = rp::discover(&t, &id, Some(&cs), REDIRECT).await;
@@ -299,6 +322,30 @@ async fn reused_refresh_tokens_and_codes_revoke_what_they_issued(t: TestApp) {
             .await
             .is_err()
     );
+    // audited: the client's registration, and the reuse (outside any app: who holds the code
+    // is unknown)
+    let events = oidc_audit(&t).await;
+    let created = events
+        .iter()
+        .find(|e| e.action == "oidc.client_created" && e.target.as_deref() == Some(id.as_str()))
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(
+        (
+            created.actor_label.as_str(),
+            created.details["name"].clone()
+        ),
+        ("operator", json!("Reuse CRM"))
+    );
+    let reused: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "oidc.code_reused")
+        .collect();
+    assert_eq!(reused.len(), 1, "{events:?}");
+    assert_eq!(reused[0].target.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        reused[0].details,
+        json!({"grant": tok.claims["sid"], "revoked": true})
+    );
 
     // a refresh token used twice revokes the whole family
     let s = rp::start(&c, &["offline_access"], &[]);
@@ -312,6 +359,17 @@ async fn reused_refresh_tokens_and_codes_revoke_what_they_issued(t: TestApp) {
     assert!(
         rp::refresh(&c, &rt2).await.is_err(),
         "and the family is revoked"
+    );
+    let events = oidc_audit(&t).await;
+    let reused: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "oidc.refresh_reused")
+        .collect();
+    assert_eq!(reused.len(), 1, "{events:?}");
+    assert_eq!(reused[0].app_id.as_ref(), Some(&a));
+    assert_eq!(
+        reused[0].details,
+        json!({"grant": next.claims["sid"], "revoked": true})
     );
     let (_, v) = oauth_post(
         &t,
@@ -441,6 +499,18 @@ async fn third_party_clients_ask_which_app_and_for_consent_and_partners_get_kind
     assert_eq!(revoke.status, StatusCode::SEE_OTHER);
     let account = get(&br, &t, "/account").await;
     assert!(!account.html.contains("Plugin Co"));
+    let events = oidc_audit(&t).await;
+    let gone = events
+        .iter()
+        .find(|e| e.action == "oidc.disconnected")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(
+        (gone.app_id.as_ref(), gone.target.as_deref()),
+        (Some(&a), Some(id.as_str()))
+    );
+    assert_eq!(gone.actor_label, "admin@beta.test");
+    // both sign-ins into Alpha: the one allowed, and the one the remembered consent gave
+    assert_eq!(gone.details, json!({"grants": 2}));
     let (_, v) = oauth_post(
         &t,
         "/oauth2/introspect",

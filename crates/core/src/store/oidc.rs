@@ -79,7 +79,9 @@ pub trait OidcQueries: Send {
         client_id: &str,
         app: &AppId,
     ) -> StoreResult<bool>;
-    /// The ID's consents with client and app names, most recently used first.
+    /// The ID's consents with client and app names, most recently used first; a consent's
+    /// `last_used_at` is the later of its last authorization and the last tokens issued from
+    /// one of its live grants.
     async fn list_connected_apps(&mut self, identity: IdentityId)
     -> StoreResult<Vec<ConnectedApp>>;
 

@@ -1,24 +1,42 @@
 //! "Sign in with your Roster ID" in Chromium at laptop and phone size: a third-party client
 //! sends the browser to Roster, the person logs in, picks one of their two apps, allows the
 //! client, and lands back at the client with a code — through `form-action 'self'`.
-//! Screenshots: oidc-pick-, oidc-consent-{1280,375}.png.
+//! Screenshots: oidc-pick-, oidc-consent-, oidc-connected-{1280,375}.png.
 
 use super::{SIZES, browser, click, fill, shot, text_with, wait_path};
 use fantoccini::Client;
 use roster_core::service::NewClient;
 use roster_testkit::{Backend, GOOD_PASSWORD, spawn_app};
 
-/// Nothing sticks out sideways (a phone would have to scroll).
+/// Nothing sticks out sideways (a phone would have to scroll), and nothing shown is cut off at
+/// the window's edge or sticks out of its card. The window's width is the document element's
+/// client width: `innerWidth` grows with a page that is too wide (the browser zooms out).
 async fn fits(c: &Client) {
     let v = c
         .execute(
-            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
             vec![],
         )
         .await
         .expect("js");
     let w: Vec<f64> = serde_json::from_value(v).expect("numbers");
     assert!(w[0] <= w[1] + 1.0, "page wider than the window: {w:?}");
+    let v = c
+        .execute(
+            "return [...document.querySelectorAll('main button, main a, main input, main td, main th')]
+               .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > 0; })
+               .filter(e => {
+                 const card = e.closest('.card');
+                 const edge = card ? card.getBoundingClientRect().right : document.documentElement.clientWidth;
+                 return e.getBoundingClientRect().right > Math.min(edge, document.documentElement.clientWidth) + 1;
+               })
+               .map(e => e.outerHTML.slice(0, 80));",
+            vec![],
+        )
+        .await
+        .expect("js");
+    let cut: Vec<String> = serde_json::from_value(v).expect("strings");
+    assert!(cut.is_empty(), "cut off, or out of its card: {cut:?}");
 }
 
 #[tokio::test]
@@ -90,5 +108,20 @@ async fn a_plugin_signs_in_with_the_app_picker_and_consent() {
         c.goto(&format!("{}/account", t.addr)).await.expect("goto");
         let page = text_with(c, "Connected applications").await;
         assert!(page.contains("Plugin Co"), "{page}");
+        // with when it was last used, and the table fits the phone's width too
+        let used = c
+            .execute(
+                "return document.querySelector('table.connected tbody td:nth-child(4)').innerText;",
+                vec![],
+            )
+            .await
+            .expect("js");
+        let used = used.as_str().unwrap_or_default();
+        assert!(
+            used.contains(&t.now().year().to_string()) && used.contains(':'),
+            "last used: {used:?}"
+        );
+        fits(c).await;
+        shot(c, "oidc-connected", w).await;
     }
 }

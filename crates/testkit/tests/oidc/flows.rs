@@ -348,6 +348,17 @@ pub(super) async fn rp_initiated_logout_ends_the_session_and_the_grant(t: TestAp
     // the browser session and the grant are gone
     let apps = get(&br, &t, "/apps").await;
     assert_eq!(apps.status, StatusCode::SEE_OTHER);
+    let events = super::oidc_audit(&t).await;
+    let out: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "oidc.logout")
+        .collect();
+    assert_eq!(out.len(), 1, "{events:?}");
+    assert_eq!(
+        (out[0].app_id.as_ref(), out[0].actor_label.as_str()),
+        (Some(&a), "CRM")
+    );
+    assert_eq!(out[0].details, json!({"grant": tok.claims["sid"]}));
     let (_, v) = oauth_post(
         &t,
         "/oauth2/introspect",
@@ -383,6 +394,14 @@ pub(super) async fn signing_keys_rotate_on_two_nodes_without_a_failed_validation
         .rotate_signing_keys(&second.ctx(), Duration::minutes(1))
         .await
         .expect("rotate");
+    let events = super::oidc_audit(&t).await;
+    let rotated = events
+        .iter()
+        .find(|e| e.action == "oidc.keys_rotated")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(rotated.actor_label, "operator");
+    assert_eq!(rotated.details["lead_seconds"], 60);
+    assert_eq!(rotated.details["kids"].as_array().map(Vec::len), Some(2));
     // the RP refreshes its JWKS within its cache time (here: now); it talks to either node
     // (each test node has its own address, so its own issuer; production nodes share one)
     let c1 = rp::discover(&t, &id, Some(&cs), REDIRECT).await;
