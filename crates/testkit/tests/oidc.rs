@@ -334,7 +334,7 @@ async fn reused_refresh_tokens_and_codes_revoke_what_they_issued(t: TestApp) {
             created.actor_label.as_str(),
             created.details["name"].clone()
         ),
-        ("operator", json!("Reuse CRM"))
+        ("Roster support", json!("Reuse CRM"))
     );
     let reused: Vec<_> = events
         .iter()

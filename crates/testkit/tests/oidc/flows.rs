@@ -399,7 +399,7 @@ pub(super) async fn signing_keys_rotate_on_two_nodes_without_a_failed_validation
         .iter()
         .find(|e| e.action == "oidc.keys_rotated")
         .unwrap_or_else(|| panic!("{events:?}"));
-    assert_eq!(rotated.actor_label, "operator");
+    assert_eq!(rotated.actor_label, "Roster support");
     assert_eq!(rotated.details["lead_seconds"], 60);
     assert_eq!(rotated.details["kids"].as_array().map(Vec::len), Some(2));
     // the RP refreshes its JWKS within its cache time (here: now); it talks to either node

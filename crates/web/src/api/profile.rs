@@ -9,7 +9,7 @@ use crate::problem::Problem;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
@@ -34,6 +34,14 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// A logo upload's body: the image itself, at most 2 MB (larger: 413 `body_too_large`).
 const LOGO_BODY_LIMIT: usize = roster_core::service::MAX_LOGO_BYTES;
+
+/// The Content-Types a logo upload may declare (the image type itself is told by its bytes).
+const LOGO_TYPES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "application/octet-stream",
+];
 
 /// The caller's profile.
 #[derive(Serialize, ToSchema)]
@@ -214,16 +222,32 @@ pub async fn get_logo(
         content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"))),
     responses((status = 200, body = ProfileDto, description = "Saved: the profile now has a logo"),
         (status = 413, description = "body_too_large: the image is larger than 2 MB"),
+        (status = 415, description = "unsupported_media_type: the body is not declared as an image"),
         (status = 422, description = "invalid_input: not a PNG, JPEG or WebP image")))]
 pub async fn put_logo(
     State(state): State<AppState>,
     AppAuth(p): AppAuth,
     RequestCtx(ctx): RequestCtx,
     Path(app): Path<String>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<ProfileDto>> {
     let app = app_id(&app)?;
     person(&p)?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !LOGO_TYPES.contains(&ct.as_str()) {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the image itself as the body, as image/png, image/jpeg or image/webp.",
+        )
+        .into());
+    }
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Problem::new(
