@@ -214,6 +214,7 @@ pub struct Services {
     terms_cache: std::sync::Mutex<Option<(String, std::time::Instant)>>,
     /// Parsed OpenID Connect signing keys.
     signers: oidc_keys::SignerCache,
+    verifiers: oidc_keys::VerifierCache,
 }
 
 fn invalid(errors: Vec<FieldError>) -> Result<()> {
@@ -249,6 +250,7 @@ impl Services {
             attempt_settled: Notify::new(),
             terms_cache: std::sync::Mutex::new(None),
             signers: oidc_keys::SignerCache::default(),
+            verifiers: oidc_keys::VerifierCache::default(),
         })
     }
 

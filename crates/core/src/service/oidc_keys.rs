@@ -99,44 +99,118 @@ impl Signer {
     }
 }
 
-/// Check a JWS signature against a published JWK.
-fn verify_with(jwk: &Value, alg: SigningAlg, input: &[u8], sig: &[u8]) -> bool {
-    let field = |n: &str| {
-        jwk.get(n)
-            .and_then(Value::as_str)
-            .and_then(|v| B64.decode(v).ok())
-    };
-    match alg {
-        SigningAlg::RS256 => {
-            use rsa::signature::Verifier;
-            let (Some(n), Some(e)) = (field("n"), field("e")) else {
-                return false;
-            };
-            let Ok(public) = rsa::RsaPublicKey::new(
-                rsa::BigUint::from_bytes_be(&n),
-                rsa::BigUint::from_bytes_be(&e),
-            ) else {
-                return false;
-            };
-            let Ok(sig) = rsa::pkcs1v15::Signature::try_from(sig) else {
-                return false;
-            };
-            rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(public)
-                .verify(input, &sig)
-                .is_ok()
+/// A chosen, parsed key and its encoded JWS header.
+#[derive(Clone)]
+pub(super) struct JwtSigner {
+    signer: Arc<Signer>,
+    header: String,
+}
+
+impl JwtSigner {
+    /// The compact JWS of `claims` (RSA: about a millisecond of CPU).
+    pub(super) fn sign(&self, claims: &Value) -> String {
+        let input = format!("{}.{}", self.header, B64.encode(claims.to_string()));
+        let sig = self.signer.sign(input.as_bytes());
+        format!("{input}.{}", B64.encode(sig))
+    }
+}
+
+/// Sign several tokens on a blocking thread (RSA signing would hold an async worker).
+pub(super) async fn sign_off_thread(jobs: Vec<(JwtSigner, Value)>) -> Result<Vec<String>> {
+    tokio::task::spawn_blocking(move || jobs.iter().map(|(s, c)| s.sign(c)).collect())
+        .await
+        .map_err(|e| Error::Internal(format!("signing: {e}")))
+}
+
+/// A published key, parsed for checking signatures.
+pub(super) enum Verifier {
+    Rsa(Box<rsa::pkcs1v15::VerifyingKey<sha2::Sha256>>),
+    Ed(Box<ed25519_dalek::VerifyingKey>),
+}
+
+impl Verifier {
+    /// The key of a published JWK (`None` if it is not one of `alg`).
+    fn parse(jwk: &Value, alg: SigningAlg) -> Option<Self> {
+        let field = |n: &str| {
+            jwk.get(n)
+                .and_then(Value::as_str)
+                .and_then(|v| B64.decode(v).ok())
+        };
+        match alg {
+            SigningAlg::RS256 => {
+                let (n, e) = (field("n")?, field("e")?);
+                let public = rsa::RsaPublicKey::new(
+                    rsa::BigUint::from_bytes_be(&n),
+                    rsa::BigUint::from_bytes_be(&e),
+                )
+                .ok()?;
+                Some(Verifier::Rsa(Box::new(rsa::pkcs1v15::VerifyingKey::new(
+                    public,
+                ))))
+            }
+            SigningAlg::EdDSA => {
+                let x = <[u8; 32]>::try_from(field("x")?).ok()?;
+                let public = ed25519_dalek::VerifyingKey::from_bytes(&x).ok()?;
+                Some(Verifier::Ed(Box::new(public)))
+            }
         }
-        SigningAlg::EdDSA => {
-            use ed25519_dalek::Verifier;
-            let Some(x) = field("x").and_then(|x| <[u8; 32]>::try_from(x).ok()) else {
-                return false;
-            };
-            let Ok(public) = ed25519_dalek::VerifyingKey::from_bytes(&x) else {
-                return false;
-            };
-            let Ok(sig) = ed25519_dalek::Signature::from_slice(sig) else {
-                return false;
-            };
-            public.verify(input, &sig).is_ok()
+    }
+
+    fn verify(&self, input: &[u8], sig: &[u8]) -> bool {
+        match self {
+            Verifier::Rsa(k) => {
+                use rsa::signature::Verifier as _;
+                rsa::pkcs1v15::Signature::try_from(sig)
+                    .is_ok_and(|sig| k.verify(input, &sig).is_ok())
+            }
+            Verifier::Ed(k) => {
+                use ed25519_dalek::Verifier as _;
+                ed25519_dalek::Signature::from_slice(sig)
+                    .is_ok_and(|sig| k.verify(input, &sig).is_ok())
+            }
+        }
+    }
+}
+
+/// The signing keys as last read for checking tokens, and their parsed public keys: a token
+/// is checked without reading and parsing keys each time. A token whose key is not in the list
+/// (made since, perhaps on another node) makes it read again at once.
+#[derive(Default)]
+pub(super) struct VerifierCache(Mutex<VerifierState>);
+
+#[derive(Default)]
+struct VerifierState {
+    keys: Vec<SigningKey>,
+    read_at: Option<std::time::Instant>,
+    parsed: HashMap<String, Arc<Verifier>>,
+}
+
+/// How long the key list read for checking tokens is used before it is read again. Keys are
+/// only ever removed a day after every token they signed has expired, so a list this old
+/// accepts nothing that a fresh one would refuse.
+const VERIFY_KEYS_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl VerifierState {
+    /// The parsed key `kid` of `alg`, if it is published at `now` in the list held.
+    fn find(&mut self, now: OffsetDateTime, kid: &str, alg: SigningAlg) -> Option<Arc<Verifier>> {
+        let key = published(&self.keys, now)
+            .into_iter()
+            .find(|k| k.kid == kid && k.alg == alg)?;
+        if let Some(v) = self.parsed.get(kid) {
+            return Some(v.clone());
+        }
+        let jwk: Value = serde_json::from_str(&key.public_jwk).ok()?;
+        let v = Arc::new(Verifier::parse(&jwk, alg)?);
+        self.parsed.insert(kid.to_string(), v.clone());
+        Some(v)
+    }
+}
+
+impl VerifierCache {
+    /// Forget the key list (keys were made or removed on this node).
+    pub(super) fn invalidate(&self) {
+        if let Ok(mut c) = self.0.lock() {
+            c.read_at = None;
         }
     }
 }
@@ -229,6 +303,7 @@ impl Services {
         let mut tx = self.begin().await?;
         tx.insert_signing_key(&key).await?;
         tx.commit().await?;
+        self.verifiers.invalidate();
         tracing::info!(kid = %key.kid, alg = alg.as_str(), "made a signing key");
         Ok(key)
     }
@@ -281,6 +356,7 @@ impl Services {
             tx.delete_signing_key(&k.kid).await?;
         }
         tx.commit().await?;
+        self.verifiers.invalidate();
         if let Ok(mut c) = self.signers.0.lock() {
             for k in &gone {
                 c.remove(&k.kid);
@@ -302,7 +378,7 @@ impl Services {
         self.sign_with(&keys, now, alg, typ, claims)
     }
 
-    /// Sign with keys already read (no database access: safe inside a write transaction).
+    /// Sign with keys already read (no database access).
     pub(super) fn sign_with(
         &self,
         keys: &[SigningKey],
@@ -311,19 +387,28 @@ impl Services {
         typ: &str,
         claims: &Value,
     ) -> Result<String> {
+        Ok(self.jwt_signer(keys, now, alg, typ)?.sign(claims))
+    }
+
+    /// The active key of `alg` among `keys`, parsed and ready: what is left to do cannot fail
+    /// and touches no database (the token endpoint signs after its transaction, off the async
+    /// threads).
+    pub(super) fn jwt_signer(
+        &self,
+        keys: &[SigningKey],
+        now: OffsetDateTime,
+        alg: SigningAlg,
+        typ: &str,
+    ) -> Result<JwtSigner> {
         let key = keys
             .iter()
             .find(|k| k.alg == alg && k.activates_at <= now)
             .ok_or_else(|| internal("no active key"))?;
-        let signer = self.signer(key)?;
         let header = json!({"alg": alg.as_str(), "typ": typ, "kid": key.kid});
-        let input = format!(
-            "{}.{}",
-            B64.encode(header.to_string()),
-            B64.encode(claims.to_string())
-        );
-        let sig = signer.sign(input.as_bytes());
-        Ok(format!("{input}.{}", B64.encode(sig)))
+        Ok(JwtSigner {
+            signer: self.signer(key)?,
+            header: B64.encode(header.to_string()),
+        })
     }
 
     fn signer(&self, key: &SigningKey) -> Result<Arc<Signer>> {
@@ -338,6 +423,30 @@ impl Services {
             c.insert(key.kid.clone(), s.clone());
         }
         Ok(s)
+    }
+
+    /// The published key `kid` of `alg`, parsed: from the cache when its list is fresh and
+    /// knows the key, else from the database (and the cache renewed).
+    async fn verifier(
+        &self,
+        now: OffsetDateTime,
+        kid: &str,
+        alg: SigningAlg,
+    ) -> Result<Option<Arc<Verifier>>> {
+        if let Ok(mut c) = self.verifiers.0.lock()
+            && c.read_at.is_some_and(|t| t.elapsed() < VERIFY_KEYS_FOR)
+            && let Some(v) = c.find(now, kid, alg)
+        {
+            return Ok(Some(v));
+        }
+        let keys = self.read().await?.list_signing_keys().await?;
+        let Ok(mut c) = self.verifiers.0.lock() else {
+            return Err(internal("verifier cache"));
+        };
+        c.parsed.retain(|k, _| keys.iter().any(|key| &key.kid == k));
+        c.keys = keys;
+        c.read_at = Some(std::time::Instant::now());
+        Ok(c.find(now, kid, alg))
     }
 
     /// Verify a token Roster signed (any published key; `typ` must match when given). Expiry
@@ -374,15 +483,10 @@ impl Services {
             return Err(bad());
         }
         let kid = header.get("kid").and_then(Value::as_str).ok_or_else(bad)?;
-        let keys = self.read().await?.list_signing_keys().await?;
-        let key = published(&keys, now)
-            .into_iter()
-            .find(|k| k.kid == kid && k.alg == alg)
-            .ok_or_else(bad)?;
-        let jwk: Value = serde_json::from_str(&key.public_jwk).map_err(|_| bad())?;
+        let verifier = self.verifier(now, kid, alg).await?.ok_or_else(bad)?;
         let sig = B64.decode(s).map_err(|_| bad())?;
         let input = &token[..h.len() + 1 + c.len()];
-        if !verify_with(&jwk, alg, input.as_bytes(), &sig) {
+        if !verifier.verify(input.as_bytes(), &sig) {
             return Err(bad());
         }
         let claims: Value = B64
@@ -440,10 +544,18 @@ mod tests {
             let der = sealer.open(&sealed).expect("open");
             let s = parse_signer(alg, &der).expect("parse");
             let sig = s.sign(b"hello");
-            assert!(verify_with(&jwk, alg, b"hello", &sig));
-            assert!(!verify_with(&jwk, alg, b"hellp", &sig));
+            let v = Verifier::parse(&jwk, alg).expect("a key");
+            assert!(v.verify(b"hello", &sig));
+            assert!(!v.verify(b"hellp", &sig));
             let (_, other) = generate(alg, "k2", &sealer).expect("generate");
-            assert!(!verify_with(&other, alg, b"hello", &sig));
+            let other = Verifier::parse(&other, alg).expect("a key");
+            assert!(!other.verify(b"hello", &sig));
+            // a JWK of the other algorithm is not taken for this one
+            let wrong = match alg {
+                SigningAlg::RS256 => SigningAlg::EdDSA,
+                SigningAlg::EdDSA => SigningAlg::RS256,
+            };
+            assert!(Verifier::parse(&jwk, wrong).is_none());
         }
     }
 }

@@ -3,6 +3,7 @@
 //! tokens afterwards (userinfo, introspection, revocation, Roster's own REST API) is in
 //! `oidc_access`.
 
+use super::oidc_keys::{JwtSigner, sign_off_thread};
 use super::{Actor, Ctx, Services, Throttled};
 use crate::error::{Error, Result};
 use crate::model::*;
@@ -181,8 +182,8 @@ impl Services {
             .as_deref()
             .filter(|c| c.len() <= 128)
             .ok_or_else(|| OauthError::grant("The code is missing."))?;
-        // before the transaction: making a key writes
-        let keys = self.ensure_signing_keys(ctx.now).await?;
+        // before the transaction: making a key writes, and a key is parsed once
+        let signers = self.token_signers(ctx, client).await?;
         // one transaction: the code is used, checked and its tokens issued, or nothing is
         // (a dropped transaction leaves the code as it was)
         let mut tx = self.begin().await?;
@@ -240,9 +241,9 @@ impl Services {
             return Err(OauthError::grant("The sign-in was revoked."));
         };
         let out = self
-            .issue_tokens(&mut *tx, &keys, ctx, client, &grant, "oidc.tokens_issued")
+            .issue_tokens(&mut *tx, ctx, client, &grant, "oidc.tokens_issued")
             .await;
-        Self::settle(tx, out).await
+        Self::settle(tx, out, signers).await
     }
 
     async fn redeem_refresh(
@@ -256,7 +257,7 @@ impl Services {
             .as_deref()
             .filter(|t| t.len() <= 128)
             .ok_or_else(|| OauthError::grant("The refresh_token is missing."))?;
-        let keys = self.ensure_signing_keys(ctx.now).await?;
+        let signers = self.token_signers(ctx, client).await?;
         // one transaction: a failure (the database, a suspended app) leaves the token usable
         let mut tx = self.begin().await?;
         let Some(t) = tx.use_refresh_token(&hash_token(raw), ctx.now).await? else {
@@ -305,28 +306,45 @@ impl Services {
             }
         }
         let out = self
-            .issue_tokens(
-                &mut *tx,
-                &keys,
-                ctx,
-                client,
-                &grant,
-                "oidc.tokens_refreshed",
-            )
+            .issue_tokens(&mut *tx, ctx, client, &grant, "oidc.tokens_refreshed")
             .await;
-        Self::settle(tx, out).await
+        Self::settle(tx, out, signers).await
+    }
+
+    /// The keys that will sign the access token (RS256) and the client's ID token, ready.
+    async fn token_signers(&self, ctx: &Ctx, client: &OidcClient) -> Result<[JwtSigner; 2]> {
+        let keys = self.ensure_signing_keys(ctx.now).await?;
+        Ok([
+            self.jwt_signer(&keys, ctx.now, SigningAlg::RS256, "at+jwt")?,
+            self.jwt_signer(&keys, ctx.now, client.id_token_alg, "JWT")?,
+        ])
     }
 
     /// Commit what `issue_tokens` did when it asks to (tokens issued, or a grant revoked);
-    /// otherwise drop the transaction, leaving the code or refresh token as it was.
+    /// otherwise drop the transaction, leaving the code or refresh token as it was. Issued
+    /// tokens are signed once committed, on a blocking thread: the write transaction (SQLite's
+    /// one writer) is not held for the RSA signatures.
     async fn settle(
         tx: Box<dyn crate::store::Tx>,
-        out: Result<TokenResponse, (OauthError, bool)>,
+        out: Result<Unsigned, (OauthError, bool)>,
+        [access_signer, id_signer]: [JwtSigner; 2],
     ) -> OResult<TokenResponse> {
         match out {
-            Ok(t) => {
+            Ok(u) => {
                 tx.commit().await?;
-                Ok(t)
+                let signed =
+                    sign_off_thread(vec![(access_signer, u.access), (id_signer, u.id)]).await?;
+                let [access_token, id_token]: [String; 2] = signed
+                    .try_into()
+                    .map_err(|_| Error::Internal("signing: two tokens".into()))?;
+                Ok(TokenResponse {
+                    access_token,
+                    token_type: "Bearer",
+                    expires_in: u.expires_in,
+                    id_token,
+                    refresh_token: u.refresh,
+                    scope: u.scope,
+                })
             }
             Err((e, true)) => {
                 tx.commit().await?;
@@ -342,12 +360,11 @@ impl Services {
     async fn issue_tokens(
         &self,
         tx: &mut dyn crate::store::Queries,
-        keys: &[SigningKey],
         ctx: &Ctx,
         client: &OidcClient,
         grant: &OauthGrant,
         action: &str,
-    ) -> Result<TokenResponse, (OauthError, bool)> {
+    ) -> Result<Unsigned, (OauthError, bool)> {
         let keep = |e: OauthError| (e, false);
         let store = |e: crate::error::StoreError| (OauthError::from(e), false);
         if tx
@@ -433,12 +450,6 @@ impl Services {
                 id["family_name"] = json!(l);
             }
         }
-        let sign = |alg, typ, claims: &Value| {
-            self.sign_with(keys, ctx.now, alg, typ, claims)
-                .map_err(|e| (OauthError::from(e), false))
-        };
-        let access_token = sign(SigningAlg::RS256, "at+jwt", &access)?;
-        let id_token = sign(client.id_token_alg, "JWT", &id)?;
         let refresh = grant
             .scopes
             .iter()
@@ -467,15 +478,23 @@ impl Services {
         )
         .await
         .map_err(|e| (OauthError::from(e), false))?;
-        Ok(TokenResponse {
-            access_token,
-            token_type: "Bearer",
+        Ok(Unsigned {
+            access,
+            id,
+            refresh,
             expires_in: o.access_token_ttl.whole_seconds(),
-            id_token,
-            refresh_token: refresh,
             scope,
         })
     }
+}
+
+/// Tokens issued in a transaction, to be signed once it has committed.
+struct Unsigned {
+    access: Value,
+    id: Value,
+    refresh: Option<String>,
+    expires_in: i64,
+    scope: String,
 }
 
 #[cfg(test)]

@@ -415,6 +415,11 @@ pub(super) async fn signing_keys_rotate_on_two_nodes_without_a_failed_validation
             .unwrap_or_else(|e| panic!("step {step}: {e}"));
         let header = r.id_token.split('.').next().expect("h").to_string();
         kids.insert(header);
+        // Roster itself takes the access token at once, whichever key signed it (a node
+        // that cached the key list before the new key reads it again)
+        let node = if step % 2 == 0 { &t } else { &second };
+        let info = node.get("/oauth2/userinfo", Some(&r.access)).await;
+        assert_eq!(info.status, StatusCode::OK, "step {step}: {:?}", info.body);
         refresh = r.refresh.expect("rotated");
         t.clock.advance(Duration::seconds(25));
     }
