@@ -351,6 +351,17 @@ async fn scim_bulk_api_and_reactivations_at_once_over_two_nodes_take_exactly_20_
         .as_str()
         .expect("scim key")
         .to_string();
+    // the identity provider's users become Active members at once (an ID made for each):
+    // direct provisioning takes its seats under the same lock as every other way in
+    let r = n2
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/apps/{app}/scim-settings"),
+            Some(&admin),
+            Some(serde_json::json!({"provisioning": "active"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let scim_creates = (0..30).map(|i| {
         let node = if i % 2 == 0 { &n1 } else { &n2 };
         let url = format!("{}/scim/v2/{app}/Users", node.addr);
@@ -419,4 +430,19 @@ async fn scim_bulk_api_and_reactivations_at_once_over_two_nodes_take_exactly_20_
     n2.assert_seats_consistent(&app).await;
     let seats = n1.seats(&app, &admin).await;
     assert_eq!(seats["available"], 0);
+    // every SCIM create that got its seat is an Active member, none is an invitation
+    let active = n1
+        .get(
+            &format!("/api/v1/apps/{app}/members?q=scim&limit=100"),
+            Some(&admin),
+        )
+        .await;
+    let provisioned = active.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|m| m["email"].as_str().is_some_and(|e| e.starts_with("scim")))
+        .inspect(|m| assert_eq!(m["status"], "active", "{m}"))
+        .count();
+    assert_eq!(provisioned, scim_ok, "{:?}", active.body);
 }

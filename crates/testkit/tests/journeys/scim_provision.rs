@@ -82,10 +82,7 @@ pub(super) async fn scim_can_make_active_members_and_ids_their_owners_claim(t: T
     assert_eq!(s, StatusCode::CREATED, "{u}");
     assert_eq!(u["active"], true);
     let members = t
-        .get(
-            &format!("/api/v1/apps/{a}/members?status=active"),
-            Some(&admin),
-        )
+        .get(&format!("/api/v1/apps/{a}/members"), Some(&admin))
         .await;
     let eli = members.body["items"]
         .as_array()
@@ -265,17 +262,14 @@ pub(super) async fn scim_can_make_active_members_and_ids_their_owners_claim(t: T
         .expect("an invitation");
     assert!(mail.text.contains("/invite/"), "{}", mail.text);
     let invited = t
-        .get(
-            &format!("/api/v1/apps/{a}/members?status=invited"),
-            Some(&admin),
-        )
+        .get(&format!("/api/v1/apps/{a}/members"), Some(&admin))
         .await;
     assert!(
         invited.body["items"]
             .as_array()
             .expect("items")
             .iter()
-            .any(|m| m["email"] == "invited@direct.test"),
+            .any(|m| m["email"] == "invited@direct.test" && m["status"] == "invited"),
         "{:?}",
         invited.body
     );
