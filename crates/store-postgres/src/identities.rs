@@ -19,6 +19,47 @@ macro_rules! identity_cols {
     };
 }
 
+/// The same columns of a table alias (`"i."`), named as `identity_row` reads them.
+macro_rules! identity_cols_of {
+    ($t:literal) => {
+        concat!(
+            $t,
+            "id, ",
+            $t,
+            "email, ",
+            $t,
+            "first_name, ",
+            $t,
+            "last_name, ",
+            $t,
+            "password_hash, ",
+            $t,
+            "security_question, ",
+            $t,
+            "security_answer_hash, ",
+            $t,
+            "terms_version, ",
+            $t,
+            "terms_accepted_at, ",
+            $t,
+            "created_at, ",
+            $t,
+            "failed_count, ",
+            $t,
+            "window_start, ",
+            $t,
+            "lock_level, ",
+            $t,
+            "locked_until, ",
+            $t,
+            "in_flight, ",
+            $t,
+            "in_flight_at"
+        )
+    };
+}
+pub(crate) use identity_cols_of;
+
 #[async_trait]
 impl<C> IdentityQueries for Handle<C>
 where

@@ -52,6 +52,32 @@ where
         .transpose()
     }
 
+    /// One round trip: the session (its columns prefixed `s_`) joined to its ID.
+    async fn find_session_identity(
+        &mut self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(Session, Identity)>> {
+        sqlx::query(concat!(
+            "SELECT s.id AS s_id, s.token_hash AS s_token_hash, s.identity_id AS s_identity_id, \
+             s.app_id AS s_app_id, s.created_at AS s_created_at, \
+             s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at, \
+             s.client_addr AS s_client_addr, s.user_agent AS s_user_agent, s.amr AS s_amr, ",
+            crate::identities::identity_cols_of!("i."),
+            " FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE s.token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(self.c())
+        .await
+        .map_err(map_err)?
+        .map(|r| {
+            Ok((
+                session_cols(&r, "s_")?,
+                crate::identities::identity_row(&r)?,
+            ))
+        })
+        .transpose()
+    }
+
     async fn touch_session(&mut self, id: SessionId, at: OffsetDateTime) -> StoreResult<()> {
         sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
             .bind(id.0)
@@ -143,16 +169,22 @@ where
 }
 
 pub(crate) fn session_row(r: &PgRow) -> Result<Session, StoreError> {
+    session_cols(r, "")
+}
+
+/// A session from columns named with `prefix` (a join gives them one).
+fn session_cols(r: &PgRow, prefix: &str) -> Result<Session, StoreError> {
+    let c = |name: &str| format!("{prefix}{name}");
     Ok(Session {
-        id: SessionId(get(r, "id")?),
-        token_hash: get(r, "token_hash")?,
-        identity_id: IdentityId(get(r, "identity_id")?),
-        app_id: opt_app_id(r, "app_id")?,
-        created_at: time(r, "created_at")?,
-        last_seen_at: time(r, "last_seen_at")?,
-        expires_at: time(r, "expires_at")?,
-        client_addr: get(r, "client_addr")?,
-        user_agent: get(r, "user_agent")?,
-        amr: split_words(&get::<String>(r, "amr")?),
+        id: SessionId(get(r, &c("id"))?),
+        token_hash: get(r, &c("token_hash"))?,
+        identity_id: IdentityId(get(r, &c("identity_id"))?),
+        app_id: opt_app_id(r, &c("app_id"))?,
+        created_at: time(r, &c("created_at"))?,
+        last_seen_at: time(r, &c("last_seen_at"))?,
+        expires_at: time(r, &c("expires_at"))?,
+        client_addr: get(r, &c("client_addr"))?,
+        user_agent: get(r, &c("user_agent"))?,
+        amr: split_words(&get::<String>(r, &c("amr"))?),
     })
 }

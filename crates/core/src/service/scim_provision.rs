@@ -35,7 +35,8 @@ impl Services {
         Ok(self.read().await?.scim_provisioning(app_id).await?)
     }
 
-    /// Admin: what the app's SCIM creates make. Audited.
+    /// Admin: what the app's SCIM creates make. Audited. A session, or a key with the `admin`
+    /// scope: the identity provider's own `scim` key cannot widen what it may do.
     pub async fn set_scim_provisioning(
         &self,
         ctx: &Ctx,
@@ -43,7 +44,9 @@ impl Services {
         app_id: &AppId,
         mode: ScimProvisioning,
     ) -> Result<ScimProvisioning> {
-        p.require_admin_scope()?;
+        if !p.allows(ApiScope::Admin) {
+            return Err(Error::InsufficientScope("admin"));
+        }
         self.require_admin(p, app_id).await?;
         let mut tx = self.begin().await?;
         tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;

@@ -57,6 +57,12 @@ pub(super) async fn scim_can_make_active_members_and_ids_their_owners_claim(t: T
         (r.status, r.code()),
         (StatusCode::FORBIDDEN, "insufficient_scope")
     );
+    // nor can the identity provider's own key widen what it may do
+    let r = put(key.clone(), json!({"provisioning": "active"})).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
     let r = put(admin.clone(), json!({"provisioning": "everyone"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
     let r = put(admin.clone(), json!({"provisioning": "active"})).await;
