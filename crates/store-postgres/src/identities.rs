@@ -11,14 +11,6 @@ use sqlx::postgres::{PgConnection, PgRow};
 use std::ops::DerefMut;
 use time::OffsetDateTime;
 
-macro_rules! identity_cols {
-    () => {
-        "id, email, first_name, last_name, password_hash, security_question, security_answer_hash, \
-         terms_version, terms_accepted_at, created_at, failed_count, window_start, lock_level, locked_until, \
-         in_flight, in_flight_at"
-    };
-}
-
 /// The same columns of a table alias (`"i."`), named as `identity_row` reads them.
 macro_rules! identity_cols_of {
     ($t:literal) => {
@@ -59,6 +51,13 @@ macro_rules! identity_cols_of {
     };
 }
 pub(crate) use identity_cols_of;
+
+/// The columns `identity_row` reads, of the table itself.
+macro_rules! identity_cols {
+    () => {
+        identity_cols_of!("")
+    };
+}
 
 #[async_trait]
 impl<C> IdentityQueries for Handle<C>

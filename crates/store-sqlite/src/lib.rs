@@ -231,7 +231,7 @@ impl SqliteStore {
 
     /// Consistent online copy of the database into `dest` (`VACUUM INTO`).
     pub async fn backup(&self, dest: &str) -> StoreResult<()> {
-        let w = self.inner.writer.exclusive().await;
+        let w = self.inner.writer.exclusive().await?;
         w.conn.execute("VACUUM INTO ?1", [dest]).map_err(map_err)?;
         Ok(())
     }
@@ -261,13 +261,15 @@ impl Store for SqliteStore {
             readers.clear();
         }
         drop(all);
-        if let Err(e) = self.inner.writer.close().await {
-            tracing::warn!(error = %e, "closing the SQLite database");
+        match tokio::time::timeout(Duration::from_secs(10), self.inner.writer.close()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "closing the SQLite database"),
+            Err(_) => tracing::warn!("the SQLite writer was still busy after 10 s; not closed"),
         }
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        let mut w = self.inner.writer.exclusive().await;
+        let mut w = self.inner.writer.exclusive().await?;
         let tx = w
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -310,7 +312,7 @@ impl Store for SqliteStore {
     }
 
     async fn renormalize_emails(&self) -> StoreResult<roster_core::renorm::RenormReport> {
-        let mut w = self.inner.writer.exclusive().await;
+        let mut w = self.inner.writer.exclusive().await?;
         let tx = w
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -321,7 +323,7 @@ impl Store for SqliteStore {
     }
 
     async fn email_norm_conflicts(&self) -> StoreResult<Vec<String>> {
-        let w = self.inner.writer.exclusive().await;
+        let w = self.inner.writer.exclusive().await?;
         renorm::conflicts(&w.conn)
     }
 

@@ -27,6 +27,10 @@ const WRITE_LOCK_WAIT: Duration = Duration::from_secs(10);
 
 type Outcome = Result<(), StoreError>;
 
+fn closed() -> StoreError {
+    StoreError::Unavailable("the database is closed".into())
+}
+
 pub(crate) struct Writer {
     pub(crate) conn: Connection,
     /// Writers whose work is in the open transaction, waiting for its `COMMIT`.
@@ -115,7 +119,7 @@ impl WriterPool {
     /// Commit a waiting group, move everything in the WAL into the database file and close the
     /// connection. Writers that come later get `Unavailable`.
     pub(crate) async fn close(&self) -> StoreResult<()> {
-        let mut w = self.exclusive().await;
+        let mut w = self.exclusive().await?;
         self.closed.store(true, Ordering::SeqCst);
         w.conn
             .execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")
@@ -127,10 +131,13 @@ impl WriterPool {
 
     /// The connection for work outside transactions of the store (migrations, backups): a group
     /// waiting for its commit is committed first.
-    pub(crate) async fn exclusive(&self) -> OwnedMutexGuard<Writer> {
+    pub(crate) async fn exclusive(&self) -> StoreResult<OwnedMutexGuard<Writer>> {
         let mut w = self.writer.clone().lock_owned().await;
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(closed());
+        }
         w.settle();
-        w
+        Ok(w)
     }
 
     pub(crate) fn is_busy(&self) -> bool {
@@ -146,7 +153,7 @@ impl WriterPool {
             self.writer.clone().lock_owned().await
         };
         if self.closed.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("the database is closed".into()));
+            return Err(closed());
         }
         if w.group.is_empty() {
             w.settle();
@@ -267,6 +274,34 @@ mod tests {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_closed_store_refuses_work_and_leaves_no_wal_behind() {
+        use roster_core::store::Store;
+        let dir = std::env::temp_dir().join(format!("roster-close-{}", uuid::Uuid::new_v4()));
+        let file = dir.join("c.db");
+        let url = format!("sqlite:{}", file.display());
+        let store = crate::SqliteStore::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        drop(store.read().await.unwrap());
+        let wal = dir.join("c.db-wal");
+        assert!(wal.exists(), "WAL mode keeps a log while open");
+        store.close().await;
+        assert!(!wal.exists(), "the log is folded into the file and removed");
+        assert!(matches!(
+            store.begin().await,
+            Err(StoreError::Unavailable(_))
+        ));
+        assert!(matches!(
+            store.read().await,
+            Err(StoreError::Unavailable(_))
+        ));
+        // a backup after close would copy an empty database: it is refused instead
+        let copy = dir.join("copy.db");
+        assert!(store.backup(&copy.to_string_lossy()).await.is_err());
+        assert!(!copy.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn queued_writers_share_one_commit_and_a_dropped_one_leaves_nothing() {
         let dir = std::env::temp_dir().join(format!("roster-writer-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -345,7 +380,7 @@ mod tests {
             .collect();
         assert_eq!(rows, expected);
         // far fewer COMMITs than writers
-        let commits = pool.exclusive().await.commits;
+        let commits = pool.exclusive().await.expect("open").commits;
         assert!(commits <= 3, "{commits} commits for 19 writers");
         let _ = std::fs::remove_dir_all(&dir);
     }

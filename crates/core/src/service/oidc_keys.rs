@@ -90,11 +90,14 @@ fn parse_signer(alg: SigningAlg, der: &[u8]) -> Result<Signer> {
 }
 
 impl Signer {
-    fn sign(&self, input: &[u8]) -> Vec<u8> {
+    fn sign(&self, input: &[u8]) -> Result<Vec<u8>> {
         use rsa::signature::{SignatureEncoding, Signer as _};
         match self {
-            Signer::Rsa(k) => k.sign(input).to_vec(),
-            Signer::Ed(k) => k.sign(input).to_bytes().to_vec(),
+            Signer::Rsa(k) => k
+                .try_sign(input)
+                .map(|s| s.to_vec())
+                .map_err(|_| internal("RSA signing")),
+            Signer::Ed(k) => Ok(k.sign(input).to_bytes().to_vec()),
         }
     }
 }
@@ -108,10 +111,10 @@ pub(super) struct JwtSigner {
 
 impl JwtSigner {
     /// The compact JWS of `claims` (RSA: about a millisecond of CPU).
-    pub(super) fn sign(&self, claims: &Value) -> String {
+    pub(super) fn sign(&self, claims: &Value) -> Result<String> {
         let input = format!("{}.{}", self.header, B64.encode(claims.to_string()));
-        let sig = self.signer.sign(input.as_bytes());
-        format!("{input}.{}", B64.encode(sig))
+        let sig = self.signer.sign(input.as_bytes())?;
+        Ok(format!("{input}.{}", B64.encode(sig)))
     }
 }
 
@@ -119,7 +122,7 @@ impl JwtSigner {
 pub(super) async fn sign_off_thread(jobs: Vec<(JwtSigner, Value)>) -> Result<Vec<String>> {
     tokio::task::spawn_blocking(move || jobs.iter().map(|(s, c)| s.sign(c)).collect())
         .await
-        .map_err(|e| Error::Internal(format!("signing: {e}")))
+        .map_err(|e| Error::Internal(format!("signing: {e}")))?
 }
 
 /// A published key, parsed for checking signatures.
@@ -387,7 +390,7 @@ impl Services {
         typ: &str,
         claims: &Value,
     ) -> Result<String> {
-        Ok(self.jwt_signer(keys, now, alg, typ)?.sign(claims))
+        self.jwt_signer(keys, now, alg, typ)?.sign(claims)
     }
 
     /// The active key of `alg` among `keys`, parsed and ready: what is left to do cannot fail
@@ -440,9 +443,13 @@ impl Services {
             return Ok(Some(v));
         }
         let keys = self.read().await?.list_signing_keys().await?;
-        let Ok(mut c) = self.verifiers.0.lock() else {
-            return Err(internal("verifier cache"));
-        };
+        // a panic elsewhere while the lock was held leaves nothing half-written worth refusing
+        // every token over: the list is replaced just below
+        let mut c = self
+            .verifiers
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         c.parsed.retain(|k, _| keys.iter().any(|key| &key.kid == k));
         c.keys = keys;
         c.read_at = Some(std::time::Instant::now());
@@ -543,7 +550,7 @@ mod tests {
             let (sealed, jwk) = generate(alg, "k", &sealer).expect("generate");
             let der = sealer.open(&sealed).expect("open");
             let s = parse_signer(alg, &der).expect("parse");
-            let sig = s.sign(b"hello");
+            let sig = s.sign(b"hello").expect("sign");
             let v = Verifier::parse(&jwk, alg).expect("a key");
             assert!(v.verify(b"hello", &sig));
             assert!(!v.verify(b"hellp", &sig));

@@ -223,13 +223,14 @@ impl Services {
         let last =
             Name::parse_optional("last_name", input.family_name.clone().flatten().as_deref())?;
         let external_id = input.external_id.clone().flatten();
-        let mode = self.read().await?.scim_provisioning(app_id).await?;
-        let unclaimed = match mode {
-            ScimProvisioning::Active => self.prepare_unclaimed_id(&email).await?,
+        let unclaimed = match self.read().await?.scim_provisioning(app_id).await? {
+            ScimProvisioning::Active => Some(self.prepare_unclaimed_id().await?),
             ScimProvisioning::Invite => None,
         };
         let mut tx = self.begin().await?;
         let mut app = tx.lock_app(app_id).await?.ok_or(Error::NotFound)?;
+        // the setting as it is now, under the app's lock (an admin may just have changed it)
+        let mode = tx.scim_provisioning(app_id).await?;
         if let Some(x) = &external_id
             && tx.member_by_external_id(app_id, x).await?.is_some()
         {
@@ -256,6 +257,8 @@ impl Services {
                 .member
             }
             ScimProvisioning::Active => {
+                // switched to `active` a moment ago: no hash was made; the retry makes one
+                let unclaimed = unclaimed.ok_or_else(super::scim_provision::made_meanwhile)?;
                 self.provision_active(&mut *tx, ctx, p, &mut app, email, first, last, unclaimed)
                     .await?
             }

@@ -17,10 +17,13 @@ pub(super) struct UnclaimedId {
     password_hash: String,
 }
 
-/// Two creates for one new address at once: one makes the ID, the other is told to retry.
-fn made_meanwhile() -> Error {
+/// Two creates for one new address at once (one makes the ID, the other is told to retry), or
+/// the setting changed while a create was on its way.
+pub(super) fn made_meanwhile() -> Error {
     Error::Store(StoreError::Unavailable(
-        "a Roster ID for this address was being made at the same moment; try again".into(),
+        "another change crossed this one (a Roster ID being made for this address, or the \
+         app's SCIM setting); try again"
+            .into(),
     ))
 }
 
@@ -68,20 +71,12 @@ impl Services {
         Ok(mode)
     }
 
-    /// Before the transaction of a create in `active` mode: when no ID has this email yet, the
-    /// password hash of the one that will be made.
-    pub(super) async fn prepare_unclaimed_id(&self, email: &Email) -> Result<Option<UnclaimedId>> {
-        if self
-            .read()
-            .await?
-            .find_identity_by_email(email.normalized())
-            .await?
-            .is_some()
-        {
-            return Ok(None);
-        }
+    /// Before the transaction of a create in `active` mode: the password hash of the ID that
+    /// will be made if none has this email. Made whether or not one exists, so the answer
+    /// takes as long either way (its time would tell the app's admins who has a Roster ID).
+    pub(super) async fn prepare_unclaimed_id(&self) -> Result<UnclaimedId> {
         let password_hash = self.hasher.hash(new_token()).await?;
-        Ok(Some(UnclaimedId { password_hash }))
+        Ok(UnclaimedId { password_hash })
     }
 
     /// Inside the create's transaction, the app locked: an Active member for `email`, holding
@@ -97,7 +92,7 @@ impl Services {
         email: Email,
         first_name: String,
         last_name: Option<String>,
-        unclaimed: Option<UnclaimedId>,
+        unclaimed: UnclaimedId,
     ) -> Result<Member> {
         self.expire_due(tx, ctx, app).await?;
         let existing = tx
@@ -112,21 +107,29 @@ impl Services {
                 MemberStatus::Invited | MemberStatus::Removed => {}
             }
         }
-        let is_new = existing.is_none();
+        let mut existing = existing;
         let (identity, made) = match tx.find_identity_by_email(email.normalized()).await? {
             Some(identity) => {
-                if let Some(m) = tx.find_member_by_identity(&app.app_id, identity.id).await?
+                // the ID's own row in the app, perhaps under an older address (the ID changed
+                // its login email since): one member row per ID and app
+                if let Some(mut m) = tx.find_member_by_identity(&app.app_id, identity.id).await?
                     && Some(m.id) != existing.as_ref().map(|e| e.id)
-                    && m.status != MemberStatus::Removed
                 {
-                    return Err(Error::AlreadyMember);
+                    if m.status != MemberStatus::Removed {
+                        return Err(Error::AlreadyMember);
+                    }
+                    if existing.is_none() {
+                        // it left: it comes back under its current address
+                        existing = Some(m);
+                    } else {
+                        // the row of this address is used; the old one lets go of the ID
+                        m.identity_id = None;
+                        tx.update_member(&m).await?;
+                    }
                 }
                 (identity, false)
             }
             None => {
-                // an ID with this email appeared between the check and the lock: 503, and
-                // the identity provider's retry finds it
-                let unclaimed = unclaimed.ok_or_else(made_meanwhile)?;
                 let identity = Identity {
                     id: IdentityId::new(),
                     email: email.clone(),
@@ -146,20 +149,22 @@ impl Services {
                 })?;
                 tx.insert_unclaimed_identity(identity.id, &app.app_id, ctx.now)
                     .await?;
+                // outside the app's log: its admins must not learn who already had an ID
                 self.audit(
                     tx,
                     ctx,
-                    Some(&app.app_id),
+                    None,
                     Actor::Id(p),
                     "id.provisioned",
                     Some(email.to_string()),
-                    serde_json::json!({"identity": identity.id}),
+                    serde_json::json!({"identity": identity.id, "app": app.app_id.as_str()}),
                 )
                 .await?;
                 (identity, true)
             }
         };
 
+        let is_new = existing.is_none();
         let mut member = match existing {
             Some(m) => Member {
                 identity_id: Some(identity.id),
@@ -194,7 +199,10 @@ impl Services {
                 e => e.into(),
             })?;
         } else {
-            tx.update_member(&member).await?;
+            tx.update_member(&member).await.map_err(|e| match e {
+                StoreError::Unique => Error::AlreadyMember,
+                e => e.into(),
+            })?;
         }
 
         // the person hears of it; a new ID gets its link to choose a password
@@ -238,7 +246,7 @@ impl Services {
             Actor::Id(p),
             "member.provisioned",
             Some(email.to_string()),
-            serde_json::json!({"member": member.id, "new_id": made}),
+            serde_json::json!({"member": member.id}),
         )
         .await?;
         let data = serde_json::json!({"member": super::webhooks::member_json(&member)});

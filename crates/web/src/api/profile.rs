@@ -244,7 +244,7 @@ pub async fn put_logo(
         return Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            "Send the image itself as the body, as image/png, image/jpeg or image/webp.",
+            "Send the image itself as the body, as image/png, image/jpeg, image/webp or application/octet-stream.",
         )
         .into());
     }
