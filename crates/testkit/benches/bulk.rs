@@ -6,7 +6,6 @@
 //! Run: `cargo bench -p roster-testkit --bench bulk`
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use roster_core::model::BulkRow;
 use roster_testkit::{Backend, POSTGRES_ENV, spawn_app};
 use std::time::{Duration, Instant};
 
@@ -51,14 +50,7 @@ fn bulk(c: &mut Criterion) {
                             .authenticate(&t.ctx(), &session)
                             .await
                             .expect("principal");
-                        let rows: Vec<BulkRow> = (0..ROWS)
-                            .map(|n| BulkRow {
-                                email: format!("person{n}@example.com"),
-                                first_name: Some("Person".into()),
-                                last_name: Some(format!("Number {n}")),
-                                ..BulkRow::default()
-                            })
-                            .collect();
+                        let rows = roster_testkit::bulk_rows(ROWS);
                         let start = Instant::now();
                         let report = t
                             .services

@@ -10,7 +10,6 @@
 //! ```
 //! Each prints one number on stdout. A benchmarking tool: it stops with a message on any error.
 
-use roster_core::model::BulkRow;
 use roster_core::password::{HashCost, Hasher};
 use roster_core::types::AppId;
 use roster_testkit::conformance::seeded_member;
@@ -196,14 +195,7 @@ async fn bulk(rows: Res<usize>) -> Res<String> {
         .authenticate(&t.ctx(), &session)
         .await
         .map_err(|e| e.to_string())?;
-    let list: Vec<BulkRow> = (0..rows)
-        .map(|n| BulkRow {
-            email: format!("person{n}@example.com"),
-            first_name: Some("Person".into()),
-            last_name: Some(format!("Number {n}")),
-            ..BulkRow::default()
-        })
-        .collect();
+    let list = roster_testkit::bulk_rows(rows);
     let start = Instant::now();
     let report = t
         .services

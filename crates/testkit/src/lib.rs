@@ -2,7 +2,9 @@
 //! with a capturing mailer and a controllable clock. Also the store conformance suite and an
 //! SMTP sink ([`smtp::SmtpSink`]).
 
+mod bulk;
 mod images;
+pub use bulk::bulk_rows;
 pub use images::PNG_1X1;
 pub mod conformance;
 pub mod pages;

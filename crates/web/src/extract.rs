@@ -331,6 +331,16 @@ impl FromRequestParts<AppState> for MaybeAuth {
     }
 }
 
+/// The request's media type without parameters, lower case (`""` when absent or unreadable).
+pub(crate) fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use crate::extract::{AppAuth, RequestCtx};
 use crate::problem::{ApiResult, Problem};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use roster_core::Error;
@@ -211,16 +211,7 @@ pub async fn invite_bulk(
     body: Bytes,
 ) -> ApiResult<Json<BulkResult>> {
     let app = app_id(&app)?;
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let rows = match ct.as_str() {
+    let rows = match crate::extract::media_type(&headers).as_str() {
         "text/csv" => parse_csv(&body)?,
         "application/json" => {
             let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {

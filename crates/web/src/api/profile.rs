@@ -9,8 +9,8 @@ use crate::problem::Problem;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use roster_core::model::IdentityProfile;
@@ -200,20 +200,7 @@ pub async fn get_logo(
     person(&p)?;
     let v = state.services.profile(&ctx, &p, &app).await?;
     let logo = v.app.logo.ok_or(Error::NotFound)?;
-    let mut res = logo.bytes.into_response();
-    let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&logo.mime) {
-        h.insert(header::CONTENT_TYPE, v);
-    }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=60"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    Ok(res)
+    Ok(crate::pages::profile::logo_response(logo))
 }
 
 #[utoipa::path(put, path = "/api/v1/apps/{app_id}/profile/logo", tag = "profile",
@@ -234,13 +221,7 @@ pub async fn put_logo(
 ) -> ApiResult<Json<ProfileDto>> {
     let app = app_id(&app)?;
     person(&p)?;
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    if !LOGO_TYPES.contains(&ct.as_str()) {
+    if !LOGO_TYPES.contains(&crate::extract::media_type(&headers).as_str()) {
         return Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

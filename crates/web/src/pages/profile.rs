@@ -443,6 +443,12 @@ pub async fn logo(
         .profile(&Ctx::at(state.now()), &p, &app)
         .await?;
     let logo = view.app.logo.ok_or(Error::NotFound)?;
+    Ok(logo_response(logo))
+}
+
+/// A stored logo as an answer (page and API): its own type, cached briefly by the browser
+/// only, and a policy that keeps it an image even when opened on its own.
+pub(crate) fn logo_response(logo: roster_core::model::Logo) -> Response {
     let mut res = logo.bytes.into_response();
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&logo.mime) {
@@ -456,7 +462,7 @@ pub async fn logo(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
-    Ok(res)
+    res
 }
 
 #[derive(Template)]
