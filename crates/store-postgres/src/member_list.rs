@@ -1,9 +1,13 @@
 //! The member list: one static statement per filter / cursor / search shape, PostgreSQL.
 //!
 //! No catch-all `($n IS NULL OR …)` terms: they keep the planner from using the cursor as a range
-//! of the index. Searches of 3+ characters go through the pg_trgm GIN indexes `members_email_trgm`
-//! and `members_name_trgm` (`LIKE '%q%'` on exactly the expressions indexed); shorter ones have no
-//! trigram and use `strpos` along the filter's ordered index (as on SQLite).
+//! of the index. Searches of 3+ characters are substrings, through the pg_trgm GIN indexes
+//! `members_email_trgm` and `members_name_trgm` (`LIKE '%q%'` on exactly the expressions indexed;
+//! the planner chooses between them and the filter's index). Shorter ones have no trigram: they
+//! match the start of the email, first name or last name, through prefix ranges ("C" collation)
+//! of `members_app_email_prefix`, `members_app_first_name` and `members_app_last_name`; a short
+//! term with many matches (`MemberQuery::BROAD_MATCHES`, counted first) is checked row by row
+//! along the filter's index instead (as on SQLite).
 
 use roster_core::StoreError;
 use roster_core::model::{MemberFilter, MemberQuery};
@@ -19,13 +23,20 @@ macro_rules! member_cols {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Search {
     None,
-    /// Fewer than 3 characters: `strpos` row by row.
-    Short,
-    /// The trigram indexes.
+    /// A substring (3+ characters): the trigram indexes.
     Indexed,
+    /// A broad short term: the start of the email or a name, checked row by row.
+    Prefix,
+    /// A short term through the prefix ranges of three indexes.
+    PrefixIndexed,
 }
 
-const SEARCHES: [Search; 3] = [Search::None, Search::Short, Search::Indexed];
+const SEARCHES: [Search; 4] = [
+    Search::None,
+    Search::Indexed,
+    Search::Prefix,
+    Search::PrefixIndexed,
+];
 
 const FILTERS: [MemberFilter; 3] = [
     MemberFilter::ActiveInvited,
@@ -41,10 +52,11 @@ fn shape_index(filter: MemberFilter, cursor: bool, search: Search) -> usize {
     };
     let s = match search {
         Search::None => 0,
-        Search::Short => 1,
-        Search::Indexed => 2,
+        Search::Indexed => 1,
+        Search::Prefix => 2,
+        Search::PrefixIndexed => 3,
     };
-    (f * 2 + usize::from(cursor)) * 3 + s
+    (f * 2 + usize::from(cursor)) * SEARCHES.len() + s
 }
 
 /// The filter's condition, written exactly as the partial index it uses.
@@ -74,11 +86,23 @@ fn build(filter: MemberFilter, cursor: bool, search: Search) -> String {
         sql.push_str(&format!(" AND email_norm > ${n}"));
         n += 1;
     }
+    let to = n + 1;
     match search {
         Search::None => {}
-        Search::Short => sql.push_str(&format!(
-            " AND (strpos(email_norm, ${n}) > 0 OR strpos(lower(coalesce(first_name, '') || ' ' || \
-             coalesce(last_name, '')), ${n}) > 0)"
+        Search::Prefix => sql.push_str(&format!(
+            " AND ((email_norm COLLATE \"C\") >= ${n} AND (email_norm COLLATE \"C\") < ${to} \
+             OR (lower(first_name) COLLATE \"C\") >= ${n} AND (lower(first_name) COLLATE \"C\") < ${to} \
+             OR (lower(last_name) COLLATE \"C\") >= ${n} AND (lower(last_name) COLLATE \"C\") < ${to})"
+        )),
+        // The matches' ids from three index ranges (an InitPlan), then each row by its key.
+        Search::PrefixIndexed => sql.push_str(&format!(
+            " AND id = ANY(ARRAY(\
+             SELECT id FROM members WHERE app_id = $1 AND (email_norm COLLATE \"C\") >= ${n} \
+             AND (email_norm COLLATE \"C\") < ${to} \
+             UNION ALL SELECT id FROM members WHERE app_id = $1 \
+             AND (lower(first_name) COLLATE \"C\") >= ${n} AND (lower(first_name) COLLATE \"C\") < ${to} \
+             UNION ALL SELECT id FROM members WHERE app_id = $1 \
+             AND (lower(last_name) COLLATE \"C\") >= ${n} AND (lower(last_name) COLLATE \"C\") < ${to}))"
         )),
         Search::Indexed => sql.push_str(&format!(
             " AND (email_norm LIKE ${n} ESCAPE '\\' OR lower(coalesce(first_name, '') || ' ' || \
@@ -101,18 +125,37 @@ static STATEMENTS: LazyLock<Vec<String>> = LazyLock::new(|| {
     v
 });
 
-/// The statement for a query and its search argument (bind: app, limit, cursor?, search?).
-pub(crate) fn statement(q: &MemberQuery) -> Result<(&'static str, Option<String>), StoreError> {
-    let (search, arg) = match q.search_shape() {
-        None => (Search::None, None),
-        Some((s, false)) => (Search::Short, Some(s.to_string())),
-        Some((s, true)) => (Search::Indexed, Some(format!("%{}%", like_escape(s)))),
+/// Counts a short term's matches in the app (bind: app, from, to), each range up to the
+/// threshold (`MemberQuery::BROAD_MATCHES`).
+pub(crate) const COUNT_PREFIX: &str = "SELECT \
+     (SELECT count(*) FROM (SELECT 1 FROM members WHERE app_id = $1 \
+      AND (email_norm COLLATE \"C\") >= $2 AND (email_norm COLLATE \"C\") < $3 LIMIT 1000) e) \
+     + (SELECT count(*) FROM (SELECT 1 FROM members WHERE app_id = $1 \
+      AND (lower(first_name) COLLATE \"C\") >= $2 AND (lower(first_name) COLLATE \"C\") < $3 LIMIT 1000) f) \
+     + (SELECT count(*) FROM (SELECT 1 FROM members WHERE app_id = $1 \
+      AND (lower(last_name) COLLATE \"C\") >= $2 AND (lower(last_name) COLLATE \"C\") < $3 LIMIT 1000) l)";
+
+/// The statement for a query and its search arguments (bind: app, limit, cursor?, search…);
+/// `broad`: a short term with many matches (counted with `COUNT_PREFIX`).
+pub(crate) fn statement(
+    q: &MemberQuery,
+    broad: bool,
+) -> Result<(&'static str, Vec<String>), StoreError> {
+    let (search, args) = match q.search_shape() {
+        None => (Search::None, vec![]),
+        Some((s, true)) => (Search::Indexed, vec![format!("%{}%", like_escape(s))]),
+        Some((_, false)) => match q.prefix_range() {
+            Some((from, to)) if broad => (Search::Prefix, vec![from, to]),
+            Some((from, to)) => (Search::PrefixIndexed, vec![from, to]),
+            // a term nothing can start with (only U+10FFFF): an empty range
+            None => (Search::PrefixIndexed, vec![String::new(), String::new()]),
+        },
     };
     let sql = STATEMENTS
         .get(shape_index(q.filter, q.after.is_some(), search))
         .map(String::as_str)
         .ok_or_else(|| StoreError::Other("no statement for this member list shape".into()))?;
-    Ok((sql, arg))
+    Ok((sql, args))
 }
 
 pub(crate) fn like_escape(s: &str) -> String {
@@ -131,7 +174,7 @@ mod tests {
         assert!(all.iter().all(|s| !s.is_empty()));
         all.sort();
         all.dedup();
-        assert_eq!(all.len(), 18);
+        assert_eq!(all.len(), 24);
         assert!(STATEMENTS.iter().all(|s| !s.contains("IS NULL")));
     }
 }

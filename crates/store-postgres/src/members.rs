@@ -181,15 +181,16 @@ where
     }
 
     async fn list_members(&mut self, app_id: &AppId, q: &MemberQuery) -> StoreResult<Vec<Member>> {
-        let (sql, pattern) = member_list::statement(q)?;
+        let broad = self.broad_search(app_id, q).await?;
+        let (sql, args) = member_list::statement(q, broad)?;
         let mut query = sqlx::query(sql)
             .bind(app_id.as_str())
             .bind(i64::from(q.limit));
         if let Some(a) = &q.after {
             query = query.bind(a.as_str());
         }
-        if let Some(p) = pattern {
-            query = query.bind(p);
+        for arg in args {
+            query = query.bind(arg);
         }
         let rows = query.fetch_all(self.c()).await.map_err(map_err)?;
         rows.iter().map(member_row).collect()
@@ -200,7 +201,8 @@ where
         app_id: &AppId,
         q: &MemberQuery,
     ) -> StoreResult<String> {
-        let (sql, pattern) = member_list::statement(q)?;
+        let broad = self.broad_search(app_id, q).await?;
+        let (sql, args) = member_list::statement(q, broad)?;
         let explain = format!("EXPLAIN {sql}");
         let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(explain))
             .bind(app_id.as_str())
@@ -208,8 +210,8 @@ where
         if let Some(a) = &q.after {
             query = query.bind(a.as_str());
         }
-        if let Some(p) = pattern {
-            query = query.bind(p);
+        for arg in args {
+            query = query.bind(arg);
         }
         let lines = query.fetch_all(self.c()).await.map_err(map_err)?;
         Ok(lines.join("\n"))
@@ -237,6 +239,24 @@ where
             .fetch_one(self.c())
             .await
             .map_err(map_err)
+    }
+}
+
+impl<C: DerefMut<Target = PgConnection> + Send> Handle<C> {
+    /// Whether a short search matches so many members of the app that reading the filter's
+    /// index in order is cheaper than sorting the matches (3+ characters: the planner decides).
+    async fn broad_search(&mut self, app_id: &AppId, q: &MemberQuery) -> StoreResult<bool> {
+        let Some((from, to)) = q.prefix_range() else {
+            return Ok(false);
+        };
+        let n: i64 = sqlx::query_scalar(member_list::COUNT_PREFIX)
+            .bind(app_id.as_str())
+            .bind(from)
+            .bind(to)
+            .fetch_one(self.c())
+            .await
+            .map_err(map_err)?;
+        Ok(n >= MemberQuery::BROAD_MATCHES)
     }
 }
 

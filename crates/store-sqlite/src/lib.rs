@@ -143,6 +143,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0022_seat_ledger_why",
         include_str!("../migrations/0022_seat_ledger_why.sql"),
     ),
+    (
+        23,
+        "0023_short_search",
+        include_str!("../migrations/0023_short_search.sql"),
+    ),
 ];
 
 #[derive(Clone)]

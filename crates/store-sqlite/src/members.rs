@@ -1,7 +1,7 @@
 //! Members of an app. SQL and row mapping, SQLite.
 
 use crate::apps::app_at;
-use crate::member_list;
+use crate::member_list::{self, SearchPlan};
 use crate::rows::*;
 use crate::{Handle, HasConn};
 use async_trait::async_trait;
@@ -157,8 +157,8 @@ impl<C: HasConn> MemberQueries for Handle<C> {
     }
 
     async fn list_members(&mut self, app_id: &AppId, q: &MemberQuery) -> StoreResult<Vec<Member>> {
-        let broad = self.broad_search(q)?;
-        let (sql, params) = member_list::statement(app_id.as_str(), q, broad)?;
+        let plan = self.search_plan(app_id, q)?;
+        let (sql, params) = member_list::statement(app_id.as_str(), q, &plan)?;
         self.all(sql, rusqlite::params_from_iter(params), member_row)
     }
 
@@ -167,22 +167,19 @@ impl<C: HasConn> MemberQueries for Handle<C> {
         app_id: &AppId,
         q: &MemberQuery,
     ) -> StoreResult<String> {
-        let broad = self.broad_search(q)?;
-        let (sql, params) = member_list::statement(app_id.as_str(), q, broad)?;
-        let lines = self.all(
-            &format!("EXPLAIN QUERY PLAN {sql}"),
-            rusqlite::params_from_iter(params),
-            |r| {
-                let parent: i64 = get(r, 1)?;
-                let detail: String = get(r, 3)?;
-                Ok((parent, detail))
-            },
-        )?;
-        Ok(lines
-            .into_iter()
-            .map(|(parent, d)| format!("{}{d}", if parent == 0 { "" } else { "  " }))
-            .collect::<Vec<_>>()
-            .join("\n"))
+        let plan = self.search_plan(app_id, q)?;
+        let (sql, params) = member_list::statement(app_id.as_str(), q, &plan)?;
+        let mut out = String::new();
+        if let SearchPlan::Substring(_) = plan {
+            // the matches are found first: that statement's plan too
+            let probe = member_list::probe_trigrams(q.search.as_deref().unwrap_or_default());
+            let query = [rusqlite::types::Value::Text(member_list::all_of(&probe))];
+            out.push_str("matches:\n");
+            out.push_str(&self.query_plan(member_list::MATCHES, &query)?);
+            out.push_str("\npage:\n");
+        }
+        out.push_str(&self.query_plan(sql, &params)?);
+        Ok(out)
     }
 
     async fn list_memberships(&mut self, identity: IdentityId) -> StoreResult<Vec<(App, Member)>> {
@@ -206,15 +203,67 @@ impl<C: HasConn> MemberQueries for Handle<C> {
 }
 
 impl<C: HasConn> Handle<C> {
-    /// Whether an indexed search matches so many members that reading the filter's index in
-    /// order is cheaper than sorting the matches.
-    fn broad_search(&mut self, q: &MemberQuery) -> StoreResult<bool> {
-        match member_list::indexed_search(q) {
-            Some(phrase) => Ok(
-                self.scalar(member_list::COUNT_MATCHES, [phrase])? >= member_list::BROAD_MATCHES
-            ),
-            None => Ok(false),
+    /// `EXPLAIN QUERY PLAN` of a statement, one line per step (children indented).
+    fn query_plan(&mut self, sql: &str, params: &[rusqlite::types::Value]) -> StoreResult<String> {
+        let lines = self.all(
+            &format!("EXPLAIN QUERY PLAN {sql}"),
+            rusqlite::params_from_iter(params),
+            |r| {
+                let parent: i64 = get(r, 1)?;
+                let detail: String = get(r, 3)?;
+                Ok((parent, detail))
+            },
+        )?;
+        Ok(lines
+            .into_iter()
+            .map(|(parent, d)| format!("{}{d}", if parent == 0 { "" } else { "  " }))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    /// How the query's search runs: the matches counted (or, for 3+ characters, found) first,
+    /// each count stopping at the threshold (`MemberQuery::BROAD_MATCHES`).
+    fn search_plan(&mut self, app_id: &AppId, q: &MemberQuery) -> StoreResult<SearchPlan> {
+        use member_list::{COUNT_MATCHES, COUNT_PREFIX, MATCHES};
+        let broad = MemberQuery::BROAD_MATCHES;
+        let Some((term, long)) = q.search_shape() else {
+            return Ok(SearchPlan::None);
+        };
+        if !long {
+            let n = match q.prefix_range() {
+                Some((from, to)) => {
+                    self.scalar(COUNT_PREFIX, rusqlite::params![app_id.as_str(), from, to])?
+                }
+                None => 0,
+            };
+            return Ok(SearchPlan::Prefix { broad: n >= broad });
         }
+        // a long term: its rarer trigrams drive (none at all means no match); a term of up to
+        // `PHRASE_TRIGRAMS` trigrams is matched as one phrase (fewer lists to read than probes)
+        let probed = member_list::probe_trigrams(term);
+        let mut rare = Vec::new();
+        if probed.len() > member_list::PHRASE_TRIGRAMS {
+            for phrase in &probed {
+                let n = self.scalar(COUNT_MATCHES, [phrase])?;
+                if n == 0 {
+                    return Ok(SearchPlan::Substring(Vec::new()));
+                }
+                if n < broad {
+                    rare.push(phrase.clone());
+                }
+            }
+        }
+        let query = if rare.is_empty() {
+            member_list::fts_phrase(term)
+        } else {
+            member_list::all_of(&rare)
+        };
+        let seqs = self.all(MATCHES, [query], |r| get::<i64>(r, 0))?;
+        Ok(if seqs.len() as i64 >= broad {
+            SearchPlan::BroadSubstring
+        } else {
+            SearchPlan::Substring(seqs)
+        })
     }
 }
 

@@ -454,9 +454,16 @@ pub struct MemberQuery {
 }
 
 impl MemberQuery {
-    /// Searches of at least this many characters go through the trigram index; shorter ones
-    /// (which match a large part of any list) are checked row by row along the filter's index.
+    /// Searches of at least this many characters match anywhere in the email or the name (a
+    /// substring, served by trigram indexes). Shorter ones have no trigram: they match the
+    /// **start** of the email, of the first name or of the last name (prefix ranges of ordinary
+    /// indexes), so that a search for two letters nobody's name starts with is as fast as any.
     pub const INDEXED_SEARCH_MIN_CHARS: usize = 3;
+
+    /// A search term with at least this many matches is "broad": sorting all of its matches
+    /// costs more than reading the filter's index in page order and checking each row (a page
+    /// fills quickly). Both stores count up to this many matches before choosing.
+    pub const BROAD_MATCHES: i64 = 1_000;
 
     /// The search, if any, and whether it is long enough for the trigram index.
     pub fn search_shape(&self) -> Option<(&str, bool)> {
@@ -464,6 +471,35 @@ impl MemberQuery {
             .as_deref()
             .map(|s| (s, s.chars().count() >= Self::INDEXED_SEARCH_MIN_CHARS))
     }
+
+    /// For a short search (fewer than `INDEXED_SEARCH_MIN_CHARS`): the range `[from, to)` of
+    /// text that starts with it, in code point order (= UTF-8 byte order, SQLite's `BINARY` and
+    /// PostgreSQL's `"C"` collation). `None` for no search, a long one, or a term that no string
+    /// can follow in that order (only U+10FFFF characters; nothing starts with it in practice).
+    pub fn prefix_range(&self) -> Option<(String, String)> {
+        let (s, long) = self.search_shape()?;
+        if long || s.is_empty() {
+            return None;
+        }
+        prefix_upper_bound(s).map(|to| (s.to_string(), to))
+    }
+}
+
+/// The least string greater than every string that starts with `s` (code point order): `s`
+/// with its last character that can be incremented, incremented, and what follows it dropped.
+pub fn prefix_upper_bound(s: &str) -> Option<String> {
+    let mut chars: Vec<char> = s.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match u32::from(last) {
+            0xD7FF => Some('\u{E000}'),
+            n => n.checked_add(1).and_then(char::from_u32),
+        };
+        if let Some(c) = next {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 #[derive(Debug, Clone, Default)]
@@ -477,6 +513,31 @@ pub struct InvitationQuery {
 mod tests {
     use super::*;
     use InvitationStatus::*;
+
+    #[test]
+    fn prefix_ranges_cover_exactly_the_strings_that_start_with_the_term() {
+        assert_eq!(prefix_upper_bound("zq").as_deref(), Some("zr"));
+        assert_eq!(prefix_upper_bound("a").as_deref(), Some("b"));
+        assert_eq!(prefix_upper_bound("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
+        let q = |s: &str| MemberQuery {
+            search: Some(s.into()),
+            ..MemberQuery::default()
+        };
+        let (from, to) = q("ab").prefix_range().unwrap();
+        for inside in ["ab", "ab\u{10FFFF}\u{10FFFF}", "abz", "ab@x.test"] {
+            assert!(from.as_str() <= inside && inside < to.as_str(), "{inside}");
+        }
+        for outside in ["a", "aa", "ac", "b", "zab"] {
+            assert!(
+                !(from.as_str() <= outside && outside < to.as_str()),
+                "{outside}"
+            );
+        }
+        assert_eq!(q("abc").prefix_range(), None);
+        assert_eq!(MemberQuery::default().prefix_range(), None);
+    }
 
     #[test]
     fn only_pending_invitations_move() {

@@ -141,6 +141,14 @@ pub(super) async fn members_list_filters_searches_and_pages(t: TestApp) {
         .get(&format!("/api/v1/apps/{a}/members?q=USER0"), Some(&admin))
         .await;
     assert_eq!(r.body["items"].as_array().expect("i").len(), 10);
+    // 1–2 characters match the start of the email or a name, not the middle
+    for (q, hits) in [("US", 12), ("er", 0), ("p", 1), ("zq", 0)] {
+        let r = t
+            .get(&format!("/api/v1/apps/{a}/members?q={q}"), Some(&admin))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body["items"].as_array().expect("i").len(), hits, "q={q}");
+    }
     let r = t
         .get(
             &format!("/api/v1/apps/{a}/members?filter=inactive"),

@@ -65,7 +65,8 @@ pub struct MembersParams {
     /// field rather than an unreadable query.)
     #[param(value_type = Option<MemberFilterDto>)]
     pub filter: Option<String>,
-    /// Matches name or email.
+    /// Search, case-insensitive: 3 characters or more match anywhere in the email or the
+    /// name; 1–2 characters match the start of the email, the first name or the last name.
     pub q: Option<String>,
     pub cursor: Option<String>,
     /// 1..=200, default 50.
