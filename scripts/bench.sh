@@ -107,7 +107,7 @@ EOF
 
   # the single-client baseline: first page of a 1k-member app (statistics fresh, caches warm)
   "$TOOL" seed "$dburl" "$app" 0 999 >/dev/null
-  if [ "$b" = postgres ]; then psql "$dburl" -qc "ANALYZE" >/dev/null; fi
+  if [ "$b" = postgres ]; then psql "$dburl" -qc "VACUUM (ANALYZE)" -c "CHECKPOINT" >/dev/null; fi
   wrk_run 1 2 auth.lua "$list" >/dev/null
   r=$(wrk_run 1 "$P99_SECS" auth.lua "$list"); rec "${b}_p99_1k_first_page_ms" "$(echo "$r" | cut -d' ' -f4)"
 
@@ -142,7 +142,7 @@ EOF
 
   # the same app at ~100k members: each shape's p99 against the 1k first page
   "$TOOL" seed "$dburl" "$app" 1000 "$((BIG - 1))" >/dev/null
-  if [ "$b" = postgres ]; then psql "$dburl" -qc "ANALYZE" >/dev/null; fi
+  if [ "$b" = postgres ]; then psql "$dburl" -qc "VACUUM (ANALYZE)" -c "CHECKPOINT" >/dev/null; fi
   local deep
   deep=$(printf 'm%05d@example.com' $((BIG - 1000)) | od -An -tx1 | tr -d ' \n')
   local shape
