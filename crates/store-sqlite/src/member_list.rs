@@ -4,9 +4,10 @@
 //! the planner from using the cursor as a range of the index, and SQLite re-prepares a statement
 //! on every re-bind of a `LIKE` pattern (the LIKE optimisation) or of a bare `LIMIT ?` parameter,
 //! which cost 31 % of CPU on the list (tested below: `rebinding_…_does_not_reprepare`).
-//! Searches of 3+ characters are substrings, through the FTS5 trigram index `member_search_fts`
-//! (same results as the old `LIKE '%q%'`: both sides are lower case, and `LIKE` only folded
-//! ASCII). Shorter ones match the start of the email, first name or last name, through prefix
+//! Searches of 3+ characters are substrings (same results as the old `LIKE '%q%'`: both sides
+//! are lower case, and `LIKE` only folded ASCII): their matches are found first through the FTS5
+//! trigram index `member_search_fts` (the rarer trigrams of a long term: `members.rs`), then
+//! checked with `instr` and sorted. Shorter ones match the start of the email, first name or last name, through prefix
 //! ranges of `sqlite_autoindex_members_2` (app_id, email_norm), `members_app_first_name` and
 //! `members_app_last_name`. A term with many matches (`MemberQuery::BROAD_MATCHES`) is checked
 //! row by row along the filter's index instead (`instr`, or the same ranges).
