@@ -285,4 +285,47 @@ pub async fn member_list_uses_indexes_at_scale(store: Arc<dyn Store>, url: &str)
         let found = r.list_members(&big.app_id, &q).await.expect("search");
         assert_eq!(found.len(), hits, "{term}");
     }
+    drop(r);
+    // beyond ASCII: prefix ranges are in code point order (names written in lower case: only
+    // PostgreSQL's lower() folds non-ASCII capitals, docs/decisions.md)
+    let small = app("ix789", 10);
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_app(&small).await.expect("app");
+    for (email, first, last) in [
+        ("östen@example.com", "östen", "zoë"),
+        ("o@example.com", "olaf", "ström"),
+        ("p@example.com", "pär", "\u{10FFFF}x"),
+    ] {
+        let mut m = member(&small, email, MemberKind::User, MemberStatus::Active);
+        m.first_name = Some(first.into());
+        m.last_name = Some(last.into());
+        tx.insert_member(&m).await.expect("member");
+    }
+    tx.commit().await.expect("commit");
+    let mut r = store.read().await.expect("read");
+    for (term, want) in [
+        ("ö", vec!["östen@example.com"]),
+        ("zo", vec!["östen@example.com"]),
+        ("oë", vec![]),
+        ("st", vec!["o@example.com"]),
+        ("zoë", vec!["östen@example.com"]),
+        ("tröm", vec!["o@example.com"]),
+        ("pä", vec!["p@example.com"]),
+        // the top of the code space: the range's end is "\u{10FFFF}y"
+        ("\u{10FFFF}x", vec!["p@example.com"]),
+    ] {
+        let q = MemberQuery {
+            search: Some(term.into()),
+            limit: 50,
+            ..MemberQuery::default()
+        };
+        let got: Vec<String> = r
+            .list_members(&small.app_id, &q)
+            .await
+            .expect("search")
+            .iter()
+            .map(|m| m.email.normalized().to_string())
+            .collect();
+        assert_eq!(got, want, "{term:?}");
+    }
 }
