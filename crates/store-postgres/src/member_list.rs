@@ -6,8 +6,9 @@
 //! the planner chooses between them and the filter's index). Shorter ones have no trigram: they
 //! match the start of the email, first name or last name, through prefix ranges ("C" collation)
 //! of `members_app_email_prefix`, `members_app_first_name` and `members_app_last_name`; a short
-//! term with many matches (`MemberQuery::BROAD_MATCHES`, counted first) is checked row by row
-//! along the filter's index instead (as on SQLite).
+//! term with many matches (`MemberQuery::BROAD_MATCHES`, counted first) gets a statement that
+//! checks rows along the filter's index instead (the planner reads it in page order, or after a
+//! cursor near the end may take a bitmap of it and sort the few rows left).
 
 use roster_core::StoreError;
 use roster_core::model::{MemberFilter, MemberQuery};
@@ -147,7 +148,8 @@ pub(crate) fn statement(
         Some((_, false)) => match q.prefix_range() {
             Some((from, to)) if broad => (Search::Prefix, vec![from, to]),
             Some((from, to)) => (Search::PrefixIndexed, vec![from, to]),
-            // a term nothing can start with (only U+10FFFF): an empty range
+            // only U+10FFFF: no upper bound to a range, so nothing matches (decided, see
+            // `MemberQuery::prefix_range`)
             None => (Search::PrefixIndexed, vec![String::new(), String::new()]),
         },
     };
@@ -175,6 +177,8 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 24);
+        let limit = format!("LIMIT {}", MemberQuery::BROAD_MATCHES);
+        assert_eq!(COUNT_PREFIX.matches(&limit).count(), 3);
         assert!(STATEMENTS.iter().all(|s| !s.contains("IS NULL")));
     }
 }

@@ -255,8 +255,12 @@ pub(crate) enum SearchPlan {
     },
     /// 3+ characters with at least the threshold of FTS matches.
     BroadSubstring,
-    /// 3+ characters: the FTS matches (`seq`s), fewer than the threshold; `instr` checks them.
-    Substring(Vec<i64>),
+    /// 3+ characters: the FTS matches (`seq`s, fewer than the threshold) of the FTS query `fts`
+    /// (the whole term, or its rarer trigrams); `instr` checks them.
+    Substring {
+        fts: String,
+        seqs: Vec<i64>,
+    },
 }
 
 /// The statement and its parameters for a query and its search plan.
@@ -270,7 +274,7 @@ pub(crate) fn statement(
     let (search, args) = match plan {
         SearchPlan::None => (Search::None, vec![]),
         SearchPlan::BroadSubstring => (Search::Substring, vec![term]),
-        SearchPlan::Substring(seqs) => {
+        SearchPlan::Substring { seqs, .. } => {
             let list = seqs
                 .iter()
                 .map(i64::to_string)
@@ -281,7 +285,8 @@ pub(crate) fn statement(
         SearchPlan::Prefix { broad } => match q.prefix_range() {
             Some((from, to)) if *broad => (Search::Prefix, vec![from, to]),
             Some((from, to)) => (Search::PrefixIndexed, vec![from, to]),
-            // a term nothing can start with (only U+10FFFF): an empty range
+            // only U+10FFFF: no upper bound to a range, so nothing matches (decided, see
+            // `MemberQuery::prefix_range`)
             None => (Search::PrefixIndexed, vec![String::new(), String::new()]),
         },
     };
@@ -339,7 +344,10 @@ mod tests {
                         None => SearchPlan::None,
                         Some(false) => SearchPlan::Prefix { broad },
                         Some(true) if broad => SearchPlan::BroadSubstring,
-                        Some(true) => SearchPlan::Substring((0..n as i64).collect()),
+                        Some(true) => SearchPlan::Substring {
+                            fts: "\"qui\"".into(),
+                            seqs: (0..n as i64).collect(),
+                        },
                     };
                     let mut sql = "";
                     for n in 0..3 {

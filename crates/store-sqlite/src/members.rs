@@ -170,10 +170,9 @@ impl<C: HasConn> MemberQueries for Handle<C> {
         let plan = self.search_plan(app_id, q)?;
         let (sql, params) = member_list::statement(app_id.as_str(), q, &plan)?;
         let mut out = String::new();
-        if let SearchPlan::Substring(_) = plan {
-            // the matches are found first: that statement's plan too
-            let probe = member_list::probe_trigrams(q.search.as_deref().unwrap_or_default());
-            let query = [rusqlite::types::Value::Text(member_list::all_of(&probe))];
+        if let SearchPlan::Substring { fts, .. } = &plan {
+            // the matches are found first: that statement's plan too, with its FTS query
+            let query = [rusqlite::types::Value::Text(fts.clone())];
             out.push_str("matches:\n");
             out.push_str(&self.query_plan(member_list::MATCHES, &query)?);
             out.push_str("\npage:\n");
@@ -246,7 +245,10 @@ impl<C: HasConn> Handle<C> {
             for phrase in &probed {
                 let n = self.scalar(COUNT_MATCHES, [phrase])?;
                 if n == 0 {
-                    return Ok(SearchPlan::Substring(Vec::new()));
+                    return Ok(SearchPlan::Substring {
+                        fts: phrase.clone(),
+                        seqs: Vec::new(),
+                    });
                 }
                 if n < broad {
                     rare.push(phrase.clone());
@@ -258,11 +260,11 @@ impl<C: HasConn> Handle<C> {
         } else {
             member_list::all_of(&rare)
         };
-        let seqs = self.all(MATCHES, [query], |r| get::<i64>(r, 0))?;
+        let seqs = self.all(MATCHES, [&query], |r| get::<i64>(r, 0))?;
         Ok(if seqs.len() as i64 >= broad {
             SearchPlan::BroadSubstring
         } else {
-            SearchPlan::Substring(seqs)
+            SearchPlan::Substring { fts: query, seqs }
         })
     }
 }

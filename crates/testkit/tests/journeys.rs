@@ -82,6 +82,7 @@ roster_testkit::on_every_backend!(
     an_id_sees_its_sessions_and_ends_them,
     sessions_expire_when_idle,
     members_list_filters_searches_and_pages,
+    control_characters_in_searches_are_dropped,
     inviting_twice_or_a_member_is_a_clear_error,
     idn_spellings_of_one_address_are_one_invitation,
     parallel_correct_logins_are_never_refused,

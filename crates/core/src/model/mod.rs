@@ -460,22 +460,27 @@ impl MemberQuery {
     /// indexes), so that a search for two letters nobody's name starts with is as fast as any.
     pub const INDEXED_SEARCH_MIN_CHARS: usize = 3;
 
-    /// A search term with at least this many matches is "broad": sorting all of its matches
+    /// A search term with about this many matches or more is "broad": sorting all of its matches
     /// costs more than reading the filter's index in page order and checking each row (a page
-    /// fills quickly). Both stores count up to this many matches before choosing.
+    /// fills quickly). The stores count before choosing, each count capped here: a short term's
+    /// three prefix ranges in the app, added up (a member found by two counts twice); on SQLite,
+    /// a long term's FTS matches in all apps (the FTS index has no app).
     pub const BROAD_MATCHES: i64 = 1_000;
 
-    /// The search, if any, and whether it is long enough for the trigram index.
+    /// The search, if any (an empty one is none), and whether it is long enough for the trigram
+    /// index.
     pub fn search_shape(&self) -> Option<(&str, bool)> {
         self.search
             .as_deref()
+            .filter(|s| !s.is_empty())
             .map(|s| (s, s.chars().count() >= Self::INDEXED_SEARCH_MIN_CHARS))
     }
 
     /// For a short search (fewer than `INDEXED_SEARCH_MIN_CHARS`): the range `[from, to)` of
     /// text that starts with it, in code point order (= UTF-8 byte order, SQLite's `BINARY` and
-    /// PostgreSQL's `"C"` collation). `None` for no search, a long one, or a term that no string
-    /// can follow in that order (only U+10FFFF characters; nothing starts with it in practice).
+    /// PostgreSQL's `"C"` collation). `None` for no search, a long one, or a term made only of
+    /// U+10FFFF (a noncharacter): the strings that start with it have no upper bound, and the
+    /// stores then match nothing (docs/decisions.md).
     pub fn prefix_range(&self) -> Option<(String, String)> {
         let (s, long) = self.search_shape()?;
         if long || s.is_empty() {

@@ -322,7 +322,10 @@ impl Services {
     ) -> Result<Vec<App>> {
         self.acting_as(p).await?;
         let mut r = self.read().await?;
-        let q = q.map(str::trim).filter(|q| !q.is_empty());
+        // control characters are never part of an App ID, a name or an address (and PostgreSQL
+        // refuses a NUL in text)
+        let q: Option<String> = q.map(|q| q.chars().filter(|c| !c.is_control()).collect());
+        let q = q.as_deref().map(str::trim).filter(|q| !q.is_empty());
         match q {
             None => Ok(r.list_apps(200).await?),
             Some(q) if q.contains('@') => {

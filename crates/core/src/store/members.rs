@@ -31,9 +31,10 @@ pub trait MemberQueries: Send {
     async fn count_active_admins(&mut self, app_id: &AppId) -> StoreResult<i64>;
     /// The Active admins themselves (who are told when a member leaves), by email.
     async fn list_active_admins(&mut self, app_id: &AppId) -> StoreResult<Vec<Member>>;
-    /// One page of the app's members in `email_norm` order: `q.filter`, then `q.search` (a
-    /// lower-case substring of the normalised email or of `lower(first_name || ' ' || last_name)`),
-    /// after the cursor `q.after`. Each filter/cursor/search shape is its own static statement
+    /// One page of the app's members in `email_norm` order: `q.filter`, then `q.search` (lower
+    /// case; 3+ characters: a substring of the normalised email or of
+    /// `lower(first_name || ' ' || last_name)`; 1–2 characters: the start of the normalised email,
+    /// of `lower(first_name)` or of `lower(last_name)`), after the cursor `q.after`. Each filter/cursor/search shape is its own static statement
     /// served by an index (see docs/decisions.md, "Member search").
     async fn list_members(&mut self, app_id: &AppId, q: &MemberQuery) -> StoreResult<Vec<Member>>;
     /// The database's plan for the statement `list_members` runs with these arguments

@@ -224,6 +224,7 @@ pub async fn member_list_uses_indexes_at_scale(store: Arc<dyn Store>, url: &str)
         for after in [None, Some(cursor.clone())] {
             for search in [
                 None,
+                Some(""),
                 Some("zq"),
                 Some("e."),
                 Some("ze"),
@@ -295,6 +296,7 @@ pub async fn member_list_uses_indexes_at_scale(store: Arc<dyn Store>, url: &str)
         ("östen@example.com", "östen", "zoë"),
         ("o@example.com", "olaf", "ström"),
         ("p@example.com", "pär", "\u{10FFFF}x"),
+        ("q@example.com", "q\u{10FFFF}r", "q"),
     ] {
         let mut m = member(&small, email, MemberKind::User, MemberStatus::Active);
         m.first_name = Some(first.into());
@@ -311,8 +313,11 @@ pub async fn member_list_uses_indexes_at_scale(store: Arc<dyn Store>, url: &str)
         ("zoë", vec!["östen@example.com"]),
         ("tröm", vec!["o@example.com"]),
         ("pä", vec!["p@example.com"]),
-        // the top of the code space: the range's end is "\u{10FFFF}y"
+        // the top of the code space: the range's end is "\u{10FFFF}y", then "r"
         ("\u{10FFFF}x", vec!["p@example.com"]),
+        ("q\u{10FFFF}", vec!["q@example.com"]),
+        // only U+10FFFF (a noncharacter): no range has an end, so nothing (docs/decisions.md)
+        ("\u{10FFFF}", vec![]),
     ] {
         let q = MemberQuery {
             search: Some(term.into()),

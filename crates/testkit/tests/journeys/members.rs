@@ -142,7 +142,15 @@ pub(super) async fn members_list_filters_searches_and_pages(t: TestApp) {
         .await;
     assert_eq!(r.body["items"].as_array().expect("i").len(), 10);
     // 1–2 characters match the start of the email or a name, not the middle
-    for (q, hits) in [("US", 12), ("er", 0), ("p", 1), ("zq", 0)] {
+    // control characters are dropped (a NUL made the database refuse the query: 500)
+    for (q, hits) in [
+        ("US", 12),
+        ("er", 0),
+        ("p", 1),
+        ("zq", 0),
+        ("u%00s", 12),
+        ("%00", 14),
+    ] {
         let r = t
             .get(&format!("/api/v1/apps/{a}/members?q={q}"), Some(&admin))
             .await;
@@ -156,4 +164,31 @@ pub(super) async fn members_list_filters_searches_and_pages(t: TestApp) {
         )
         .await;
     assert_eq!(r.body["items"], json!([]));
+}
+
+/// A control character in a search (a NUL ended SQLite's FTS query; PostgreSQL refuses it in
+/// text) is dropped, in the member list and in the operator's search of apps: never a 500.
+pub(super) async fn control_characters_in_searches_are_dropped(t: TestApp) {
+    let (a, admin) = t.app_with_admin("Alpha", 5).await;
+    t.invite(&a, &admin, "ann@example.com", "user", false).await;
+    for q in ["an%00n", "ann%00", "%01an", "a%00"] {
+        let r = t
+            .get(&format!("/api/v1/apps/{a}/members?q={q}"), Some(&admin))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "q={q}");
+        let items = r.body["items"].as_array().expect("items");
+        assert!(
+            items.iter().any(|m| m["email"] == "ann@example.com"),
+            "q={q}: {items:?}"
+        );
+    }
+    // the operator's search (here as `roster` on the command line, no principal)
+    for q in ["Alp\0ha", "\0", "al\u{7}"] {
+        let found = t
+            .services
+            .operator_find_apps(None, Some(q))
+            .await
+            .expect("search");
+        assert!(found.iter().any(|app| app.app_id == a), "{q:?}");
+    }
 }

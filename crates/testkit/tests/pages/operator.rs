@@ -176,7 +176,8 @@ async fn the_operator_console_answers_seat_requests_unlocks_and_suspends() {
         "{}",
         console.html
     );
-    for q in ["acme", a.as_str(), "admin%40acme.test"] {
+    // control characters are dropped (a NUL made PostgreSQL refuse the query: 500)
+    for q in ["acme", a.as_str(), "admin%40acme.test", "ac%00me"] {
         let found = get(&op, &t, &format!("/operator?q={q}")).await;
         assert!(found.html.contains(&format!("/operator/apps/{a}")), "{q}");
     }

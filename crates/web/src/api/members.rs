@@ -65,7 +65,7 @@ pub struct MembersParams {
     /// field rather than an unreadable query.)
     #[param(value_type = Option<MemberFilterDto>)]
     pub filter: Option<String>,
-    /// Search, case-insensitive: 3 characters or more match anywhere in the email or the
+    /// Search, compared in lower case: 3 characters or more match anywhere in the email or the
     /// name; 1–2 characters match the start of the email, the first name or the last name.
     pub q: Option<String>,
     pub cursor: Option<String>,
