@@ -270,17 +270,17 @@ pub(crate) fn statement(
     plan: &SearchPlan,
 ) -> Result<(&'static str, Vec<rusqlite::types::Value>), StoreError> {
     use rusqlite::types::Value;
-    let term = q.search.clone().unwrap_or_default();
+    let term = || q.search.clone().unwrap_or_default();
     let (search, args) = match plan {
         SearchPlan::None => (Search::None, vec![]),
-        SearchPlan::BroadSubstring => (Search::Substring, vec![term]),
+        SearchPlan::BroadSubstring => (Search::Substring, vec![term()]),
         SearchPlan::Substring { seqs, .. } => {
             let list = seqs
                 .iter()
                 .map(i64::to_string)
                 .collect::<Vec<_>>()
                 .join(",");
-            (Search::Indexed, vec![format!("[{list}]"), term])
+            (Search::Indexed, vec![format!("[{list}]"), term()])
         }
         SearchPlan::Prefix { broad } => match q.prefix_range() {
             Some((from, to)) if *broad => (Search::Prefix, vec![from, to]),

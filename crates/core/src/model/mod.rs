@@ -483,7 +483,7 @@ impl MemberQuery {
     /// stores then match nothing (docs/decisions.md).
     pub fn prefix_range(&self) -> Option<(String, String)> {
         let (s, long) = self.search_shape()?;
-        if long || s.is_empty() {
+        if long {
             return None;
         }
         prefix_upper_bound(s).map(|to| (s.to_string(), to))

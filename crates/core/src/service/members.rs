@@ -34,17 +34,11 @@ impl Services {
         }
         let mut q = q.clone();
         q.limit = q.limit.clamp(1, 200);
-        if let Some(s) = &q.search {
-            // control characters are never part of a name or an address (and a NUL would end
-            // SQLite's FTS query and be refused by PostgreSQL)
-            let s: String = s.chars().filter(|c| !c.is_control()).collect();
-            let s = s.trim().to_lowercase();
-            q.search = if s.is_empty() {
-                None
-            } else {
-                Some(s.chars().take(100).collect())
-            };
-        }
+        q.search = q
+            .search
+            .as_deref()
+            .and_then(super::search_text)
+            .map(|s| s.to_lowercase().chars().take(100).collect());
         Ok(r.list_members(app_id, &q).await?)
     }
 

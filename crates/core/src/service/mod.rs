@@ -225,6 +225,15 @@ fn invalid(errors: Vec<FieldError>) -> Result<()> {
     }
 }
 
+/// What a search box sent, as text to search for: control characters dropped (never part of a
+/// name, an App ID or an address — and a NUL would end SQLite's FTS query and be refused by
+/// PostgreSQL), trimmed; `None` when nothing is left.
+fn search_text(raw: &str) -> Option<String> {
+    let s: String = raw.chars().filter(|c| !c.is_control()).collect();
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
 /// Collect field errors from several parses, so the caller hears of all of them at once.
 fn collect<T>(errors: &mut Vec<FieldError>, r: Result<T>) -> Option<T> {
     match r {

@@ -322,11 +322,8 @@ impl Services {
     ) -> Result<Vec<App>> {
         self.acting_as(p).await?;
         let mut r = self.read().await?;
-        // control characters are never part of an App ID, a name or an address (and PostgreSQL
-        // refuses a NUL in text)
-        let q: Option<String> = q.map(|q| q.chars().filter(|c| !c.is_control()).collect());
-        let q = q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-        match q {
+        let q = q.and_then(super::search_text);
+        match q.as_deref() {
             None => Ok(r.list_apps(200).await?),
             Some(q) if q.contains('@') => {
                 let Ok(e) = Email::parse(q) else {

@@ -56,6 +56,20 @@ pub async fn seed_members(store: &Arc<dyn Store>, app_id: &str, n: usize) -> (Ap
     (a, members)
 }
 
+/// The normalised emails of one page of the list.
+async fn page_emails(
+    r: &mut dyn roster_core::store::Queries,
+    app: &AppId,
+    q: &MemberQuery,
+) -> Vec<String> {
+    r.list_members(app, q)
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.email.normalized().to_string())
+        .collect()
+}
+
 /// The list's rules, in memory: what every shape must return.
 fn model(all: &[Member], q: &MemberQuery) -> Vec<String> {
     let mut v: Vec<&Member> = all
@@ -257,13 +271,7 @@ pub async fn member_list_uses_indexes_at_scale(store: Arc<dyn Store>, url: &str)
                 );
                 let broad = matches!(search, Some("grace" | "gr" | "m1" | "s"));
                 assert_plan_uses_indexes(store.backend(), &q, &plan, broad);
-                let got: Vec<String> = r
-                    .list_members(&big.app_id, &q)
-                    .await
-                    .expect("list")
-                    .iter()
-                    .map(|m| m.email.normalized().to_string())
-                    .collect();
+                let got = page_emails(&mut *r, &big.app_id, &q).await;
                 assert_eq!(got, model(&all, &q), "{q:?}");
             }
         }
@@ -324,13 +332,7 @@ pub async fn member_list_uses_indexes_at_scale(store: Arc<dyn Store>, url: &str)
             limit: 50,
             ..MemberQuery::default()
         };
-        let got: Vec<String> = r
-            .list_members(&small.app_id, &q)
-            .await
-            .expect("search")
-            .iter()
-            .map(|m| m.email.normalized().to_string())
-            .collect();
+        let got = page_emails(&mut *r, &small.app_id, &q).await;
         assert_eq!(got, want, "{term:?}");
     }
 }
